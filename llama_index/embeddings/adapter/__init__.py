@@ -1,0 +1,1 @@
+"""Adapters over any embedding model."""

@@ -1,0 +1,226 @@
+"""EmbeddingQAFinetuneDataset: (question, chunk) pairs in the tutorials' JSON layout.
+
+Example::
+
+    from llama_index.finetuning import EmbeddingQAFinetuneDataset
+
+    ds = EmbeddingQAFinetuneDataset(
+        queries={"q1": "What was Lyft's revenue in 2021?"},
+        corpus={"n1": "Revenue was $3.2 billion in 2021."},
+        relevant_docs={"q1": ["n1"]},
+    )
+    train, val = ds.split(val_fraction=0.2, seed=0)
+    ds.save_json("train_dataset.json")
+    same = EmbeddingQAFinetuneDataset.from_json("train_dataset.json")
+
+The layout (``queries``, ``corpus``, ``relevant_docs``, ``mode``) is the one written by
+``llama_index.finetuning`` 0.4 and earlier, so existing files load unchanged. This module
+imports nothing else of the package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+_MAX_IDS_IN_ERROR = 5
+
+
+def _name_ids(ids: Iterable[str]) -> str:
+    ids = list(ids)
+    shown = ", ".join(repr(i) for i in ids[:_MAX_IDS_IN_ERROR])
+    more = len(ids) - _MAX_IDS_IN_ERROR
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, and is then
+    renamed over ``path`` (an atomic step on POSIX and Windows).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class EmbeddingQAFinetuneDataset(BaseModel):
+    """Queries, the chunks they are answered by, and which chunks answer which query.
+
+    Attributes:
+        queries: query id -> query text.
+        corpus: chunk (node) id -> chunk text.
+        relevant_docs: query id -> ids of the chunks that answer it (at least one each).
+        mode: ``"text"`` (the only mode the engines train on).
+    """
+
+    queries: dict[str, str] = Field(default_factory=dict)
+    corpus: dict[str, str] = Field(default_factory=dict)
+    relevant_docs: dict[str, list[str]] = Field(default_factory=dict)
+    mode: str = "text"
+
+    @model_validator(mode="after")
+    def _check_consistent(self) -> EmbeddingQAFinetuneDataset:
+        problems = self.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def problems(self) -> list[str]:
+        """Every way in which the dataset is inconsistent, one sentence each (empty if none)."""
+        problems = []
+        no_docs = [q for q in self.queries if not self.relevant_docs.get(q)]
+        if no_docs:
+            problems.append(f"queries without relevant_docs: {_name_ids(no_docs)}")
+        unknown_query = [q for q in self.relevant_docs if q not in self.queries]
+        if unknown_query:
+            problems.append(
+                f"relevant_docs names query ids missing from queries: {_name_ids(unknown_query)}"
+            )
+        missing = sorted(
+            {d for docs in self.relevant_docs.values() for d in docs if d not in self.corpus}
+        )
+        if missing:
+            problems.append(
+                f"relevant_docs names chunk ids missing from corpus: {_name_ids(missing)}"
+            )
+        empty_q = [q for q, text in self.queries.items() if not text.strip()]
+        if empty_q:
+            problems.append(f"empty query text for ids: {_name_ids(empty_q)}")
+        empty_c = [c for c, text in self.corpus.items() if not text.strip()]
+        if empty_c:
+            problems.append(f"empty chunk text for corpus ids: {_name_ids(empty_c)}")
+        return problems
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "EmbeddingQAFinetuneDataset"
+
+    def __len__(self) -> int:
+        """The number of queries (one training pair per query)."""
+        return len(self.queries)
+
+    @property
+    def query_docid_pairs(self) -> list[tuple[str, list[str]]]:
+        """``[(query text, [relevant chunk ids]), ...]`` in query order."""
+        return [(text, list(self.relevant_docs[qid])) for qid, text in self.queries.items()]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """``[(query text, chunk text), ...]``: one pair per query and relevant chunk."""
+        return [
+            (self.queries[qid], self.corpus[doc_id])
+            for qid in self.queries
+            for doc_id in self.relevant_docs[qid]
+        ]
+
+    # ---- files -------------------------------------------------------------------------
+
+    def save_json(self, path: str | os.PathLike) -> None:
+        """Write the dataset as JSON, atomically: a crash leaves the old file or the new one."""
+        atomic_write_text(path, json.dumps(self.model_dump(), ensure_ascii=False, indent=2))
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> EmbeddingQAFinetuneDataset:
+        """Load a dataset written by :meth:`save_json` or by llama-index-finetuning 0.4.
+
+        Raises:
+            FileNotFoundError: ``path`` does not exist.
+            ValueError: the file is not JSON, is not this layout, or is inconsistent; the
+                message names the file and the offending ids.
+        """
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not a JSON file ({e})") from None
+        required = {"queries", "corpus", "relevant_docs"}
+        if not isinstance(data, dict) or not required <= data.keys():
+            found = sorted(data) if isinstance(data, dict) else type(data).__name__
+            raise ValueError(
+                f"{path}: not an EmbeddingQAFinetuneDataset file: expected the keys "
+                f"{sorted(required)} (and optionally 'mode'), found {found}"
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as e:
+            details = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'dataset'}: {err['msg']}"
+                for err in e.errors()
+            )
+            raise ValueError(f"{path}: {details}") from None
+
+    # ---- combining and splitting ------------------------------------------------------
+
+    def subset(self, query_ids: Iterable[str]) -> EmbeddingQAFinetuneDataset:
+        """A dataset of the given queries and only the chunks they need."""
+        query_ids = list(query_ids)
+        doc_ids = {d for q in query_ids for d in self.relevant_docs[q]}
+        return type(self)(
+            queries={q: self.queries[q] for q in query_ids},
+            corpus={d: t for d, t in self.corpus.items() if d in doc_ids},
+            relevant_docs={q: list(self.relevant_docs[q]) for q in query_ids},
+            mode=self.mode,
+        )
+
+    def split(
+        self, val_fraction: float = 0.2, seed: int = 0
+    ) -> tuple[EmbeddingQAFinetuneDataset, EmbeddingQAFinetuneDataset]:
+        """Split into (train, val) by chunk, so that no chunk is in both.
+
+        Chunks are shuffled with ``seed`` and about ``val_fraction`` of them (at least one)
+        go to val with all their queries. A query whose relevant chunks would fall on both
+        sides stays in train, with the chunks it needs.
+        """
+        if not 0.0 < val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+        if len(self.corpus) < 2:
+            raise ValueError(f"cannot split a dataset of {len(self.corpus)} chunk(s) by chunk")
+        doc_ids = sorted(self.corpus)
+        random.Random(seed).shuffle(doc_ids)
+        n_val = min(len(doc_ids) - 1, max(1, round(len(doc_ids) * val_fraction)))
+        val_docs = set(doc_ids[:n_val])
+        val_q = [q for q in self.queries if set(self.relevant_docs[q]) <= val_docs]
+        train_q = [q for q in self.queries if q not in set(val_q)]
+        return self.subset(train_q), self.subset(val_q)
+
+    @classmethod
+    def merge(cls, *datasets: EmbeddingQAFinetuneDataset) -> EmbeddingQAFinetuneDataset:
+        """One dataset holding all queries and chunks of ``datasets``.
+
+        An id that appears in two datasets with different text is an error (the message
+        names it): merging must not silently replace a user's query or chunk.
+        """
+        queries: dict[str, str] = {}
+        corpus: dict[str, str] = {}
+        relevant: dict[str, list[str]] = {}
+        for ds in datasets:
+            for kind, target, source in (("query", queries, ds.queries), ("chunk", corpus, ds.corpus)):
+                clash = [i for i, t in source.items() if i in target and target[i] != t]
+                if clash:
+                    raise ValueError(f"cannot merge: {kind} ids with different texts: {_name_ids(clash)}")
+                target.update(source)
+            for q, docs in ds.relevant_docs.items():
+                merged = relevant.setdefault(q, [])
+                merged.extend(d for d in docs if d not in merged)
+        modes = {ds.mode for ds in datasets} or {"text"}
+        if len(modes) > 1:
+            raise ValueError(f"cannot merge datasets of different modes: {sorted(modes)}")
+        return cls(queries=queries, corpus=corpus, relevant_docs=relevant, mode=modes.pop())
+
+    def __add__(self, other: EmbeddingQAFinetuneDataset) -> EmbeddingQAFinetuneDataset:
+        return self.merge(self, other)
