@@ -136,7 +136,7 @@ class FakeOpenAIServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
         return self
@@ -204,6 +204,14 @@ class FakeOpenAIServer:
             data.append({"object": "embedding", "index": i, "embedding": emb})
         usage = {"prompt_tokens": len(inputs), "total_tokens": len(inputs)}
         return 200, {"object": "list", "data": data, "model": payload.get("model"), "usage": usage}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):  # clients killed mid-request are normal here
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 def _requested_count(prompt: str) -> int:

@@ -22,6 +22,7 @@ asks the LLM only for chunks not yet done. The final JSON is written atomically.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import logging
 import random
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from llama_index.core.async_utils import asyncio_run, run_jobs
+from llama_index.core.async_utils import run_jobs
 from llama_index.core.schema import BaseNode, MetadataMode
 
 from ..dataset import EmbeddingQAFinetuneDataset
@@ -65,6 +66,20 @@ class GenerationReport:
 def question_id(node_id: str, position: int) -> str:
     """A query id that is the same on every run for the same node and position."""
     return str(uuid.uuid5(_QUESTION_ID_NAMESPACE, f"{node_id}\x1f{position}"))
+
+
+def run_sync(coro: Any) -> Any:
+    """Run a coroutine to completion from sync code, also under a running loop (Jupyter).
+
+    llama-index-core's ``asyncio_run`` turns every RuntimeError raised by the coroutine into
+    a "nested async" message, which would hide our errors; this keeps them as they are.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _text_key(text: str) -> str:
@@ -264,4 +279,4 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
     Works in scripts and in Jupyter (a running event loop); from async code, await
     :func:`agenerate_qa_embedding_pairs` instead.
     """
-    return asyncio_run(agenerate_qa_embedding_pairs(*args, **kwargs))
+    return run_sync(agenerate_qa_embedding_pairs(*args, **kwargs))

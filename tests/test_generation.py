@@ -1,0 +1,240 @@
+"""generate_qa_embedding_pairs against a real HTTP server: concurrency, retries, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import make_nodes, openai_llm
+
+from llama_index.finetuning import EmbeddingQAFinetuneDataset, generate_qa_embedding_pairs
+from llama_index.finetuning.generation import (
+    GenerationWarning,
+    agenerate_qa_embedding_pairs,
+)
+from llama_index.finetuning.generation.journal import Journal
+
+FAST = {"backoff_base": 0.01, "show_progress": False}
+
+
+def keys_of(ds: EmbeddingQAFinetuneDataset) -> dict[str, list[str]]:
+    """node id -> its questions, in order."""
+    out: dict[str, list[str]] = {}
+    for qid, docs in ds.relevant_docs.items():
+        out.setdefault(docs[0], []).append(ds.queries[qid])
+    return out
+
+
+def test_keyword_and_positional_calls_build_the_dataset(fake_openai, tmp_path):
+    server = fake_openai()
+    llm, nodes = openai_llm(server), make_nodes(3)
+    by_kw = generate_qa_embedding_pairs(llm=llm, nodes=nodes, output_path=tmp_path / "a.json", **FAST)
+    positional = generate_qa_embedding_pairs(nodes, llm, output_path=tmp_path / "b.json", **FAST)
+    old_order = generate_qa_embedding_pairs(llm, nodes, output_path=tmp_path / "c.json", **FAST)
+    assert by_kw == positional == old_order  # stable ids: same nodes, same ids
+    assert len(by_kw) == 6 and set(by_kw.corpus) == {"node-0", "node-1", "node-2"}
+    assert keys_of(by_kw)["node-1"] == [
+        "What does CHUNK-1 state about item 1?", "What does CHUNK-1 state about item 2?"
+    ]
+    assert EmbeddingQAFinetuneDataset.from_json(tmp_path / "a.json") == by_kw
+    assert not Journal.for_output(tmp_path / "a.json").path.exists()
+
+
+def test_calls_run_concurrently_up_to_num_workers(fake_openai, tmp_path):
+    server = fake_openai(latency=0.2)
+    generate_qa_embedding_pairs(
+        nodes=make_nodes(24), llm=openai_llm(server), num_workers=8, output_path=None, **FAST
+    )
+    assert server.max_in_flight == 8
+    assert server.completion_requests == 24
+
+
+def test_429_500_malformed_and_empty_answers_are_retried(fake_openai):
+    faults = {"CHUNK-1": [429, 429], "CHUNK-2": [500], "CHUNK-3": ["malformed"], "CHUNK-4": ["empty"]}
+    server = fake_openai(faults=faults)
+    ds, report = generate_qa_embedding_pairs(
+        nodes=make_nodes(6), llm=openai_llm(server), output_path=None, return_report=True, **FAST
+    )
+    assert len(ds.corpus) == 6 and report.failed == 0
+    assert server.requests_per_key["CHUNK-1"] == 3
+    assert server.requests_per_key["CHUNK-2"] == 2
+    assert server.requests_per_key["CHUNK-3"] == 2
+    assert server.requests_per_key["CHUNK-4"] == 2
+    assert server.requests_per_key["CHUNK-0"] == 1
+
+
+def test_a_call_that_hangs_times_out_and_is_retried(fake_openai):
+    server = fake_openai(faults={"CHUNK-0": ["hang"]}, hang_seconds=5)
+    ds = generate_qa_embedding_pairs(
+        nodes=make_nodes(2), llm=openai_llm(server), output_path=None, request_timeout=0.5, **FAST
+    )
+    assert len(ds.corpus) == 2 and server.requests_per_key["CHUNK-0"] == 2
+
+
+def test_failed_chunks_are_counted_kept_out_and_retried_next_run(fake_openai, tmp_path):
+    server = fake_openai(faults={"CHUNK-2": [500, 500, 500]})
+    out = tmp_path / "train.json"
+    with pytest.warns(GenerationWarning, match="1 of 4 chunks got no questions"):
+        ds, report = generate_qa_embedding_pairs(
+            nodes=make_nodes(4), llm=openai_llm(server), output_path=out, retry_limit=2,
+            return_report=True, **FAST,
+        )
+    assert report.failed == 1 and report.failed_node_ids == ["node-2"]
+    assert "node-2" not in ds.corpus and len(ds.corpus) == 3
+    again, report2 = generate_qa_embedding_pairs(
+        nodes=make_nodes(4), llm=openai_llm(server), output_path=out, return_report=True, **FAST
+    )
+    assert report2.resumed == 3 and report2.generated == 1 and len(again.corpus) == 4
+    assert server.requests_per_key["CHUNK-0"] == 1  # done chunks were not asked again
+
+
+def test_on_failure_fail_raises_naming_the_chunk_and_keeps_finished_work(fake_openai, tmp_path):
+    server = fake_openai(faults={"CHUNK-5": [500, 500]})
+    out = tmp_path / "train.json"
+    with pytest.raises(RuntimeError, match="'node-5'"):
+        generate_qa_embedding_pairs(
+            nodes=make_nodes(6), llm=openai_llm(server), output_path=out, retry_limit=1,
+            on_failure="fail", num_workers=1, **FAST,
+        )
+    assert set(Journal.for_output(out).load()) == {f"node-{i}" for i in range(5)}
+    ds = generate_qa_embedding_pairs(nodes=make_nodes(6), llm=openai_llm(server), output_path=out, **FAST)
+    assert len(ds.corpus) == 6
+    assert all(server.requests_per_key[f"CHUNK-{i}"] == 1 for i in range(5))
+
+
+def test_fewer_questions_than_asked_is_a_warning_and_a_count(fake_openai):
+    server = fake_openai(answer=lambda key, prompt, n: f"1. Only one question about {key}?")
+    with pytest.warns(GenerationWarning, match="3 got fewer than 2"):
+        ds, report = generate_qa_embedding_pairs(
+            nodes=make_nodes(3), llm=openai_llm(server), output_path=None, return_report=True, **FAST
+        )
+    assert report.short == 3 and len(ds) == 3
+
+
+def test_bad_arguments_are_clear_errors(fake_openai):
+    llm = openai_llm(fake_openai())
+    with pytest.raises(ValueError, match="context_str"):
+        generate_qa_embedding_pairs(nodes=make_nodes(1), llm=llm, qa_generate_prompt_tmpl="{num_questions_per_chunk}")
+    with pytest.raises(ValueError, match="on_failure"):
+        generate_qa_embedding_pairs(nodes=make_nodes(1), llm=llm, on_failure="ignore")
+    with pytest.raises(TypeError, match="llm"):
+        generate_qa_embedding_pairs(nodes=make_nodes(1), llm="gpt-4")
+
+
+def test_works_inside_a_running_event_loop_as_in_jupyter(fake_openai):
+    server = fake_openai()
+
+    async def notebook_cell():
+        # A notebook cell calls the sync function while the kernel's loop is running.
+        sync = generate_qa_embedding_pairs(
+            nodes=make_nodes(2), llm=openai_llm(server), output_path=None, **FAST
+        )
+        awaited = await agenerate_qa_embedding_pairs(
+            nodes=make_nodes(2), llm=openai_llm(server), output_path=None, **FAST
+        )
+        return sync, awaited
+
+    sync, awaited = asyncio.run(notebook_cell())
+    assert sync == awaited and len(sync) == 4
+
+
+def test_a_partial_file_of_the_old_package_resumes(fake_openai, tmp_path):
+    out = tmp_path / "train.json"
+    old_qid = str(uuid.uuid4())  # 0.4 used random ids; they are kept as they are
+    out.write_text(json.dumps({
+        "queries": {old_qid: "An old question about chunk 0?"},
+        "corpus": {"node-0": "CHUNK-0: the company reported item 0 in 2021."},
+        "relevant_docs": {old_qid: ["node-0"]},
+        "mode": "text",
+    }))
+    server = fake_openai()
+    with pytest.warns(GenerationWarning, match="1 got fewer than 2"):  # the old chunk's one question
+        ds = generate_qa_embedding_pairs(nodes=make_nodes(3), llm=openai_llm(server), output_path=out, **FAST)
+    assert server.requests_per_key["CHUNK-0"] == 0
+    assert ds.queries[old_qid] == "An old question about chunk 0?"
+    assert len(ds.corpus) == 3 and len(ds) == 5
+
+
+def test_resume_recognises_chunks_whose_node_ids_changed(fake_openai, tmp_path):
+    """Splitters give fresh uuids on every run; the text identifies a finished chunk."""
+    server = fake_openai()
+    out = tmp_path / "train.json"
+    generate_qa_embedding_pairs(nodes=make_nodes(3), llm=openai_llm(server), output_path=out, **FAST)
+    renamed = make_nodes(4)
+    for node in renamed:
+        node.id_ = "new-" + node.id_
+    ds = generate_qa_embedding_pairs(nodes=renamed, llm=openai_llm(server), output_path=out, **FAST)
+    assert server.completion_requests == 4  # 3 first, then only CHUNK-3
+    assert set(ds.corpus) == {f"new-node-{i}" for i in range(4)}
+
+
+def test_a_torn_last_journal_line_is_ignored_and_cut(tmp_path):
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.path.write_text(
+        json.dumps({"node_id": "a", "text": "t", "questions": {"q": "x?"}, "error": None})
+        + '\n{"node_id": "b", "text": "t", "questi'
+    )
+    assert list(journal.load()) == ["a"]
+    journal.open()
+    assert journal.path.read_text().endswith("}\n")
+
+
+WORKER = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {tests!r})
+    from conftest import make_nodes, openai_llm
+    from openai_server import FakeOpenAIServer
+    from llama_index.finetuning import generate_qa_embedding_pairs
+
+    class Remote(FakeOpenAIServer):
+        url = sys.argv[1]
+
+    generate_qa_embedding_pairs(nodes=make_nodes({n}), llm=openai_llm(Remote()),
+                                output_path=sys.argv[2], num_workers=4, show_progress=False)
+    """
+)
+
+
+def test_sigkill_at_any_moment_loses_nothing_and_asks_finished_chunks_once(fake_openai, tmp_path):
+    n = 40
+    server = fake_openai(latency=0.15)
+    out = tmp_path / "train.json"
+    journal = Journal.for_output(out)
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER.format(tests=str(Path(__file__).parent), n=n))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    finished_before_last_kill: set[str] = set()
+    for kill_after_lines in (3, 12, 25):  # three crashes at different points of the run
+        proc = subprocess.Popen([sys.executable, str(script), server.url, str(out)], env=env)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if journal.path.exists() and journal.path.read_bytes().count(b"\n") >= kill_after_lines:
+                break
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        finished_before_last_kill = set(journal.load())
+        assert len(finished_before_last_kill) >= kill_after_lines
+    requests_before_rerun = dict(server.requests_per_key)
+    ds = generate_qa_embedding_pairs(
+        nodes=make_nodes(n), llm=openai_llm(server), output_path=out, show_progress=False
+    )
+    assert len(ds.corpus) == n and len(ds) == 2 * n
+    assert len(set(ds.queries)) == len(ds.queries)
+    for node_id, questions in keys_of(ds).items():
+        assert len(questions) == len(set(questions)) == 2, node_id
+    for node_id in finished_before_last_kill:  # not asked by the rerun
+        key = "CHUNK-" + node_id.split("-")[1]
+        assert server.requests_per_key[key] == requests_before_rerun[key]
+    assert sum(server.requests_per_key.values()) < n + 3 * 4 + 1  # at most the in-flight ones again
+    assert EmbeddingQAFinetuneDataset.from_json(out) == ds
