@@ -26,9 +26,9 @@ _EXPORTS = {
     "score_embeddings": ".evaluate",
     "evaluate_embedding": ".evaluate",
     "aevaluate_embedding": ".evaluate",
-    "evaluate_retriever": ".evaluate",
-    "aevaluate_retriever": ".evaluate",
-    "corpus_nodes": ".evaluate",
+    "evaluate_retriever": ".retriever",
+    "aevaluate_retriever": ".retriever",
+    "corpus_nodes": ".retriever",
     "clear_embedding_cache": ".evaluate",
     "compare": ".report",
     "Comparison": ".report",
@@ -54,15 +54,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import metrics
     from .evaluate import (
         aevaluate_embedding,
-        aevaluate_retriever,
         clear_embedding_cache,
-        corpus_nodes,
         evaluate_embedding,
-        evaluate_retriever,
         score_embeddings,
     )
     from .report import Comparison, compare
     from .result import EvaluationResult
+    from .retriever import aevaluate_retriever, corpus_nodes, evaluate_retriever
 
 
 def __getattr__(name: str) -> Any:

@@ -11,13 +11,17 @@ Example::
 
 The fast path embeds the corpus and the queries once each, in batches, and ranks with an
 exact top-k over a matrix product (:func:`score_embeddings`). :func:`evaluate_retriever`
-asks a retriever instead, one concurrent ``aretrieve`` per query.
+(in :mod:`.retriever`) asks a retriever instead, one concurrent ``aretrieve`` per query.
 """
 
 from __future__ import annotations
 
+import hashlib
+import sys
 import time
+import weakref
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,3 +88,255 @@ def score_embeddings(
     retrieved = [list(row) for row in sorted_ids[idx]] if idx.size else [[] for _ in range(len(q))]
     info = {**(info or {}), "rank_seconds": round(time.perf_counter() - started, 4)}
     return build_result(dataset, retrieved, scores.tolist(), ks, metrics, name, info)
+
+
+# ---- embedding models -------------------------------------------------------------------
+
+# id(model) -> (weak reference to it, {(role, fingerprint of texts): embeddings})
+_EMBEDDING_CACHE: dict[int, tuple[weakref.ref, dict[tuple[str, str], np.ndarray]]] = {}
+# a query's text-path and query-path embeddings closer than this count as the same
+_SAME_PATH_COSINE = 1.0 - 1e-5
+
+
+def clear_embedding_cache() -> None:
+    """Forget every embedding that :func:`evaluate_embedding` kept in memory."""
+    _EMBEDDING_CACHE.clear()
+
+
+def _cache_for(model: Any) -> dict[tuple[str, str], np.ndarray]:
+    key = id(model)
+    entry = _EMBEDDING_CACHE.get(key)
+    if entry is None or entry[0]() is not model:
+        try:
+            ref = weakref.ref(model, lambda _ref, key=key: _EMBEDDING_CACHE.pop(key, None))
+        except TypeError:  # not weak-referenceable: do not keep it alive
+            return {}
+        entry = (ref, {})
+        _EMBEDDING_CACHE[key] = entry
+    return entry[1]
+
+
+def _fingerprint(texts: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\x00")
+    return f"{len(texts)}:{digest.hexdigest()}"
+
+
+def _resolve_model(embed_model: Any) -> Any:
+    """A BaseEmbedding from a model, ``"local:<name or folder>"``, a folder, or an offline alias."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.embeddings.utils import resolve_embed_model
+
+    if isinstance(embed_model, BaseEmbedding):
+        return embed_model
+    if not isinstance(embed_model, str):
+        raise TypeError(
+            f"embed_model must be a llama-index BaseEmbedding or a string such as "
+            f"'local:/path/to/model', got {type(embed_model).__name__}"
+        )
+    from ..resources import OFFLINE_MODEL_ALIASES, resolve_model_id
+
+    spec = embed_model
+    if spec in OFFLINE_MODEL_ALIASES or spec.removeprefix("local:") in OFFLINE_MODEL_ALIASES:
+        spec = "local:" + resolve_model_id(None)
+    elif not spec.startswith("local") and spec != "default" and Path(spec).is_dir():
+        spec = "local:" + spec
+    try:
+        return resolve_embed_model(spec)
+    except ValueError as e:
+        raise ValueError(
+            f"cannot load embed_model {embed_model!r}: pass a BaseEmbedding, 'local:<hub id or "
+            f"folder>', or the folder of a sentence-transformers model ({e})"
+        ) from None
+
+
+def _runs_locally(model: Any) -> bool:
+    """True for in-process torch models; a wrapper (e.g. an adapter) follows the model it wraps."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    attrs = [*(getattr(model, "__pydantic_private__", None) or {}).values(), *vars(model).values()]
+    inner = [v for v in attrs if isinstance(v, BaseEmbedding) and v is not model]
+    if inner:
+        return all(_runs_locally(m) for m in inner)
+    torch = sys.modules.get("torch")
+    return torch is not None and any(isinstance(v, torch.nn.Module) for v in attrs)
+
+
+def _batches(texts: Sequence[str], size: int) -> list[list[str]]:
+    return [list(texts[i : i + size]) for i in range(0, len(texts), size)]
+
+
+async def _embed_texts(model: Any, texts: Sequence[str], workers: int, progress: bool, desc: str):
+    """Text-path embeddings of ``texts``, one model call per batch, ``workers`` at a time."""
+    from llama_index.core.async_utils import run_jobs
+
+    batches = _batches(texts, model.embed_batch_size)
+    if workers <= 1:
+        out = [model.get_text_embedding_batch(b) for b in _progress(batches, progress, desc)]
+    else:
+        jobs = [model.aget_text_embedding_batch(b) for b in batches]
+        out = await run_jobs(jobs, show_progress=progress, workers=workers, desc=desc)
+    return [vec for batch in out for vec in batch]
+
+
+async def _embed_queries(model: Any, queries: Sequence[str], workers: int, progress: bool):
+    from llama_index.core.async_utils import run_jobs
+
+    if workers <= 1:
+        return [model.get_query_embedding(q) for q in _progress(queries, progress, "Queries")]
+    jobs = [model.aget_query_embedding(q) for q in queries]
+    return await run_jobs(jobs, show_progress=progress, workers=workers, desc="Queries")
+
+
+def _progress(items: Sequence[Any], show: bool, desc: str):
+    from llama_index.core.utils import get_tqdm_iterable
+
+    return get_tqdm_iterable(items, show, desc)
+
+
+async def _query_embeddings(
+    model: Any, queries: list[str], workers: int, progress: bool, batch_queries: bool | None
+) -> tuple[list[list[float]], str]:
+    """Embed queries on the query path, in batches when that path is the text path."""
+    batch_method = getattr(model, "aget_query_embedding_batch", None)
+    if batch_method is not None:  # a model that batches its own query path
+        jobs = [batch_method(b) for b in _batches(queries, model.embed_batch_size)]
+        from llama_index.core.async_utils import run_jobs
+
+        out = await run_jobs(jobs, show_progress=progress, workers=max(1, workers))
+        return [v for batch in out for v in batch], "query batches"
+    if batch_queries is False or not queries:
+        return await _embed_queries(model, queries, workers, progress), "one query at a time"
+    if batch_queries is None:
+        # Most models embed a query and a text the same way; some prepend an instruction
+        # to queries. Compare the two paths on the first query before batching queries.
+        via_query = np.asarray(await model.aget_query_embedding(queries[0]), dtype=np.float64)
+        via_text = (await _embed_texts(model, queries[:1], workers, False, ""))[0]
+        first = np.asarray(via_text, dtype=np.float64)
+        cosine = float(via_query @ first / (np.linalg.norm(via_query) * np.linalg.norm(first)))
+        if cosine >= _SAME_PATH_COSINE:
+            rest = await _embed_texts(model, queries[1:], workers, progress, "Queries")
+            return [via_text, *rest], "batched (query path = text path)"
+        rest = await _embed_queries(model, queries[1:], workers, progress)
+        return [via_query.tolist(), *rest], "one query at a time (query path differs)"
+    return await _embed_texts(model, queries, workers, progress, "Queries"), "batched (forced)"
+
+
+async def aevaluate_embedding(
+    dataset: EmbeddingQAFinetuneDataset,
+    embed_model: Any,
+    top_k: int | Sequence[int] = 10,
+    metrics: Sequence[str] | None = None,
+    show_progress: bool = False,
+    embed_batch_size: int | None = None,
+    workers: int | None = None,
+    batch_queries: bool | None = None,
+    cache: bool = True,
+    name: str | None = None,
+) -> EvaluationResult:
+    """Async :func:`evaluate_embedding` (for notebooks and servers with a running loop)."""
+    model = _resolve_model(embed_model)
+    ks = M.normalize_top_k(top_k)
+    if workers is None:
+        workers = 1 if _runs_locally(model) else 8
+    store = _cache_for(model) if cache else {}
+    old_batch_size = model.embed_batch_size
+    if embed_batch_size is not None:
+        model.embed_batch_size = embed_batch_size
+    info: dict[str, Any] = {"model": model.class_name(), "model_name": model.model_name}
+    try:
+        corpus_texts = list(dataset.corpus.values())
+        started = time.perf_counter()
+        key = ("corpus", _fingerprint(corpus_texts))
+        info["corpus_cached"] = key in store
+        if key not in store:
+            vecs = await _embed_texts(model, corpus_texts, workers, show_progress, "Corpus")
+            store[key] = np.asarray(vecs, dtype=np.float32)
+            info["corpus_embedded"] = len(corpus_texts)
+        corpus = store[key]
+        info["embed_corpus_seconds"] = round(time.perf_counter() - started, 4)
+
+        queries = list(dataset.queries.values())
+        started = time.perf_counter()
+        key = ("queries", _fingerprint(queries))
+        info["queries_cached"] = key in store
+        if key not in store:
+            vecs, how = await _query_embeddings(
+                model, queries, workers, show_progress, batch_queries
+            )
+            store[key] = np.asarray(vecs, dtype=np.float32)
+            info["queries_embedded"] = len(queries)
+            info["query_path"] = how
+        query_matrix = store[key]
+        info["embed_queries_seconds"] = round(time.perf_counter() - started, 4)
+    finally:
+        model.embed_batch_size = old_batch_size
+    label = name or Path(model.model_name).name or model.model_name
+    return score_embeddings(dataset, query_matrix, corpus, ks, metrics, label, info)
+
+
+def evaluate_embedding(
+    dataset: EmbeddingQAFinetuneDataset,
+    embed_model: Any,
+    top_k: int | Sequence[int] = 10,
+    metrics: Sequence[str] | None = None,
+    show_progress: bool = False,
+    embed_batch_size: int | None = None,
+    workers: int | None = None,
+    batch_queries: bool | None = None,
+    cache: bool = True,
+    name: str | None = None,
+) -> EvaluationResult:
+    """Embed the corpus and the queries once each, rank exactly, and score the rankings.
+
+    Example::
+
+        from llama_index.embeddings.openai import OpenAIEmbedding
+
+        result = evaluate_embedding(val, OpenAIEmbedding(), top_k=[1, 5, 10])
+        result.summary["hit_rate@5"]
+        evaluate_embedding(val, "local:exp_finetune", top_k=3)   # a finetuned folder
+
+    Args:
+        dataset: the queries, corpus and relevance judgements.
+        embed_model: any llama-index ``BaseEmbedding`` (HuggingFace, OpenAI, an adapter
+            model, ...), ``"local:<hub id or folder>"``, a model folder, or ``"offline"``
+            for the bundled all-MiniLM-L6-v2.
+        top_k: a k or a list of k; every metric is reported at each.
+        metrics: names from :data:`.metrics.METRICS` (default: all six).
+        show_progress: progress bars while embedding.
+        embed_batch_size: texts per embedding call (default: the model's own setting).
+        workers: embedding calls in flight at once (default: 1 for in-process torch
+            models, 8 for the rest, e.g. API models).
+        batch_queries: ``None`` embeds the first query both ways and batches the queries
+            through the text path only when that gives the same vector (one extra call);
+            ``False`` always embeds queries one by one on the query path; ``True`` batches.
+            A model with an ``aget_query_embedding_batch(queries)`` method is batched by it.
+        cache: keep this model's embeddings of these texts in memory, so a second call with
+            other k or metrics does not embed again (see :func:`clear_embedding_cache`).
+        name: the result's label (default: the model name).
+
+    ``result.info`` records the timings and how many texts were embedded.
+    """
+    from llama_index.core.async_utils import asyncio_run
+
+    return asyncio_run(
+        aevaluate_embedding(
+            dataset,
+            embed_model,
+            top_k,
+            metrics,
+            show_progress,
+            embed_batch_size,
+            workers,
+            batch_queries,
+            cache,
+            name,
+        )
+    )
+
+
+# evaluate_retriever lives in its own module; importable from here as well
+from .retriever import aevaluate_retriever, corpus_nodes, evaluate_retriever  # noqa: E402, F401

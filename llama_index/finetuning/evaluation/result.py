@@ -111,12 +111,22 @@ def build_result(
 ) -> EvaluationResult:
     """Score ranked ids (one list per query, in ``dataset.queries`` order) with :mod:`.metrics`."""
     ks = M.normalize_top_k(top_k)
-    names = M.normalize_metrics(metrics)
+    names = M.normalize_metrics(metrics) if metrics is None or list(metrics) else []
     query_ids = list(dataset.queries)
     expected = [list(dataset.relevant_docs[q]) for q in query_ids]
     rel = M.relevance(retrieved_ids, expected, depth=max(ks))
     scores = M.per_query_scores(rel, ks, names)
     scores.update(extra_scores or {})
+    order = list(M.METRICS)
+    scores = dict(
+        sorted(
+            scores.items(),
+            key=lambda kv: (
+                order.index(kv[0].split("@")[0]) if kv[0].split("@")[0] in order else len(order),
+                int(kv[0].rsplit("@", 1)[1]),
+            ),
+        )
+    )
     first = M.first_hit_rank(rel)
     per_query = pd.DataFrame(
         {

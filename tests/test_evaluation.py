@@ -1,0 +1,424 @@
+"""Retrieval evaluation: metric definitions, exact ranking, the embedding and retriever paths,
+agreement with sentence-transformers, API models through the real OpenAI client, compare()."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from llama_index.core.evaluation.retrieval.metrics import MRR, NDCG, HitRate
+
+from llama_index.finetuning import EmbeddingQAFinetuneDataset
+from llama_index.finetuning.evaluation import (
+    EvaluationResult,
+    clear_embedding_cache,
+    compare,
+    corpus_nodes,
+    evaluate_embedding,
+    evaluate_retriever,
+    score_embeddings,
+)
+from llama_index.finetuning.evaluation import metrics as M
+from llama_index.finetuning.evaluation.ranking import exact_top_k
+
+# ---- a small dataset with real text --------------------------------------------------
+
+FACTS = [
+    ("revenue", "Total revenue grew 36% to $3.2 billion, driven by ride volume recovery."),
+    ("riders", "Active riders rose to 18.7 million in the fourth quarter of the year."),
+    ("loss", "The net loss narrowed to $1.0 billion compared with $1.8 billion a year earlier."),
+    ("insurance", "Insurance reserves were increased after adverse development of prior claims."),
+    (
+        "drivers",
+        "Drivers are classified as independent contractors, not employees, under Proposition 22.",
+    ),
+    (
+        "autonomous",
+        "The autonomous vehicle unit was sold to a subsidiary of Toyota for $550 million.",
+    ),
+    ("bikes", "Bike and scooter sharing operates in cities such as New York and Chicago."),
+    ("covid", "The COVID-19 pandemic reduced demand for shared rides during lockdowns."),
+    ("debt", "Convertible senior notes due 2025 carry an interest rate of 1.5 percent."),
+    ("employees", "The company had about 4,400 full-time employees at the end of December."),
+    ("marketing", "Sales and marketing expenses decreased as rider incentives were reduced."),
+    ("lawsuits", "Several lawsuits allege sexual assault by drivers on the platform."),
+    ("cash", "Cash, cash equivalents and short-term investments totaled $2.3 billion."),
+    ("rentals", "Express Drive rents vehicles to drivers who do not own a car."),
+    ("regulation", "Local regulators may cap the number of ride-sharing vehicles in a city."),
+    ("stock", "Stock-based compensation expense was $720 million for the year."),
+    ("airports", "Airport pickups require permits and per-trip fees paid to airport authorities."),
+    ("safety", "Safety features include an emergency button and real-time ID checks."),
+    ("climate", "The company committed to 100% electric vehicles on the platform by 2030."),
+    ("healthcare", "Lyft Healthcare provides non-emergency medical transportation for patients."),
+]
+QUESTIONS = {
+    "revenue": "How much did total revenue grow?",
+    "riders": "How many active riders were there in Q4?",
+    "loss": "What was the net loss compared with the previous year?",
+    "insurance": "Why were insurance reserves increased?",
+    "drivers": "How are drivers classified under Proposition 22?",
+    "autonomous": "Who bought the autonomous vehicle unit?",
+    "bikes": "In which cities does bike and scooter sharing operate?",
+    "covid": "How did the pandemic affect demand for shared rides?",
+    "debt": "What interest rate do the convertible notes carry?",
+    "employees": "How many full-time employees did the company have?",
+    "marketing": "Why did sales and marketing expenses decrease?",
+    "lawsuits": "What do the lawsuits against the platform allege?",
+    "cash": "How much cash and short-term investments were held?",
+    "rentals": "What does Express Drive offer to drivers without a car?",
+    "regulation": "Can regulators limit the number of ride-sharing vehicles?",
+    "stock": "What was the stock-based compensation expense?",
+    "airports": "What is required for airport pickups?",
+    "safety": "Which safety features does the app include?",
+    "climate": "When will all vehicles on the platform be electric?",
+    "healthcare": "What does Lyft Healthcare provide?",
+}
+
+
+def make_dataset() -> EmbeddingQAFinetuneDataset:
+    corpus = {f"node-{key}": text for key, text in FACTS}
+    # a second chunk for a few topics, so some queries have two relevant chunks
+    corpus["node-revenue-2"] = (
+        "Revenue growth came from higher ride volume and more rides per rider."
+    )
+    corpus["node-loss-2"] = "The smaller net loss reflects lower insurance and incentive costs."
+    queries = {f"q-{key}": q for key, q in QUESTIONS.items()}
+    relevant = {f"q-{key}": [f"node-{key}"] for key in QUESTIONS}
+    relevant["q-revenue"].append("node-revenue-2")
+    relevant["q-loss"].append("node-loss-2")
+    return EmbeddingQAFinetuneDataset(queries=queries, corpus=corpus, relevant_docs=relevant)
+
+
+@pytest.fixture(scope="module")
+def dataset() -> EmbeddingQAFinetuneDataset:
+    return make_dataset()
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    from llama_index.finetuning.resources import offline_base_model_path
+
+    return HuggingFaceEmbedding(model_name=str(offline_base_model_path()), embed_batch_size=16)
+
+
+def openai_embedding(server, **kwargs):
+    from llama_index.embeddings.openai import OpenAIEmbedding
+
+    return OpenAIEmbedding(
+        model="text-embedding-3-small", api_base=server.url, api_key="test", max_retries=0, **kwargs
+    )
+
+
+# ---- metrics against hand-computed values -----------------------------------------------
+
+
+def test_ndcg_with_several_relevant_documents():
+    rel = M.relevance([["a", "x", "b", "y", "c"]], [{"a", "b", "c"}])
+    dcg = 1 + 1 / math.log2(4) + 1 / math.log2(6)
+    ideal = 1 + 1 / math.log2(3) + 1 / math.log2(4)
+    assert M.ndcg(rel, 5)[0] == pytest.approx(dcg / ideal)
+    # at k=2 only two of the three relevant documents fit, so the ideal is cut at 2
+    assert M.ndcg(rel, 2)[0] == pytest.approx(1 / (1 + 1 / math.log2(3)))
+    # all relevant first is perfect however many there are
+    assert M.ndcg(M.relevance([["b", "a", "c", "x"]], [{"a", "b", "c"}]), 4)[0] == pytest.approx(
+        1.0
+    )
+
+
+def test_mrr_and_others_when_nothing_is_found():
+    rel = M.relevance([["x", "y", "z"], ["x", "y", "a"]], [{"a"}, {"a"}])
+    assert M.mrr(rel, 3).tolist() == pytest.approx([0.0, 1 / 3])
+    assert M.mrr(rel, 2).tolist() == [0.0, 0.0]  # the hit at rank 3 is outside k=2
+    for name in M.METRICS:
+        assert M.METRICS[name](rel, 2).tolist() == [0.0, 0.0], name
+    assert M.first_hit_rank(rel).tolist() == [0, 3]
+
+
+def test_recall_precision_map_hand_computed():
+    rel = M.relevance([["a", "x", "b"]], [{"a", "b", "c", "d"}])
+    assert M.recall(rel, 3)[0] == pytest.approx(2 / 4)
+    assert M.precision(rel, 3)[0] == pytest.approx(2 / 3)
+    # AP@3 = (1/1 + 2/3) / min(4, 3)
+    assert M.map_at_k(rel, 3)[0] == pytest.approx((1 + 2 / 3) / 3)
+    # a list shorter than k: missing places are misses for precision, not for recall
+    short = M.relevance([["a"]], [{"a"}])
+    assert M.precision(short, 5)[0] == pytest.approx(0.2)
+    assert M.recall(short, 5)[0] == 1.0 and M.hit_rate(short, 5)[0] == 1.0
+
+
+def test_score_averages_every_metric_at_every_k():
+    rel = M.relevance([["a", "b"], ["x", "a"]], [{"a"}, {"a"}])
+    summary = M.score(rel, top_k=[2, 1])
+    assert list(summary)[:2] == ["hit_rate@1", "hit_rate@2"]
+    assert summary["hit_rate@1"] == 0.5 and summary["mrr@2"] == pytest.approx(0.75)
+
+
+def test_bad_metric_names_and_k_are_named():
+    with pytest.raises(ValueError, match="unknown metric.*'mmr'"):
+        M.normalize_metrics(["mrr", "mmr"])
+    with pytest.raises(ValueError, match="top_k"):
+        M.normalize_top_k([5, 0])
+
+
+def test_core_hit_rate_and_mrr_agree_with_ours_on_random_rankings():
+    rng = np.random.default_rng(0)
+    ids = [f"d{i}" for i in range(30)]
+    ranked = [list(rng.permutation(ids)[:10]) for _ in range(200)]
+    relevant = [set(rng.choice(ids, size=rng.integers(1, 4), replace=False)) for _ in range(200)]
+    rel = M.relevance(ranked, relevant)
+    for k in (1, 5, 10):
+        core_hit = [
+            HitRate().compute(expected_ids=list(e), retrieved_ids=r[:k]).score
+            for r, e in zip(ranked, relevant, strict=True)
+        ]
+        core_mrr = [
+            MRR().compute(expected_ids=list(e), retrieved_ids=r[:k]).score
+            for r, e in zip(ranked, relevant, strict=True)
+        ]
+        assert M.hit_rate(rel, k).tolist() == pytest.approx(core_hit)
+        assert M.mrr(rel, k).tolist() == pytest.approx(core_mrr)
+
+
+# ---- exact ranking --------------------------------------------------------------------
+
+
+def test_exact_top_k_matches_a_full_sort_in_any_block_size():
+    rng = np.random.default_rng(1)
+    q, c = rng.normal(size=(37, 8)), rng.normal(size=(101, 8))
+    c[50] = c[7]  # an exact tie
+    sims = (q / np.linalg.norm(q, axis=1, keepdims=True)) @ (
+        c / np.linalg.norm(c, axis=1, keepdims=True)
+    ).T
+    expected = np.lexsort(
+        (np.broadcast_to(np.arange(101), sims.shape), -sims.astype(np.float32)), axis=1
+    )[:, :10]
+    for block in (101, 5 * 101, 1 << 24):
+        idx, scores = exact_top_k(q, c, 10, block_cells=block)
+        np.testing.assert_array_equal(idx, expected)
+        assert (np.diff(scores, axis=1) <= 0).all()
+
+
+def test_ties_go_to_the_lower_corpus_id_whatever_the_corpus_order():
+    # every chunk scores the same: the ranking must be by id, not by dict order
+    ds = EmbeddingQAFinetuneDataset(
+        queries={"q": "question"},
+        corpus={"c3": "t3", "c1": "t1", "c4": "t4", "c2": "t2"},
+        relevant_docs={"q": ["c2"]},
+    )
+    result = score_embeddings(ds, np.ones((1, 4)), np.ones((4, 4)), top_k=[1, 2, 3])
+    assert result.per_query.retrieved_ids[0] == ["c1", "c2", "c3"]
+    assert result.summary["hit_rate@1"] == 0.0 and result.summary["mrr@3"] == 0.5
+    assert result.per_query.first_hit_rank[0] == 2
+
+
+def test_score_embeddings_names_a_bad_shape(dataset):
+    q = np.zeros((len(dataset.queries), 4))
+    with pytest.raises(
+        ValueError, match=r"corpus_embeddings must be .*\(22, dim\).*got shape \(3, 4\)"
+    ):
+        score_embeddings(dataset, q, np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="dimension 4 but corpus embeddings 5"):
+        score_embeddings(dataset, q, np.zeros((len(dataset.corpus), 5)))
+
+
+def test_result_round_trips_through_json(tmp_path, dataset):
+    rng = np.random.default_rng(2)
+    result = score_embeddings(
+        dataset, rng.normal(size=(20, 6)), rng.normal(size=(22, 6)), top_k=[1, 5], name="random"
+    )
+    result.save_json(tmp_path / "r.json")
+    again = EvaluationResult.from_json(tmp_path / "r.json")
+    assert again.summary == result.summary and again.top_k == [1, 5] and again.name == "random"
+    assert again.per_query.retrieved_ids.tolist() == result.per_query.retrieved_ids.tolist()
+    assert (
+        again.per_query.first_hit_rank.isna().tolist()
+        == result.per_query.first_hit_rank.isna().tolist()
+    )
+
+
+# ---- real models ----------------------------------------------------------------------
+
+
+def hard_dataset(dataset: EmbeddingQAFinetuneDataset) -> EmbeddingQAFinetuneDataset:
+    """The same texts with some judgements moved to other chunks, so that the first hit
+    lands at many different ranks (MiniLM answers the clean questions perfectly)."""
+    ids = sorted(dataset.corpus)
+    relevant = {}
+    for i, (q, docs) in enumerate(dataset.relevant_docs.items()):
+        if i % 3 == 1:
+            docs = [ids[(i * 7) % len(ids)]]
+        elif i % 3 == 2:
+            docs = [*docs, ids[(i * 5) % len(ids)], ids[(i * 11) % len(ids)]]
+        relevant[q] = list(dict.fromkeys(docs))
+    return dataset.model_copy(update={"relevant_docs": relevant})
+
+
+def test_agrees_with_sentence_transformers_information_retrieval_evaluator(
+    dataset, minilm, tmp_path
+):
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.evaluation import InformationRetrievalEvaluator
+
+    from llama_index.finetuning.resources import offline_base_model_path
+
+    dataset = hard_dataset(dataset)
+
+    evaluator = InformationRetrievalEvaluator(
+        dataset.queries,
+        dataset.corpus,
+        {q: set(d) for q, d in dataset.relevant_docs.items()},
+        mrr_at_k=[10],
+        ndcg_at_k=[3, 10],
+        accuracy_at_k=[1, 3, 5],
+        precision_recall_at_k=[1, 3, 5],
+        map_at_k=[10],
+        name="val",
+    )
+    # its CSV goes into a folder that does not exist yet (the tutorial's FileNotFoundError)
+    st = evaluator(
+        SentenceTransformer(str(offline_base_model_path())),
+        output_path=str(tmp_path / "new" / "dir"),
+    )
+    ours = evaluate_embedding(dataset, minilm, top_k=[1, 3, 5, 10]).summary
+    assert (tmp_path / "new" / "dir").is_dir()
+    pairs = {
+        "val_cosine_ndcg@10": "ndcg@10",
+        "val_cosine_ndcg@3": "ndcg@3",
+        "val_cosine_mrr@10": "mrr@10",
+        "val_cosine_map@10": "map@10",
+        "val_cosine_accuracy@1": "hit_rate@1",
+        "val_cosine_accuracy@5": "hit_rate@5",
+        "val_cosine_precision@3": "precision@3",
+        "val_cosine_recall@5": "recall@5",
+    }
+    for st_key, our_key in pairs.items():
+        assert ours[our_key] == pytest.approx(st[st_key], abs=1e-4), our_key
+    assert 0.3 < ours["mrr@10"] < 0.9 and 0.3 < ours["ndcg@10"] < 0.9  # not a trivial case
+
+
+def test_fast_path_and_vector_store_index_give_the_same_hit_rate_and_mrr(dataset, minilm):
+    from llama_index.core import VectorStoreIndex
+
+    fast = evaluate_embedding(dataset, minilm, top_k=[1, 3, 5])
+    index = VectorStoreIndex(corpus_nodes(dataset), embed_model=minilm)
+    slow = evaluate_retriever(dataset, index.as_retriever(similarity_top_k=5), top_k=[1, 3, 5])
+    for k in (1, 3, 5):
+        assert slow.summary[f"hit_rate@{k}"] == pytest.approx(fast.summary[f"hit_rate@{k}"])
+        assert slow.summary[f"mrr@{k}"] == pytest.approx(fast.summary[f"mrr@{k}"])
+    assert slow.per_query.retrieved_ids.tolist() == fast.per_query.retrieved_ids.tolist()
+    # core's NDCG object is accepted too, under its own definition
+    core = evaluate_retriever(
+        dataset, index.as_retriever(similarity_top_k=5), top_k=5, metrics=[NDCG(), "mrr"]
+    )
+    assert set(core.summary) == {"ndcg@5", "mrr@5"}
+
+
+def test_a_query_instruction_is_not_batched_away(dataset):
+    """A model that embeds queries differently must be ranked with its query path."""
+    from llama_index.core import VectorStoreIndex
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    from llama_index.finetuning.resources import offline_base_model_path
+
+    model = HuggingFaceEmbedding(
+        model_name=str(offline_base_model_path()),
+        query_instruction="Represent this question about bikes: ",
+    )
+    fast = evaluate_embedding(dataset, model, top_k=[1, 5])
+    assert fast.info["query_path"].startswith("one query at a time")
+    index = VectorStoreIndex(corpus_nodes(dataset), embed_model=model)
+    slow = evaluate_retriever(dataset, index.as_retriever(similarity_top_k=5), top_k=[1, 5])
+    assert slow.per_query.retrieved_ids.tolist() == fast.per_query.retrieved_ids.tolist()
+
+
+def test_api_model_embeds_each_text_once_in_batches_and_reuses_them(dataset, fake_openai):
+    server = fake_openai(latency=0.0)
+    model = openai_embedding(server, embed_batch_size=8)
+    n_corpus, n_queries = len(dataset.corpus), len(dataset.queries)
+    result = evaluate_embedding(dataset, model, top_k=[1, 5])
+    # one probe of the first query on the query path, then every text once, 8 per request
+    assert server.embedded_texts == n_corpus + n_queries + 1
+    assert server.embedding_requests == math.ceil(n_corpus / 8) + 2 + math.ceil((n_queries - 1) / 8)
+    assert result.info["query_path"] == "batched (query path = text path)"
+    requests = server.embedding_requests
+    again = evaluate_embedding(dataset, model, top_k=[3, 10], metrics=["ndcg"])
+    assert server.embedding_requests == requests  # reused, not re-embedded
+    assert list(again.summary) == ["ndcg@3", "ndcg@10"]
+    clear_embedding_cache()
+    evaluate_embedding(dataset, model, top_k=1, batch_queries=False)
+    assert server.embedding_requests == requests + math.ceil(n_corpus / 8) + n_queries
+
+
+def test_api_model_fast_path_matches_the_retriever_path(dataset, fake_openai):
+    from llama_index.core import VectorStoreIndex
+
+    server = fake_openai(latency=0.0)
+    model = openai_embedding(server)
+    fast = evaluate_embedding(dataset, model, top_k=[1, 3], cache=False)
+    index = VectorStoreIndex(corpus_nodes(dataset), embed_model=model)
+    slow = evaluate_retriever(
+        dataset, index.as_retriever(similarity_top_k=3), top_k=[1, 3], workers=4
+    )
+    assert slow.summary["hit_rate@3"] == pytest.approx(fast.summary["hit_rate@3"])
+    assert slow.summary["mrr@3"] == pytest.approx(fast.summary["mrr@3"])
+    assert fast.summary["hit_rate@3"] > 0.5  # the hashed bag-of-words embeddings do retrieve
+
+
+def test_retriever_over_other_node_ids_is_a_clear_error(dataset, fake_openai):
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.schema import TextNode
+
+    model = openai_embedding(fake_openai())
+    nodes = [TextNode(text=t) for t in dataset.corpus.values()]  # random ids
+    retriever = VectorStoreIndex(nodes, embed_model=model).as_retriever(similarity_top_k=2)
+    with pytest.raises(ValueError, match="not chunk ids of the dataset.*corpus_nodes"):
+        evaluate_retriever(dataset, retriever, top_k=2)
+
+
+def test_unknown_model_string_is_a_clear_error(dataset):
+    with pytest.raises(ValueError, match="cannot load embed_model 'bge-small'"):
+        evaluate_embedding(dataset, "bge-small")
+
+
+def test_compare_writes_table_markdown_png_and_wins_losses(dataset, minilm, fake_openai, tmp_path):
+    server = fake_openai()
+    hashed = evaluate_embedding(dataset, openai_embedding(server), top_k=[1, 5], name="ignored")
+    report = compare(
+        dataset,
+        {"base": hashed, "minilm": minilm, "minilm-again": minilm},
+        top_k=[1, 5],
+        baseline="base",
+        output_dir=tmp_path / "eval",
+    )
+    assert list(report.table.index) == ["base", "minilm", "minilm-again"]
+    assert report.table.loc["minilm", "mrr@5"] == report.table.loc["minilm-again", "mrr@5"]
+    md = report.to_markdown()
+    assert md.splitlines()[0].startswith("| model | hit_rate@1 | hit_rate@5 | mrr@1")
+    delta = report.table.loc["minilm", "mrr@5"] - report.table.loc["base", "mrr@5"]
+    assert f"({delta:+.4f})" in md
+    png = (tmp_path / "eval" / "comparison.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+    saved = json.loads((tmp_path / "eval" / "comparison.json").read_text())
+    assert saved["table"]["minilm"]["mrr@5"] == pytest.approx(report.table.loc["minilm", "mrr@5"])
+    assert (tmp_path / "eval" / "per_query" / "minilm.json").is_file()
+    assert "wins" in (tmp_path / "eval" / "comparison.md").read_text()
+
+    wl = report.wins_losses("minilm", "base")
+    assert len(wl) == len(dataset.queries)
+    assert wl.delta.sum() == pytest.approx(len(wl) * delta)
+    assert set(wl.outcome) <= {"win", "loss", "tie"}
+    assert (report.wins_losses("minilm", "minilm-again").outcome == "tie").all()
+    with pytest.raises(KeyError, match="no model named 'tuned'"):
+        report.wins_losses("tuned", "base")
+
+
+def test_importing_evaluation_does_not_import_torch():
+    code = "import sys, llama_index.finetuning.evaluation as e; e.score_embeddings; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
