@@ -55,6 +55,7 @@ class GenerationReport:
 
     chunks: int = 0
     resumed: int = 0
+    skipped: int = 0
     generated: int = 0
     failed: int = 0
     short: int = 0
@@ -157,7 +158,7 @@ async def agenerate_qa_embedding_pairs(
     texts, skipped = _unique_text_nodes(nodes)
     out = Path(output_path) if output_path is not None else None
     journal = Journal.for_output(out).open() if out is not None else None
-    report = GenerationReport(chunks=len(texts))
+    report = GenerationReport(chunks=len(texts), skipped=skipped)
     done: dict[str, dict[str, str]] = {}  # node id -> {question id: question}
     extra: dict[str, JournalEntry] = {}  # earlier chunks that are not among these nodes
     id_by_text = {_text_key(t): nid for nid, t in texts.items()}
@@ -174,7 +175,10 @@ async def agenerate_qa_embedding_pairs(
     report.resumed = len(done)
     todo = [nid for nid in texts if nid not in done]
     if verbose and (report.resumed or skipped):
-        logger.info("resuming: %d chunks done, %d to go, %d skipped", report.resumed, len(todo), skipped)
+        logger.info(
+            "%d chunks done by an earlier run, %d to ask; %d skipped (no text, or a repeated node id)",
+            report.resumed, len(todo), skipped,
+        )
 
     stop = asyncio.Event()
 
