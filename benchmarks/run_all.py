@@ -1,0 +1,58 @@
+"""Run every benchmark, then assemble benchmarks/RESULTS.md from their fragments.
+
+Reproduce everything:   make bench          (= .venv/bin/python benchmarks/run_all.py)
+One benchmark:          .venv/bin/python benchmarks/run_all.py --only generation
+Re-assemble only:       .venv/bin/python benchmarks/run_all.py --assemble
+
+Each script measures its baseline and ours in the same run and writes
+benchmarks/results/<name>.md; nothing in RESULTS.md is typed by hand except this header.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# In dependency order: the datasets the others read come first.
+ORDER = ["make_datasets", "generation", "local_llm", "st_finetune", "adapter", "evaluation"]
+
+
+def assemble() -> Path:
+    parts = [
+        "# Benchmark results",
+        "",
+        "Every figure below was measured by the script named in its section, baseline and ours "
+        "side by side in one run, on the machine the section names (CI-like: 2 CPU cores, no GPU, "
+        "unless a section says otherwise). `make bench` reruns them all and rewrites this file.",
+        "",
+    ]
+    for name in ORDER:
+        fragment = HERE / "results" / f"{name}.md"
+        if fragment.exists():
+            parts += [fragment.read_text().strip(), ""]
+    out = HERE / "RESULTS.md"
+    out.write_text("\n".join(parts))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", default=None, help=f"a subset of {ORDER}")
+    parser.add_argument("--assemble", action="store_true", help="only rebuild RESULTS.md")
+    args = parser.parse_args()
+    if not args.assemble:
+        for name in args.only or ORDER:
+            script = HERE / f"{name}.py"
+            if not script.exists():
+                continue
+            print(f"== {name} ({platform.node()})", flush=True)
+            subprocess.run([sys.executable, str(script)], check=True)
+    print(f"wrote {assemble()}")
+
+
+if __name__ == "__main__":
+    main()
