@@ -1,0 +1,483 @@
+"""EmbeddingAdapterFinetuneEngine: train an adapter on the cached embeddings of a frozen model.
+
+Example::
+
+    from llama_index.core.embeddings import resolve_embed_model
+    from llama_index.finetuning import EmbeddingAdapterFinetuneEngine
+
+    base_embed_model = resolve_embed_model("local:BAAI/bge-small-en")
+    engine = EmbeddingAdapterFinetuneEngine(
+        train_dataset, base_embed_model, model_output_path="model_output_test", epochs=4,
+        val_dataset=val_dataset,     # optional: the best epoch is the one saved
+    )
+    engine.finetune()
+    embed_model = engine.get_finetuned_model()   # an AdapterEmbeddingModel
+
+Each unique query and chunk is embedded once, in batches, and kept on disk by
+:class:`~llama_index.finetuning.embeddings.cache.EmbeddingCache`; epochs, reruns and runs
+after a crash read the vectors back instead of calling the base model (which matters when
+it is a paid API). Training then works on those tensors only: a
+multiple-negatives ranking loss (cross-entropy over scaled cosine similarities, as
+sentence-transformers' ``MultipleNegativesRankingLoss``) of ``adapter(query)`` against the
+chunks of the batch plus optional hard negatives mined once from the whole corpus with the
+base embeddings. Chunks that are relevant to a query never count as its negatives.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from ..dataset import EmbeddingQAFinetuneDataset
+from ..types import BaseEmbeddingFinetuneEngine
+
+if TYPE_CHECKING:
+    import torch
+
+    from llama_index.embeddings.adapter.utils import BaseAdapter
+
+logger = logging.getLogger(__name__)
+
+# Chosen by measurement on the Lyft (train) / Uber (val) pairs: see benchmarks/results/adapter.md.
+DEFAULT_LR = 1e-3
+DEFAULT_HARD_NEGATIVES = 0
+DEFAULT_WARMUP_RATIO = 0.1
+
+
+class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
+    """Train an adapter (a ``BaseAdapter``) over the embeddings of any llama-index model.
+
+    Args:
+        dataset: the training pairs.
+        embed_model: the frozen base model (local or an API).
+        batch_size: pairs per step; the other chunks of a batch are the in-batch negatives.
+        epochs: passes over the pairs.
+        adapter_model: the adapter to train (``LinearLayer``, ``TwoLayerNN`` or your own
+            ``BaseAdapter``); default: an identity-initialised ``LinearLayer``.
+        dim: the base model's dimension; default: read from the embeddings.
+        device: torch device; default cuda / mps / cpu, whichever exists.
+        model_output_path: folder the trained (with ``val_dataset``: the best) adapter goes to.
+        model_checkpoint_path: if set, the adapter is also saved every
+            ``checkpoint_save_steps`` steps to ``<model_checkpoint_path>/step_<N>``.
+        verbose: progress bars and one line per epoch.
+        bias: bias of the default ``LinearLayer``.
+        optimizer_class / optimizer_params: default ``torch.optim.AdamW`` with
+            ``{"lr": DEFAULT_LR}``.
+        val_dataset: if given, retrieval metrics on it before training and after each epoch
+            (``history``); the best epoch's adapter is the one saved and kept.
+        cache_dir: folder of the embedding cache (see ``EmbeddingCache``).
+        hard_negatives: hard negatives per query, mined from the corpus with the base model.
+        warmup_ratio / warmup_steps: linear learning-rate warmup (``warmup_steps`` wins).
+        max_grad_norm: gradient clipping.
+        scale: the loss's inverse temperature (sentence-transformers' default, 20).
+        seed: order of the pairs.
+        val_metric / val_top_k: the summary key of ``score_embeddings`` that picks the best
+            epoch, and the k values to score at.
+        transform_text: pass chunk embeddings through the adapter too (needed for an adapter
+            that changes the dimension; the index must then be built with the adapter model).
+        embed_workers: base-model batches in flight while embedding (see ``EmbeddingCache``).
+    """
+
+    def __init__(
+        self,
+        dataset: EmbeddingQAFinetuneDataset,
+        embed_model: BaseEmbedding,
+        batch_size: int = 10,
+        epochs: int = 1,
+        adapter_model: BaseAdapter | None = None,
+        dim: int | None = None,
+        device: str | None = None,
+        model_output_path: str = "model_output",
+        model_checkpoint_path: str | None = None,
+        checkpoint_save_steps: int = 100,
+        verbose: bool = False,
+        bias: bool = False,
+        optimizer_class: type[torch.optim.Optimizer] | None = None,
+        optimizer_params: dict[str, Any] | None = None,
+        *,
+        val_dataset: EmbeddingQAFinetuneDataset | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        hard_negatives: int = DEFAULT_HARD_NEGATIVES,
+        warmup_ratio: float = DEFAULT_WARMUP_RATIO,
+        warmup_steps: int | None = None,
+        max_grad_norm: float = 1.0,
+        scale: float = 20.0,
+        seed: int = 0,
+        val_metric: str = "ndcg@10",
+        val_top_k: int | Sequence[int] = (1, 5, 10),
+        transform_text: bool = False,
+        embed_workers: int | None = None,
+    ) -> None:
+        from llama_index.embeddings.adapter.utils import BaseAdapter
+
+        for name, ds in (("dataset", dataset), ("val_dataset", val_dataset)):
+            if ds is not None and not isinstance(ds, EmbeddingQAFinetuneDataset):
+                raise TypeError(
+                    f"{name} must be an EmbeddingQAFinetuneDataset, got {type(ds).__name__}"
+                )
+            if ds is not None and ds.mode != "text":
+                raise ValueError(
+                    f"{name} has mode {ds.mode!r}; only 'text' datasets can be trained on"
+                )
+        if len(dataset) == 0:
+            raise ValueError("dataset has no queries: generate pairs first")
+        if not isinstance(embed_model, BaseEmbedding):
+            raise TypeError(
+                f"embed_model must be a llama-index BaseEmbedding, got {type(embed_model).__name__}"
+            )
+        if adapter_model is not None and not isinstance(adapter_model, BaseAdapter):
+            raise TypeError(
+                f"adapter_model must subclass BaseAdapter, got {type(adapter_model).__name__}"
+            )
+        for name, value in (
+            ("batch_size", batch_size),
+            ("epochs", epochs),
+            ("checkpoint_save_steps", checkpoint_save_steps),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if hard_negatives < 0:
+            raise ValueError(f"hard_negatives must be 0 or more, got {hard_negatives}")
+        if not 0.0 <= warmup_ratio < 1.0:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got {warmup_ratio}")
+
+        self.dataset = dataset
+        self.embed_model = embed_model
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.model = adapter_model
+        self.dim = dim
+        self.device = device
+        self.model_output_path = str(model_output_path)
+        self.model_checkpoint_path = model_checkpoint_path
+        self.checkpoint_save_steps = checkpoint_save_steps
+        self.verbose = verbose
+        self.bias = bias
+        self.optimizer_class = optimizer_class
+        self.optimizer_params = dict(optimizer_params or {"lr": DEFAULT_LR})
+        self.val_dataset = val_dataset
+        self.cache_dir = cache_dir
+        self.hard_negatives = hard_negatives
+        self.warmup_ratio = warmup_ratio
+        self.warmup_steps = warmup_steps
+        self.max_grad_norm = max_grad_norm
+        self.scale = scale
+        self.seed = seed
+        self.val_metric = val_metric
+        self.val_top_k = val_top_k
+        self.transform_text = transform_text
+        self.embed_workers = embed_workers
+        # filled by finetune()
+        self.history: list[dict[str, Any]] = []
+        self.best_epoch: int | None = None
+        self.embedding_stats: dict[str, int] = {}
+        self.global_step = 0
+
+    @classmethod
+    def from_model_path(
+        cls,
+        dataset: EmbeddingQAFinetuneDataset,
+        embed_model: BaseEmbedding,
+        model_path: str,
+        model_cls: type[BaseAdapter] | None = None,
+        **kwargs: Any,
+    ) -> EmbeddingAdapterFinetuneEngine:
+        """An engine that goes on training the adapter saved in ``model_path``."""
+        from llama_index.embeddings.adapter.utils import load_adapter
+
+        return cls(
+            dataset, embed_model, adapter_model=load_adapter(model_path, model_cls), **kwargs
+        )
+
+    # ---- data ---------------------------------------------------------------------
+
+    def _embed(
+        self, cache: Any, ds: EmbeddingQAFinetuneDataset
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch
+
+        queries = cache.embed_queries(list(ds.queries.values()))
+        corpus = cache.embed_texts(list(ds.corpus.values()))
+        return torch.from_numpy(queries.copy()), torch.from_numpy(corpus.copy())
+
+    def _build_adapter(self, base_dim: int) -> BaseAdapter:
+        from llama_index.embeddings.adapter.utils import LinearLayer, adapter_dims
+
+        if self.dim is not None and self.dim != base_dim:
+            raise ValueError(
+                f"dim={self.dim} was given, but the base model {self.embed_model.model_name!r} "
+                f"returns {base_dim}-dim embeddings"
+            )
+        adapter = (
+            self.model if self.model is not None else LinearLayer(base_dim, base_dim, self.bias)
+        )
+        in_dim, out_dim = adapter_dims(adapter)
+        if in_dim is not None and in_dim != base_dim:
+            raise ValueError(
+                f"{type(adapter).__name__} takes {in_dim}-dim embeddings (in_features={in_dim}), "
+                f"but the base model {self.embed_model.model_name!r} returns {base_dim}-dim "
+                f"embeddings: build the adapter with in_features={base_dim}"
+            )
+        if out_dim is not None and out_dim != base_dim and not self.transform_text:
+            raise ValueError(
+                f"{type(adapter).__name__} maps {base_dim} to {out_dim} dimensions, so chunks must "
+                "pass through it too: pass transform_text=True"
+            )
+        return adapter
+
+    @staticmethod
+    def _pairs(ds: EmbeddingQAFinetuneDataset) -> tuple[torch.Tensor, torch.Tensor]:
+        """(query index, chunk index) of every relevant pair, in dataset order."""
+        import torch
+
+        q_index = {q: i for i, q in enumerate(ds.queries)}
+        c_index = {c: i for i, c in enumerate(ds.corpus)}
+        pairs = [(q_index[q], c_index[d]) for q in ds.queries for d in ds.relevant_docs[q]]
+        return torch.tensor(pairs, dtype=torch.long).unbind(1)
+
+    def _mine(
+        self,
+        queries: torch.Tensor,
+        corpus: torch.Tensor,
+        pair_q: torch.Tensor,
+        pair_c: torch.Tensor,
+    ) -> torch.Tensor | None:
+        """``(n_queries, hard_negatives)`` chunk indices: the most similar non-relevant chunks.
+
+        Mined once with the base embeddings (sentence-transformers' ``mine_hard_negatives``
+        needs a SentenceTransformer; the base model here may be an API). Chunks scoring above
+        95% of the query's best positive are skipped as likely unlabelled positives; a query
+        with too few candidates repeats its last one (-1 when it has none: masked out).
+        """
+        import torch
+        from sentence_transformers.util import semantic_search
+
+        n = self.hard_negatives
+        if n == 0:
+            return None
+        relevant: list[set[int]] = [set() for _ in range(len(queries))]
+        for q, c in zip(pair_q.tolist(), pair_c.tolist(), strict=False):
+            relevant[q].add(c)
+        depth = min(len(corpus), n + max(len(r) for r in relevant) + 2 * n)
+        hits = semantic_search(queries, corpus, top_k=depth)
+        negatives = torch.full((len(queries), n), -1, dtype=torch.long)
+        for qi, ranked in enumerate(hits):
+            ceiling = 0.95 * max(
+                (h["score"] for h in ranked if h["corpus_id"] in relevant[qi]), default=float("inf")
+            )
+            chosen = [
+                h["corpus_id"]
+                for h in ranked
+                if h["corpus_id"] not in relevant[qi] and h["score"] < ceiling
+            ][:n]
+            if chosen:
+                negatives[qi] = torch.tensor(chosen + chosen[-1:] * (n - len(chosen)))
+        return negatives
+
+    # ---- training -------------------------------------------------------------------
+
+    def _loss(
+        self,
+        adapter: BaseAdapter,
+        queries: torch.Tensor,
+        corpus: torch.Tensor,
+        q_idx: torch.Tensor,
+        c_idx: torch.Tensor,
+        negatives: torch.Tensor | None,
+        relevant_codes: torch.Tensor,
+    ) -> torch.Tensor:
+        import torch
+        import torch.nn.functional as F
+        from sentence_transformers.util import cos_sim
+
+        columns = c_idx if negatives is None else torch.cat([c_idx, negatives[q_idx].flatten()])
+        docs = corpus[columns.clamp(min=0)]
+        if self.transform_text:
+            docs = adapter(docs)
+        logits = cos_sim(adapter(queries[q_idx]), docs) * self.scale
+        # a column holding a chunk relevant to the row's query, other than its own, is no negative
+        codes = q_idx[:, None] * len(corpus) + columns[None, :]
+        other_positive = torch.isin(codes, relevant_codes) | (columns[None, :] < 0)
+        other_positive[torch.arange(len(q_idx)), torch.arange(len(q_idx))] = False
+        logits = logits.masked_fill(other_positive, float("-inf"))
+        return F.cross_entropy(logits, torch.arange(len(q_idx), device=logits.device))
+
+    def _score(
+        self, adapter: BaseAdapter, val: tuple[torch.Tensor, torch.Tensor]
+    ) -> dict[str, float]:
+        import torch
+
+        from ..evaluation import score_embeddings
+
+        with torch.no_grad():
+            adapter.eval()
+            queries = adapter(val[0]).cpu().numpy()
+            corpus = (adapter(val[1]) if self.transform_text else val[1]).cpu().numpy()
+            adapter.train()
+        top_k = [self.val_top_k] if isinstance(self.val_top_k, int) else list(self.val_top_k)
+        metric_k = self.val_metric.rpartition("@")[2]
+        if metric_k.isdigit() and int(metric_k) not in top_k:
+            top_k.append(int(metric_k))
+        summary = score_embeddings(self.val_dataset, queries, corpus, top_k=sorted(top_k)).summary
+        if self.val_metric not in summary:
+            raise ValueError(f"val_metric {self.val_metric!r} is not one of {sorted(summary)}")
+        return dict(summary)
+
+    def _say(self, text: str) -> None:
+        logger.info(text)
+        if self.verbose:
+            print(f"> {text}", flush=True)
+
+    def finetune(self) -> None:
+        """Embed what is not cached, train for ``epochs``, save to ``model_output_path``.
+
+        Calling it again goes on training the same adapter (the embeddings come from the cache).
+        """
+        import torch
+        from llama_index.core.utils import infer_torch_device
+
+        from .cache import EmbeddingCache
+
+        device = torch.device(self.device or infer_torch_device())
+        with EmbeddingCache(
+            self.embed_model, self.cache_dir, self.embed_workers, self.verbose
+        ) as cache:
+            train = tuple(t.to(device) for t in self._embed(cache, self.dataset))
+            val = None
+            if self.val_dataset is not None:
+                val = tuple(t.to(device) for t in self._embed(cache, self.val_dataset))
+            self.embedding_stats = {
+                "computed": cache.computed,
+                "reused": cache.reused,
+                "calls": cache.calls,
+            }
+        self._say(
+            f"embeddings: {cache.computed} texts embedded by the base model in {cache.calls} "
+            f"calls, {cache.reused} read from the cache ({cache.path})"
+        )
+        self.model = self._build_adapter(train[0].shape[1]).to(device)
+        # Each step multiplies matrices of batch_size rows: on a CPU, intra-op threads cost
+        # far more than they save (measured 16 ms vs 0.2 ms per step on 2 busy cores).
+        threads = torch.get_num_threads()
+        if device.type == "cpu":
+            torch.set_num_threads(1)
+        try:
+            self._train(self.model, train, val, device)
+        finally:
+            torch.set_num_threads(threads)
+        self._say(f"adapter saved to {self.model_output_path}")
+
+    def _train(
+        self,
+        adapter: BaseAdapter,
+        train: tuple[torch.Tensor, torch.Tensor],
+        val: tuple[torch.Tensor, torch.Tensor] | None,
+        device: torch.device,
+    ) -> None:
+        import torch
+        import transformers
+        from tqdm.auto import tqdm
+
+        queries, corpus = train
+        pair_q, pair_c = (t.to(device) for t in self._pairs(self.dataset))
+        relevant_codes = pair_q * len(corpus) + pair_c
+        negatives = self._mine(queries, corpus, pair_q, pair_c)
+        if negatives is not None:
+            negatives = negatives.to(device)
+        optimizer = (self.optimizer_class or torch.optim.AdamW)(
+            adapter.parameters(), **self.optimizer_params
+        )
+        total = math.ceil(len(pair_q) / self.batch_size) * self.epochs
+        warmup = (
+            self.warmup_steps if self.warmup_steps is not None else int(total * self.warmup_ratio)
+        )
+        scheduler = transformers.get_linear_schedule_with_warmup(optimizer, warmup, total)
+        generator = torch.Generator().manual_seed(self.seed)
+
+        best_score, best_state = -math.inf, None
+        if val is not None:
+            summary = self._score(adapter, val)
+            best_score, best_state, self.best_epoch = (
+                summary[self.val_metric],
+                copy.deepcopy(adapter.state_dict()),
+                0,
+            )
+            self.history.append({"epoch": 0, "step": self.global_step, "loss": None, **summary})
+            self._say(f"before training: val {self.val_metric} {best_score:.4f}")
+        adapter.train()
+        first_epoch = 1 + max((h["epoch"] for h in self.history), default=0)
+        for epoch in range(first_epoch, first_epoch + self.epochs):
+            losses = []
+            order = torch.randperm(len(pair_q), generator=generator).to(device)
+            for batch in tqdm(
+                order.split(self.batch_size),
+                disable=not self.verbose,
+                desc=f"Epoch {epoch}",
+                leave=False,
+            ):
+                loss = self._loss(
+                    adapter,
+                    queries,
+                    corpus,
+                    pair_q[batch],
+                    pair_c[batch],
+                    negatives,
+                    relevant_codes,
+                )
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(adapter.parameters(), self.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+                losses.append(loss.item())
+                self.global_step += 1
+                if (
+                    self.model_checkpoint_path
+                    and self.global_step % self.checkpoint_save_steps == 0
+                ):
+                    adapter.save(Path(self.model_checkpoint_path) / f"step_{self.global_step}")
+            record: dict[str, Any] = {
+                "epoch": epoch,
+                "step": self.global_step,
+                "loss": sum(losses) / len(losses),
+            }
+            line = f"epoch {epoch}: loss {record['loss']:.4f}"
+            if val is not None:
+                record.update(self._score(adapter, val))
+                line += f", val {self.val_metric} {record[self.val_metric]:.4f}"
+                if record[self.val_metric] > best_score:
+                    best_score, best_state, self.best_epoch = (
+                        record[self.val_metric],
+                        copy.deepcopy(adapter.state_dict()),
+                        epoch,
+                    )
+                    adapter.save(self.model_output_path)  # a crash later keeps the best so far
+                    line += " (best)"
+            self.history.append(record)
+            self._say(line)
+        if best_state is not None:
+            adapter.load_state_dict(best_state)
+            if self.best_epoch == 0:
+                self._say("no epoch beat the adapter as it was before training: keeping that one")
+        adapter.eval()
+        adapter.save(self.model_output_path)
+
+    def get_finetuned_model(
+        self, adapter_cls: type[BaseAdapter] | None = None, **model_kwargs: Any
+    ) -> BaseEmbedding:
+        """The saved adapter over the base model, as an ``AdapterEmbeddingModel``."""
+        from llama_index.embeddings.adapter import AdapterEmbeddingModel
+
+        if adapter_cls is None and self.model is not None:
+            adapter_cls = type(self.model)
+        model_kwargs.setdefault("transform_text", self.transform_text)
+        return AdapterEmbeddingModel(
+            self.embed_model, self.model_output_path, adapter_cls, **model_kwargs
+        )
