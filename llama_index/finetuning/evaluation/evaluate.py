@@ -200,13 +200,19 @@ async def _query_embeddings(
     model: Any, queries: list[str], workers: int, progress: bool, batch_queries: bool | None
 ) -> tuple[list[list[float]], str]:
     """Embed queries on the query path, in batches when that path is the text path."""
-    batch_method = getattr(model, "aget_query_embedding_batch", None)
-    if batch_method is not None:  # a model that batches its own query path
-        jobs = [batch_method(b) for b in _batches(queries, model.embed_batch_size)]
-        from llama_index.core.async_utils import run_jobs
+    from llama_index.core.async_utils import run_jobs
 
+    # a model that batches its own query path (e.g. AdapterEmbeddingModel)
+    if workers <= 1 and hasattr(model, "get_query_embedding_batch"):
+        batches = _batches(queries, model.embed_batch_size)
+        out = [model.get_query_embedding_batch(b) for b in _progress(batches, progress, "Queries")]
+        return [v for batch in out for v in batch], "the model's query batches"
+    if hasattr(model, "aget_query_embedding_batch"):
+        jobs = [
+            model.aget_query_embedding_batch(b) for b in _batches(queries, model.embed_batch_size)
+        ]
         out = await run_jobs(jobs, show_progress=progress, workers=max(1, workers))
-        return [v for batch in out for v in batch], "query batches"
+        return [v for batch in out for v in batch], "the model's query batches"
     if batch_queries is False or not queries:
         return await _embed_queries(model, queries, workers, progress), "one query at a time"
     if batch_queries is None:
@@ -313,7 +319,8 @@ def evaluate_embedding(
         batch_queries: ``None`` embeds the first query both ways and batches the queries
             through the text path only when that gives the same vector (one extra call);
             ``False`` always embeds queries one by one on the query path; ``True`` batches.
-            A model with an ``aget_query_embedding_batch(queries)`` method is batched by it.
+            A model with ``get_query_embedding_batch`` / ``aget_query_embedding_batch`` methods
+            (e.g. ``AdapterEmbeddingModel``) embeds its queries in batches with them.
         cache: keep this model's embeddings of these texts in memory, so a second call with
             other k or metrics does not embed again (see :func:`clear_embedding_cache`).
         name: the result's label (default: the model name).
