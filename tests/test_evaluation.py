@@ -381,6 +381,11 @@ def test_retriever_over_other_node_ids_is_a_clear_error(dataset, fake_openai):
         evaluate_retriever(dataset, retriever, top_k=2)
 
 
+def test_an_empty_dataset_is_a_clear_error():
+    with pytest.raises(ValueError, match="no queries"):
+        score_embeddings(EmbeddingQAFinetuneDataset(), np.zeros((0, 4)), np.zeros((0, 4)))
+
+
 def test_unknown_model_string_is_a_clear_error(dataset):
     with pytest.raises(ValueError, match="cannot load embed_model 'bge-small'"):
         evaluate_embedding(dataset, "bge-small")

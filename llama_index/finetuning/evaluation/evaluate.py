@@ -29,7 +29,7 @@ import numpy as np
 from ..dataset import EmbeddingQAFinetuneDataset
 from . import metrics as M
 from .ranking import exact_top_k
-from .result import EvaluationResult, build_result
+from .result import EvaluationResult, build_result, require_queries
 
 
 def _as_matrix(x: Any, rows: int, what: str) -> np.ndarray:
@@ -72,6 +72,7 @@ def score_embeddings(
     Ties in similarity are broken by ascending corpus id, as in sentence-transformers'
     ``InformationRetrievalEvaluator``.
     """
+    require_queries(dataset)
     ks = M.normalize_top_k(top_k)
     q = _as_matrix(query_embeddings, len(dataset.queries), "query_embeddings")
     c = _as_matrix(corpus_embeddings, len(dataset.corpus), "corpus_embeddings")
@@ -150,6 +151,12 @@ def _resolve_model(embed_model: Any) -> Any:
             f"cannot load embed_model {embed_model!r}: pass a BaseEmbedding, 'local:<hub id or "
             f"folder>', or the folder of a sentence-transformers model ({e})"
         ) from None
+
+
+def _short_name(model_name: str) -> str:
+    """A model folder's last two path parts; any other name unchanged."""
+    path = Path(model_name)
+    return "/".join(path.parts[-2:]) if path.is_absolute() and path.exists() else model_name
 
 
 def _runs_locally(model: Any) -> bool:
@@ -243,6 +250,7 @@ async def aevaluate_embedding(
     name: str | None = None,
 ) -> EvaluationResult:
     """Async :func:`evaluate_embedding` (for notebooks and servers with a running loop)."""
+    require_queries(dataset)
     model = _resolve_model(embed_model)
     ks = M.normalize_top_k(top_k)
     if workers is None:
@@ -279,7 +287,7 @@ async def aevaluate_embedding(
         info["embed_queries_seconds"] = round(time.perf_counter() - started, 4)
     finally:
         model.embed_batch_size = old_batch_size
-    label = name or Path(model.model_name).name or model.model_name
+    label = name or _short_name(model.model_name)
     return score_embeddings(dataset, query_matrix, corpus, ks, metrics, label, info)
 
 

@@ -177,7 +177,7 @@ class Comparison:
         if self.baseline is not None:
             lines = [
                 f"- {name} vs {self.baseline} ({metric}): "
-                + ", ".join(f"{n} {o}s" for o, n in counts.items())
+                + ", ".join(f"{n} {_PLURAL[o]}" for o, n in counts.items())
                 for name, metric, counts in self._outcome_counts()
             ]
             text += "\nPer query:\n\n" + "\n".join(lines) + "\n"
@@ -197,6 +197,9 @@ class Comparison:
             wl = self.wins_losses(name, self.baseline, metric)
             counts = {o: int((wl.outcome == o).sum()) for o in ("win", "loss", "tie")}
             yield name, metric, counts
+
+
+_PLURAL = {"win": "wins", "loss": "losses", "tie": "ties"}
 
 
 def _finite(value: Any) -> Any:

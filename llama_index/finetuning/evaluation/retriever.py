@@ -25,7 +25,7 @@ import numpy as np
 
 from ..dataset import EmbeddingQAFinetuneDataset
 from . import metrics as M
-from .result import EvaluationResult, build_result
+from .result import EvaluationResult, build_result, require_queries
 
 
 def corpus_nodes(dataset: EmbeddingQAFinetuneDataset) -> list[Any]:
@@ -75,6 +75,7 @@ async def aevaluate_retriever(
     """Async :func:`evaluate_retriever`."""
     from llama_index.core.async_utils import run_jobs
 
+    require_queries(dataset)
     ks = M.normalize_top_k(top_k)
     names, objects = _split_metrics(metrics)
     query_ids = list(dataset.queries)
