@@ -337,6 +337,31 @@ def test_a_query_instruction_is_not_batched_away(dataset):
     assert slow.per_query.retrieved_ids.tolist() == fast.per_query.retrieved_ids.tolist()
 
 
+def test_adapter_model_is_ranked_with_its_adapted_queries(dataset, minilm, tmp_path):
+    """AdapterEmbeddingModel changes only queries: both paths must use the adapted ones."""
+    import torch
+    from llama_index.core import VectorStoreIndex
+
+    from llama_index.embeddings.adapter import AdapterEmbeddingModel
+    from llama_index.embeddings.adapter.utils import LinearLayer
+
+    layer = LinearLayer(384, 384)
+    with torch.no_grad():
+        layer.linear.weight.add_(
+            0.3 * torch.randn(384, 384, generator=torch.Generator().manual_seed(0))
+        )
+    layer.save(tmp_path / "adapter")
+    adapter = AdapterEmbeddingModel(minilm, tmp_path / "adapter")
+    report = compare(dataset, {"base": minilm, "adapter": adapter}, top_k=[1, 5], baseline="base")
+    fast = report.results["adapter"]
+    assert fast.info["query_path"] == "the model's query batches"
+    index = VectorStoreIndex(corpus_nodes(dataset), embed_model=adapter)
+    slow = evaluate_retriever(dataset, index.as_retriever(similarity_top_k=5), top_k=[1, 5])
+    assert slow.per_query.retrieved_ids.tolist() == fast.per_query.retrieved_ids.tolist()
+    base = report.results["base"].per_query.retrieved_ids.tolist()
+    assert base != fast.per_query.retrieved_ids.tolist()  # the adapter did change rankings
+
+
 def test_api_model_embeds_each_text_once_in_batches_and_reuses_them(dataset, fake_openai):
     server = fake_openai(latency=0.0)
     model = openai_embedding(server, embed_batch_size=8)
