@@ -60,6 +60,59 @@ CHUNKS = [
     "vehicles used on the platform grew to 21%.",
 ]
 
+# Chunks no question is about, each close to one of CHUNKS in topic and wording: they are
+# what the base model confuses, and what hard-negative mining finds.
+DISTRACTORS = [
+    "Kestrel Mobility expects total revenue growth to slow in fiscal 2024 as ride volumes in "
+    "large cities return to pre-pandemic patterns.",
+    "Net loss is expected to widen in the first half of fiscal 2024 because of spending on "
+    "driver incentives for electric vehicles.",
+    "Active drivers numbered 1.1 million in the fourth quarter, counting anyone who completed "
+    "at least one trip during the three months.",
+    "Revenue per ride declined slightly in the fourth quarter because shared rides, which are "
+    "priced lower, made up a larger portion of trips.",
+    "Delivery couriers in two states are classified as employees under local law, and their "
+    "wages are recorded in operations and support expense.",
+    "We test autonomous shuttles with a municipal transit agency in Phoenix; the pilot is "
+    "funded by a federal grant and ends in 2025.",
+    "Insurance premiums paid to third-party carriers rose 6% because of higher rates for "
+    "commercial auto coverage in California.",
+    "We plan to hire about 300 engineers in fiscal 2024, mostly for the maps, pricing and "
+    "payments teams.",
+    "The company opened a driver support hub in Nashville under a five-year lease and closed "
+    "two smaller hubs in Texas.",
+    "Bike and scooter ride revenue grew 11% as trips per vehicle increased, while the number "
+    "of cities served stayed the same.",
+    "Net cash used in operating activities was $120 million, an improvement of $400 million "
+    "over the prior fiscal year.",
+    "The credit facility of $1 billion expires in 2027 and carries a commitment fee on the "
+    "undrawn amount.",
+    "Employee salaries and benefits excluding stock awards were $980 million, down from $1.2 "
+    "billion the year before.",
+    "We completed a third-party audit of our payment systems and were certified compliant "
+    "with card industry security standards.",
+    "Airport trips are about 8% of rides and have longer average trip lengths than rides "
+    "within city centers.",
+    "We closed our operations in Mexico City in 2022 after two years because of low demand "
+    "and regulatory costs.",
+    "New York City capped the number of ride-hail vehicles licensed and set a minimum hourly "
+    "pay for drivers.",
+    "Directors are elected annually by a majority of votes cast, and the audit committee "
+    "meets at least four times a year.",
+    "Dividends: the company has never paid a cash dividend and does not expect to pay one in "
+    "the foreseeable future.",
+    "Sales and marketing expense decreased 30% to $450 million as the company reduced rider "
+    "promotions and brand advertising.",
+    "Weather such as heavy rain or snow increases ride demand in the short term but reduces "
+    "bike and scooter usage.",
+    "The vehicle service centers offer discounted maintenance and oil changes to drivers in 12 "
+    "cities.",
+    "Regulatory proceedings: a state agency is reviewing whether our background checks for "
+    "drivers meet the required standard.",
+    "The company bought renewable energy credits to cover electricity used in its offices and "
+    "bike charging stations.",
+]
+
 QUESTIONS = [
     (
         "How much money did the company bring in during the 2023 fiscal year?",
@@ -145,10 +198,15 @@ QUESTIONS = [
 ]
 
 
-def small_dataset(n_chunks: int | None = None) -> EmbeddingQAFinetuneDataset:
-    """Two questions per chunk, ids ``node-<i>`` and ``q-<i>-<j>``."""
+def small_dataset(
+    n_chunks: int | None = None, distractors: bool = True
+) -> EmbeddingQAFinetuneDataset:
+    """Two questions per chunk (ids ``node-<i>``, ``q-<i>-<j>``), plus distractor chunks
+    ``other-<i>`` that no question is about."""
     n = len(CHUNKS) if n_chunks is None else n_chunks
     corpus = {f"node-{i}": CHUNKS[i] for i in range(n)}
+    if distractors:
+        corpus |= {f"other-{i}": DISTRACTORS[i] for i in range(n)}
     queries, relevant = {}, {}
     for i in range(n):
         for j, question in enumerate(QUESTIONS[i]):

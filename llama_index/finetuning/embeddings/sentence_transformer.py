@@ -153,6 +153,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             raise ValueError(f"loss={loss!r} is not one of {LOSSES}; pass a loss module instead")
         if precision not in PRECISIONS:
             raise ValueError(f"precision={precision!r} is not one of {PRECISIONS}")
+        precision_flags(precision, device)  # fp16 without a GPU fails here, before any work
         if device is not None and device.split(":")[0] not in ("cpu", "cuda", "mps", "npu", "xpu"):
             raise ValueError(f"device={device!r}: expected 'cpu', 'cuda', 'mps' or None")
         if matryoshka_dims is not None:
@@ -193,6 +194,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.trainer: Any = None
         self.train_metrics: dict[str, float] = {}
         self.val_metrics: dict[str, dict[str, float]] = {}
+        self.log_history: list[dict[str, float]] = []
         self.prompts: tuple[str, str] = ("", "")
 
     @classmethod
@@ -241,6 +243,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         output = trainer.train(**train_kwargs)
         self.train_metrics = dict(output.metrics)
         self.val_metrics = val_metrics_from_log(trainer)
+        self.log_history = list(trainer.state.log_history)
 
         query_prompt, passage_prompt = self.prompts
         model = trainer.model
@@ -249,7 +252,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             out = Path(self.model_output_path)
             model.save_pretrained(str(out))
             write_finetune_card(
-                out, self._card_settings(len(trainer.train_dataset)), self.val_metrics
+                out, self._card_settings(trainer), self.val_metrics
             )
             shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
         barrier()
@@ -331,7 +334,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             data_seed=self.seed,
             bf16=bf16,
             fp16=fp16,
-            use_cpu=self.device == "cpu",
+            use_cpu=load_device(self.device) == "cpu",
             dataloader_pin_memory=torch.cuda.is_available() and self.device != "cpu",
             batch_sampler=(
                 BatchSamplers.NO_DUPLICATES if self.no_duplicates else BatchSamplers.BATCH_SAMPLER
@@ -357,8 +360,9 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         kwargs.update(self.training_args)
         return SentenceTransformerTrainingArguments(**kwargs)
 
-    def _card_settings(self, n_rows: int) -> dict[str, Any]:
+    def _card_settings(self, trainer) -> dict[str, Any]:
         query_prompt, passage_prompt = self.prompts
+        n_rows = len(trainer.train_dataset)
         val = self.val_dataset
         return {
             "base model": display_model_id(self.base_model_id),
@@ -369,6 +373,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             "validation chunks": len(val.corpus) if val else 0,
             "epochs": self.epochs,
             "batch size (per device)": self.batch_size,
+            "processes (data parallel)": trainer.args.world_size,
             "learning rate": self.learning_rate,
             "warmup ratio": self.warmup_ratio,
             "weight decay": self.weight_decay,

@@ -1,0 +1,359 @@
+"""SentenceTransformersFinetuneEngine: real training steps on the bundled MiniLM, small data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import openai_llm
+from st_data import CHUNKS, QUESTIONS, small_dataset
+
+from llama_index.finetuning import EmbeddingQAFinetuneDataset, SentenceTransformersFinetuneEngine
+from llama_index.finetuning.embeddings.base_models import (
+    default_model_id,
+    known_prompts,
+    load_sentence_transformer,
+    resolve_prompts,
+)
+from llama_index.finetuning.embeddings.negatives import training_pairs, with_hard_negatives
+from llama_index.finetuning.evaluation import evaluate_embedding
+from llama_index.finetuning.resources import offline_base_model_path
+
+QUIET = dict(model_id="offline", show_progress_bar=False)
+
+
+def chunk_of(row: dict, n_negatives: int) -> list[str]:
+    return [row["positive"]] + [row[f"negative_{i}"] for i in range(1, n_negatives + 1)]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One real finetuning run, without a validation set (the case that crashed in 0.4)."""
+    out = tmp_path_factory.mktemp("st") / "exp_finetune"
+    ds = small_dataset()
+    engine = SentenceTransformersFinetuneEngine(
+        ds, model_output_path=str(out), batch_size=8, evaluation_steps=1000, **QUIET
+    )
+    engine.finetune()
+    return engine, ds, out
+
+
+def test_training_without_val_set_saves_a_normal_model_with_a_card(trained):
+    engine, ds, out = trained
+    from sentence_transformers import SentenceTransformer
+
+    assert engine.val_metrics == {}
+    assert not (out / "checkpoints").exists()
+    model = SentenceTransformer(str(out))
+    assert model.encode(["a question"]).shape == (1, 384)
+    card = (out / "README.md").read_text()
+    assert "## Finetuned with llama-index-finetuning-embeddings" in card
+    assert f"| training questions | {len(ds.queries)} |" in card
+    assert "| hard negatives per question | 1 |" in card
+    assert "No validation set was given" in card
+    settings = json.loads((out / "finetune_settings.json").read_text())["settings"]
+    assert settings["training rows"] == len(ds.queries)
+    assert settings["batch sampler"] == "no duplicates"
+
+
+def test_finetuned_model_retrieves_its_training_questions_better_than_the_base(trained):
+    engine, ds, _ = trained
+    base = evaluate_embedding(ds, "offline", top_k=[1, 10], cache=False).summary
+    tuned = evaluate_embedding(ds, engine.get_finetuned_model(), top_k=[1, 10], cache=False).summary
+    assert tuned["mrr@10"] > base["mrr@10"] + 0.03, (base, tuned)
+    assert tuned["hit_rate@1"] > base["hit_rate@1"], (base, tuned)
+
+
+def test_get_finetuned_model_and_local_prefix_are_the_same_model(trained):
+    from llama_index.core.embeddings.utils import resolve_embed_model
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    engine, _, out = trained
+    ours = engine.get_finetuned_model()
+    assert isinstance(ours, HuggingFaceEmbedding)
+    local = resolve_embed_model(f"local:{out}")
+    text = "How many shared bikes and e-scooters are on the streets?"
+    np.testing.assert_allclose(
+        ours.get_query_embedding(text), local.get_query_embedding(text), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        ours.get_text_embedding(CHUNKS[9]), local.get_text_embedding(CHUNKS[9]), atol=1e-5
+    )
+    base = HuggingFaceEmbedding(model_name=str(offline_base_model_path()))
+    assert not np.allclose(
+        ours.get_query_embedding(text), base.get_query_embedding(text), atol=1e-3
+    )
+
+
+def _batches(engine: SentenceTransformersFinetuneEngine, epochs: int = 2) -> list[list[dict]]:
+    trainer = engine.build_trainer()
+    loader = trainer.get_train_dataloader()
+    rows = trainer.train_dataset
+    batches = []
+    for epoch in range(epochs):
+        loader.batch_sampler.set_epoch(epoch)
+        batches += [[rows[i] for i in batch] for batch in loader.batch_sampler]
+    return batches
+
+
+def test_no_duplicates_batches_never_hold_a_chunk_twice(tmp_path):
+    ds = small_dataset()  # two questions per chunk: plain batches do repeat chunks
+    plain = SentenceTransformersFinetuneEngine(
+        ds,
+        model_output_path=str(tmp_path / "a"),
+        batch_size=8,
+        hard_negatives=0,
+        no_duplicates=False,
+        **QUIET,
+    )
+    repeats = [b for b in _batches(plain) if len({r["positive"] for r in b}) < len(b)]
+    assert repeats, "control: the plain sampler should put some chunk twice in a batch"
+
+    ours = SentenceTransformersFinetuneEngine(
+        ds, model_output_path=str(tmp_path / "b"), batch_size=8, hard_negatives=1, **QUIET
+    )
+    batches = _batches(ours)
+    assert sum(len(b) for b in batches) == 2 * len(ds.queries)
+    for batch in batches:
+        texts = [t for row in batch for t in [row["anchor"], *chunk_of(row, 1)]]
+        assert len(texts) == len(set(texts)), "a text occurs twice in one batch"
+
+
+def test_mined_negatives_are_never_positives(tmp_path):
+    ds = small_dataset(12)
+    # a question with two relevant chunks, and a chunk whose text is duplicated under another id
+    corpus = dict(ds.corpus) | {"copy-of-node-3": ds.corpus["node-3"]}
+    relevant = dict(ds.relevant_docs) | {"q-0-0": ["node-0", "other-0"]}
+    ds = EmbeddingQAFinetuneDataset(queries=ds.queries, corpus=corpus, relevant_docs=relevant)
+    model = load_sentence_transformer("offline", device="cpu")
+
+    pairs = training_pairs(ds, use_all_docs=True)
+    assert len(pairs) == len(ds.queries) + 1
+    rows = with_hard_negatives(pairs, ds, model, num_negatives=3, relative_margin=0.05)
+    assert rows.column_names == ["anchor", "positive", "negative_1", "negative_2", "negative_3"]
+    qid_of = {text: qid for qid, text in ds.queries.items()}
+    q_emb = model.encode(rows["anchor"], normalize_embeddings=True)
+    for i, row in enumerate(rows):
+        positives = {ds.corpus[d] for d in ds.relevant_docs[qid_of[row["anchor"]]]}
+        negatives = chunk_of(row, 3)[1:]
+        assert not positives & set(negatives), row["anchor"]
+        assert len(set(negatives)) == 3
+        assert set(negatives) <= set(ds.corpus.values())
+        # likely false negatives (within 5% of the positive's score) were skipped
+        scores = model.encode(negatives + [row["positive"]], normalize_embeddings=True) @ q_emb[i]
+        assert (scores[:-1] <= 0.95 * scores[-1] + 1e-4).all(), (row["anchor"], scores)
+
+    with pytest.raises(ValueError, match="hard_negatives=30 needs at least"):
+        with_hard_negatives(pairs, ds, model, num_negatives=30)
+
+
+def _tutorial_nodes(indices):
+    from llama_index.core.schema import TextNode
+
+    return [TextNode(id_=f"node-{i}", text=f"CHUNK-{i}: {CHUNKS[i]}") for i in indices]
+
+
+def _answer(key: str, prompt: str, n: int) -> str:
+    i = int(key.split("-")[1])
+    return "Here are the questions:\n" + "\n".join(
+        f"{j + 1}. {q}" for j, q in enumerate(QUESTIONS[i][:n])
+    )
+
+
+def test_tutorial_cell_sequence_with_a_val_set_keeps_the_best_checkpoint(tmp_path, fake_openai):
+    from llama_index.core import VectorStoreIndex
+
+    from llama_index.finetuning import generate_qa_embedding_pairs
+
+    server = fake_openai(answer=_answer)
+    train_nodes, val_nodes = _tutorial_nodes(range(0, 12)), _tutorial_nodes(range(18, 24))
+    llm = openai_llm(server)  # the only line that differs from the tutorial
+    train_dataset = generate_qa_embedding_pairs(
+        llm=llm, nodes=train_nodes, output_path=str(tmp_path / "train.json"), verbose=False
+    )
+    val_dataset = generate_qa_embedding_pairs(
+        llm=llm, nodes=val_nodes, output_path=str(tmp_path / "val.json"), verbose=False
+    )
+    finetune_engine = SentenceTransformersFinetuneEngine(
+        train_dataset,
+        model_output_path=str(tmp_path / "test_model"),
+        val_dataset=val_dataset,
+        evaluation_steps=2,
+        show_progress_bar=False,
+    )
+    finetune_engine.finetune()
+    embed_model = finetune_engine.get_finetuned_model()
+
+    metrics = finetune_engine.val_metrics
+    assert set(metrics) == {"base", "finetuned"}
+    assert not (tmp_path / "test_model" / "checkpoints").exists()
+    # the saved model is the best evaluated checkpoint, not merely the last one
+    from llama_index.finetuning.embeddings.training_setup import ir_evaluator
+
+    state_evals = [
+        e["eval_val_cosine_ndcg@10"]
+        for e in finetune_engine.log_history
+        if "eval_val_cosine_ndcg@10" in e and e["step"] > 0
+    ]
+    assert len(state_evals) >= 3
+    assert metrics["finetuned"]["cosine_ndcg@10"] == pytest.approx(max(state_evals))
+    saved = load_sentence_transformer(str(tmp_path / "test_model"), device="cpu")
+    again = ir_evaluator(val_dataset, saved)(saved)["val_cosine_ndcg@10"]
+    assert again == pytest.approx(max(state_evals), abs=1e-4)
+    card = (tmp_path / "test_model" / "README.md").read_text()
+    assert "### Validation retrieval metrics" in card and "| NDCG@10 |" in card
+
+    index = VectorStoreIndex(train_nodes + val_nodes, embed_model=embed_model)
+    hits = index.as_retriever(similarity_top_k=3).retrieve(QUESTIONS[20][0])
+    assert "node-20" in [h.node.node_id for h in hits]
+
+
+def test_prompts_are_used_for_training_and_saved_for_serving(tmp_path):
+    out = tmp_path / "prompted"
+    engine = SentenceTransformersFinetuneEngine(
+        small_dataset(8),
+        model_output_path=str(out),
+        batch_size=4,
+        query_prompt="query: ",
+        passage_prompt="passage: ",
+        training_args={"max_steps": 1},
+        **QUIET,
+    )
+    trainer = engine.build_trainer()
+    assert trainer.args.prompts == {
+        "anchor": "query: ",
+        "positive": "passage: ",
+        "negative_1": "passage: ",
+    }
+    engine.finetune()
+    saved = json.loads((out / "config_sentence_transformers.json").read_text())["prompts"]
+    assert saved["query"] == "query: " and saved["document"] == "passage: "
+    served = engine.get_finetuned_model()
+    assert served.query_instruction == "query: " and served.text_instruction == "passage: "
+    model = load_sentence_transformer(str(out), device="cpu")
+    q = "How many people used the service?"
+    np.testing.assert_allclose(
+        served.get_query_embedding(q), model.encode("query: " + q, prompt=""), atol=1e-5
+    )
+    # an engine made later for the same folder serves it with the same prompts
+    later = SentenceTransformersFinetuneEngine(small_dataset(8), model_output_path=str(out))
+    assert later.get_finetuned_model().query_instruction == "query: "
+
+
+def test_known_models_get_their_documented_prompts():
+    bge = "Represent this sentence for searching relevant passages: "
+    assert known_prompts("BAAI/bge-small-en") == (bge, "")
+    assert known_prompts("/models/bge-base-en-v1.5") == (bge, "")
+    assert known_prompts("intfloat/e5-small-v2") == ("query: ", "passage: ")
+    assert known_prompts("nomic-ai/nomic-embed-text-v1.5") == (
+        "search_query: ",
+        "search_document: ",
+    )
+    assert known_prompts(str(offline_base_model_path())) == ("", "")
+    # an explicit prompt wins, then the model's saved prompts, then the table
+    assert resolve_prompts("BAAI/bge-small-en", {}, "", None) == ("", "")
+    assert resolve_prompts("x", {"query": "q: ", "document": "d: "}, None, None) == ("q: ", "d: ")
+    assert resolve_prompts("intfloat/e5-base", {"query": "", "document": ""}, None, None) == (
+        "query: ",
+        "passage: ",
+    )
+
+
+def test_cached_loss_with_matryoshka_trains(tmp_path):
+    from sentence_transformers.sentence_transformer.losses import (
+        CachedMultipleNegativesRankingLoss,
+        MatryoshkaLoss,
+    )
+
+    out = tmp_path / "cached"
+    engine = SentenceTransformersFinetuneEngine(
+        small_dataset(8),
+        model_output_path=str(out),
+        batch_size=4,
+        loss="cached_mnrl",
+        mini_batch_size=2,
+        matryoshka_dims=[64, 384],
+        hard_negatives=0,
+        training_args={"max_steps": 1},
+        **QUIET,
+    )
+    trainer = engine.build_trainer()
+    assert isinstance(trainer.loss, MatryoshkaLoss)
+    assert isinstance(trainer.loss.loss, CachedMultipleNegativesRankingLoss)
+    engine.finetune()
+    assert engine.train_metrics["train_loss"] > 0
+    card = (out / "README.md").read_text()
+    assert "CachedMultipleNegativesRankingLoss + Matryoshka[384, 64]" in card
+
+
+def test_resume_from_checkpoint_continues_an_interrupted_run(tmp_path):
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    class CountingLoss(MultipleNegativesRankingLoss):
+        calls = 0
+        crash_at: int | None = None
+
+        def forward(self, *args, **kwargs):
+            type(self).calls += 1
+            if type(self).calls == self.crash_at:
+                raise KeyboardInterrupt("simulated crash")
+            return super().forward(*args, **kwargs)
+
+    out = tmp_path / "resumed"
+    settings = dict(
+        model_output_path=str(out),
+        batch_size=4,
+        epochs=1,
+        evaluation_steps=2,
+        hard_negatives=0,
+        **QUIET,
+    )
+    ds = small_dataset(8)  # 16 pairs: 4 steps an epoch
+    model = load_sentence_transformer("offline", device="cpu")
+
+    CountingLoss.crash_at = 4  # after the checkpoint at step 2
+    with pytest.raises(KeyboardInterrupt):
+        SentenceTransformersFinetuneEngine(ds, loss=CountingLoss(model), **settings).finetune()
+    assert (out / "checkpoints" / "checkpoint-2").is_dir()
+    assert not (out / "modules.json").exists()
+
+    CountingLoss.calls, CountingLoss.crash_at = 0, None
+    engine = SentenceTransformersFinetuneEngine(
+        ds, loss=CountingLoss(model), resume_from_checkpoint=True, **settings
+    )
+    engine.finetune()
+    assert CountingLoss.calls == 2  # steps 3 and 4 only
+    assert (out / "modules.json").exists()
+
+
+def test_bad_inputs_get_one_clear_error(tmp_path, monkeypatch):
+    ds = small_dataset(4)
+    with pytest.raises(TypeError, match="dataset must be an EmbeddingQAFinetuneDataset"):
+        SentenceTransformersFinetuneEngine({"queries": {}})
+    with pytest.raises(ValueError, match="loss='triplet' is not one of"):
+        SentenceTransformersFinetuneEngine(ds, loss="triplet")
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        SentenceTransformersFinetuneEngine(ds, batch_size=0)
+    with pytest.raises(FileNotFoundError, match="call finetune\\(\\) first"):
+        SentenceTransformersFinetuneEngine(
+            ds, model_output_path=str(tmp_path / "x")
+        ).get_finetuned_model()
+
+    missing = str(tmp_path / "no" / "such_model")
+    with pytest.raises(FileNotFoundError, match="no_model|such_model"):
+        SentenceTransformersFinetuneEngine(ds, model_id=missing).finetune()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ValueError, match="'nobody/no-such-model' is not a local folder"):
+        SentenceTransformersFinetuneEngine(ds, model_id="nobody/no-such-model").finetune()
+    with pytest.raises(ValueError, match="precision='fp16' needs a CUDA GPU"):
+        SentenceTransformersFinetuneEngine(ds, device="cpu", precision="fp16")
+
+
+def test_default_model_is_the_bundled_minilm_when_the_hub_is_out_of_reach(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))  # nothing cached
+    assert Path(default_model_id()) == offline_base_model_path()
