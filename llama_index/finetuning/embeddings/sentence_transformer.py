@@ -251,9 +251,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         if trainer.is_world_process_zero():
             out = Path(self.model_output_path)
             model.save_pretrained(str(out))
-            write_finetune_card(
-                out, self._card_settings(trainer), self.val_metrics
-            )
+            write_finetune_card(out, self._card_settings(trainer), self.val_metrics)
             shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
         barrier()
         self.trainer = None  # a second finetune() starts again from the base model
