@@ -1,0 +1,166 @@
+"""generate_pseudo_query_pairs: (sentence, rest of its chunk) pairs, with no LLM at all.
+
+Example::
+
+    from llama_index.core import SimpleDirectoryReader
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.finetuning.generation.pseudo_queries import generate_pseudo_query_pairs
+
+    docs = SimpleDirectoryReader(input_files=["lyft_2021.pdf"]).load_data()
+    nodes = SentenceSplitter().get_nodes_from_documents(docs)
+    dataset = generate_pseudo_query_pairs(nodes, num_questions_per_chunk=2, seed=0)
+
+This is the inverse cloze task of Lee et al. (2019, "Latent Retrieval for Weakly Supervised
+Open Domain Question Answering"): a sentence of a chunk stands in for a question about it,
+and the chunk, with that sentence cut out, for the passage that answers it. Cutting the
+sentence out makes the model match meaning rather than copied words; ICT keeps it in 10% of
+the time so that exact matches still count (``removal_rate=0.9``).
+
+Only informative sentences are picked: enough words, mostly letters (not table rows or page
+headers), starting with a capital or a digit (not a fragment), not a repeat of another sentence of the chunk. The choice is random but seeded per
+node id, so it is the same on every run and does not depend on the other nodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from llama_index.core.schema import BaseNode, MetadataMode
+from tqdm.auto import tqdm
+
+from ..dataset import EmbeddingQAFinetuneDataset
+from .pairs import GenerationWarning, question_id
+
+_WS = re.compile(r"\s+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    from llama_index.core.utils import globals_helper  # punkt ships with llama-index-core
+
+    return list(globals_helper.punkt_tokenizer.span_tokenize(text))
+
+
+def _is_informative(sentence: str, min_words: int, max_words: int) -> bool:
+    tokens = sentence.split()
+    if not (sentence[0].isupper() or sentence[0].isdigit()):
+        return False  # a fragment cut by a bad sentence split
+    if not min_words <= len(tokens) <= max_words:
+        return False
+    words = _WORD.findall(sentence)
+    # Table rows and headers are mostly figures or very short words.
+    return len(words) >= 0.6 * len(tokens) and len({w.lower() for w in words}) >= min_words - 1
+
+
+def _node_rng(seed: int, node_id: str) -> random.Random:
+    digest = hashlib.sha256(f"{seed}\x1f{node_id}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def pseudo_queries_for_text(
+    text: str,
+    num_queries: int,
+    rng: random.Random,
+    remove: bool,
+    min_words: int = 8,
+    max_words: int = 60,
+    min_context_words: int = 30,
+) -> tuple[list[str], str]:
+    """Pick up to ``num_queries`` informative sentences of ``text``; return them and the context.
+
+    The context is ``text`` without the picked sentences when ``remove`` is true and at least
+    ``min_context_words`` words would remain; otherwise it is ``text`` unchanged.
+    """
+    spans = [(a, b, _WS.sub(" ", text[a:b]).strip()) for a, b in _sentence_spans(text)]
+    candidates: dict[str, str] = {}  # lower-cased sentence -> sentence, first occurrence
+    for _, _, sentence in spans:
+        if _is_informative(sentence, min_words, max_words):
+            candidates.setdefault(sentence.lower(), sentence)
+    picked = rng.sample(sorted(candidates), min(num_queries, len(candidates)))
+    queries = [candidates[key] for key in picked]
+    if not picked or not remove:
+        return queries, text
+    cut = set(picked)
+    context = " ".join(
+        text[a:b].strip() for a, b, sentence in spans if sentence.lower() not in cut
+    ).strip()
+    if len(context.split()) < min_context_words:
+        return queries, text
+    return queries, context
+
+
+def generate_pseudo_query_pairs(
+    nodes: Sequence[BaseNode],
+    num_questions_per_chunk: int = 2,
+    seed: int = 0,
+    removal_rate: float = 1.0,
+    output_path: str | Path | None = None,
+    show_progress: bool = True,
+    min_words: int = 8,
+    max_words: int = 60,
+) -> EmbeddingQAFinetuneDataset:
+    """Pair sentences of each chunk (the pseudo-queries) with the chunk; no LLM is called.
+
+    Example::
+
+        dataset = generate_pseudo_query_pairs(nodes, num_questions_per_chunk=2)
+        dataset.pairs()[0]   # ('Our revenue grew 36% to $3.2 billion in 2021.', 'Lyft ...')
+
+    Args:
+        nodes: the chunks (``BaseNode``), e.g. from ``SentenceSplitter``. Nodes with no text
+            and repeated node ids are skipped.
+        num_questions_per_chunk: sentences picked per chunk (at most; fewer when the chunk
+            has fewer informative sentences, none for a chunk that is all figures).
+        seed: the same seed and node ids give the same dataset.
+        removal_rate: the share of chunks whose corpus text has the picked sentences cut
+            out (inverse cloze); the others keep their text as is. ``1.0``: all of them.
+        output_path: where to write the dataset JSON (atomically); ``None``: memory only.
+        show_progress: a tqdm bar.
+        min_words, max_words: the length, in words, of a sentence that may be picked.
+
+    A chunk with no informative sentence gets no pairs; a :class:`GenerationWarning`
+    says how many. The result has the same layout as :func:`generate_qa_embedding_pairs`.
+    """
+    if num_questions_per_chunk < 1:
+        raise ValueError(f"num_questions_per_chunk must be >= 1, got {num_questions_per_chunk}")
+    if not 0.0 <= removal_rate <= 1.0:
+        raise ValueError(f"removal_rate must be between 0 and 1, got {removal_rate}")
+    if not 1 <= min_words <= max_words:
+        raise ValueError(f"need 1 <= min_words <= max_words, got {min_words} and {max_words}")
+    queries: dict[str, str] = {}
+    corpus: dict[str, str] = {}
+    relevant: dict[str, list[str]] = {}
+    empty = 0
+    for node in tqdm(nodes, desc="Picking pseudo-queries", disable=not show_progress):
+        text = node.get_content(metadata_mode=MetadataMode.NONE)
+        if not text.strip() or node.node_id in corpus:
+            continue
+        rng = _node_rng(seed, node.node_id)
+        remove = rng.random() < removal_rate
+        found, context = pseudo_queries_for_text(
+            text, num_questions_per_chunk, rng, remove, min_words, max_words
+        )
+        if not found:
+            empty += 1
+            continue
+        corpus[node.node_id] = context
+        for i, sentence in enumerate(found):
+            qid = question_id(node.node_id, i)
+            queries[qid] = sentence
+            relevant[qid] = [node.node_id]
+    if empty:
+        warnings.warn(
+            f"{empty} chunks have no sentence of {min_words} to {max_words} words that is "
+            "mostly text, and got no pseudo-queries",
+            GenerationWarning,
+            stacklevel=2,
+        )
+    dataset = EmbeddingQAFinetuneDataset(queries=queries, corpus=corpus, relevant_docs=relevant)
+    if output_path is not None:
+        dataset.save_json(output_path)
+    return dataset
