@@ -375,3 +375,33 @@ def test_linear_layer_starts_as_identity_and_can_project():
     assert torch.equal(LinearLayer(6, 6, bias=True)(x), x)
     assert torch.equal(LinearLayer(6, 3)(x), x[:, :3])
     assert torch.equal(TwoLayerNN(6, 12, 6, add_residual=True)(x), x)
+
+
+# ---- the training math ------------------------------------------------------------------
+
+
+def test_loss_masks_other_relevant_chunks_and_mining_skips_them():
+    from llama_index.finetuning.embeddings.adapter_training import (
+        RelevantPairs,
+        mine_negatives,
+        ranking_loss,
+    )
+
+    ds = EmbeddingQAFinetuneDataset(
+        queries={"q0": "a", "q1": "b", "q2": "c"},
+        corpus={"c0": "x", "c1": "y", "c2": "z"},
+        relevant_docs={"q0": ["c0"], "q1": ["c0", "c2"], "q2": ["c1"]},
+    )
+    pairs = RelevantPairs.from_dataset(ds)
+    assert pairs.query.tolist() == [0, 1, 1, 2] and pairs.chunk.tolist() == [0, 0, 2, 1]
+    queries = torch.tensor([[1.0, 0.1, 0.0], [1.0, 0.0, 0.2], [0.0, 1.0, 0.0]])
+    corpus = torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.4, 0.0], [0.0, 0.0, 1.0]])
+    identity = LinearLayer(3, 3)
+    # q0 and q1 share c0: each one's only candidate is its own chunk, so nothing to push away
+    assert ranking_loss(identity, queries, corpus, pairs, torch.tensor([0, 1])).item() == 0.0
+    # q1's second pair (c2) sees c0 in the batch: relevant to q1 too, so masked
+    assert ranking_loss(identity, queries, corpus, pairs, torch.tensor([2, 0])).item() < 1e-6
+
+    negatives = mine_negatives(queries, corpus, pairs, n=1)
+    # q0's nearest other chunk, c1, scores above 95% of its positive: a likely false negative
+    assert negatives[:, 0].tolist() == [2, 1, 0]

@@ -232,83 +232,6 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             )
         return adapter
 
-    @staticmethod
-    def _pairs(ds: EmbeddingQAFinetuneDataset) -> tuple[torch.Tensor, torch.Tensor]:
-        """(query index, chunk index) of every relevant pair, in dataset order."""
-        import torch
-
-        q_index = {q: i for i, q in enumerate(ds.queries)}
-        c_index = {c: i for i, c in enumerate(ds.corpus)}
-        pairs = [(q_index[q], c_index[d]) for q in ds.queries for d in ds.relevant_docs[q]]
-        return torch.tensor(pairs, dtype=torch.long).unbind(1)
-
-    def _mine(
-        self,
-        queries: torch.Tensor,
-        corpus: torch.Tensor,
-        pair_q: torch.Tensor,
-        pair_c: torch.Tensor,
-    ) -> torch.Tensor | None:
-        """``(n_queries, hard_negatives)`` chunk indices: the most similar non-relevant chunks.
-
-        Mined once with the base embeddings (sentence-transformers' ``mine_hard_negatives``
-        needs a SentenceTransformer; the base model here may be an API). Chunks scoring above
-        95% of the query's best positive are skipped as likely unlabelled positives; a query
-        with too few candidates repeats its last one (-1 when it has none: masked out).
-        """
-        import torch
-        from sentence_transformers.util import semantic_search
-
-        n = self.hard_negatives
-        if n == 0:
-            return None
-        relevant: list[set[int]] = [set() for _ in range(len(queries))]
-        for q, c in zip(pair_q.tolist(), pair_c.tolist(), strict=False):
-            relevant[q].add(c)
-        depth = min(len(corpus), n + max(len(r) for r in relevant) + 2 * n)
-        hits = semantic_search(queries, corpus, top_k=depth)
-        negatives = torch.full((len(queries), n), -1, dtype=torch.long)
-        for qi, ranked in enumerate(hits):
-            ceiling = 0.95 * max(
-                (h["score"] for h in ranked if h["corpus_id"] in relevant[qi]), default=float("inf")
-            )
-            chosen = [
-                h["corpus_id"]
-                for h in ranked
-                if h["corpus_id"] not in relevant[qi] and h["score"] < ceiling
-            ][:n]
-            if chosen:
-                negatives[qi] = torch.tensor(chosen + chosen[-1:] * (n - len(chosen)))
-        return negatives
-
-    # ---- training -------------------------------------------------------------------
-
-    def _loss(
-        self,
-        adapter: BaseAdapter,
-        queries: torch.Tensor,
-        corpus: torch.Tensor,
-        q_idx: torch.Tensor,
-        c_idx: torch.Tensor,
-        negatives: torch.Tensor | None,
-        relevant_codes: torch.Tensor,
-    ) -> torch.Tensor:
-        import torch
-        import torch.nn.functional as F
-        from sentence_transformers.util import cos_sim
-
-        columns = c_idx if negatives is None else torch.cat([c_idx, negatives[q_idx].flatten()])
-        docs = corpus[columns.clamp(min=0)]
-        if self.transform_text:
-            docs = adapter(docs)
-        logits = cos_sim(adapter(queries[q_idx]), docs) * self.scale
-        # a column holding a chunk relevant to the row's query, other than its own, is no negative
-        codes = q_idx[:, None] * len(corpus) + columns[None, :]
-        other_positive = torch.isin(codes, relevant_codes) | (columns[None, :] < 0)
-        other_positive[torch.arange(len(q_idx)), torch.arange(len(q_idx))] = False
-        logits = logits.masked_fill(other_positive, float("-inf"))
-        return F.cross_entropy(logits, torch.arange(len(q_idx), device=logits.device))
-
     def _score(
         self, adapter: BaseAdapter, val: tuple[torch.Tensor, torch.Tensor]
     ) -> dict[str, float]:
@@ -385,19 +308,20 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         import transformers
         from tqdm.auto import tqdm
 
+        from .adapter_training import RelevantPairs, mine_negatives, ranking_loss
+
         queries, corpus = train
-        pair_q, pair_c = (t.to(device) for t in self._pairs(self.dataset))
-        relevant_codes = pair_q * len(corpus) + pair_c
-        negatives = self._mine(queries, corpus, pair_q, pair_c)
+        pairs = RelevantPairs.from_dataset(self.dataset).to(device)
+        codes = pairs.codes()
+        negatives = mine_negatives(queries, corpus, pairs, self.hard_negatives)
         if negatives is not None:
             negatives = negatives.to(device)
-        optimizer = (self.optimizer_class or torch.optim.AdamW)(
-            adapter.parameters(), **self.optimizer_params
-        )
-        total = math.ceil(len(pair_q) / self.batch_size) * self.epochs
-        warmup = (
-            self.warmup_steps if self.warmup_steps is not None else int(total * self.warmup_ratio)
-        )
+        optimizer_class = self.optimizer_class or torch.optim.AdamW
+        optimizer = optimizer_class(adapter.parameters(), **self.optimizer_params)
+        total = math.ceil(len(pairs) / self.batch_size) * self.epochs
+        warmup = self.warmup_steps
+        if warmup is None:
+            warmup = int(total * self.warmup_ratio)
         scheduler = transformers.get_linear_schedule_with_warmup(optimizer, warmup, total)
         generator = torch.Generator().manual_seed(self.seed)
 
@@ -415,22 +339,17 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         first_epoch = 1 + max((h["epoch"] for h in self.history), default=0)
         for epoch in range(first_epoch, first_epoch + self.epochs):
             losses = []
-            order = torch.randperm(len(pair_q), generator=generator).to(device)
+            order = torch.randperm(len(pairs), generator=generator).to(device)
             for batch in tqdm(
                 order.split(self.batch_size),
                 disable=not self.verbose,
                 desc=f"Epoch {epoch}",
                 leave=False,
             ):
-                loss = self._loss(
-                    adapter,
-                    queries,
-                    corpus,
-                    pair_q[batch],
-                    pair_c[batch],
-                    negatives,
-                    relevant_codes,
-                )
+                loss = ranking_loss(
+                    adapter, queries, corpus, pairs, batch, negatives, codes,
+                    scale=self.scale, transform_text=self.transform_text,
+                )  # fmt: skip
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(adapter.parameters(), self.max_grad_norm)
                 optimizer.step()
