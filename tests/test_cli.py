@@ -1,0 +1,65 @@
+"""The console script: subcommands end to end on small inputs, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from llama_index.finetuning import EmbeddingQAFinetuneDataset
+from llama_index.finetuning.cli import main
+
+
+def write_docs(folder, n=4):
+    folder.mkdir(exist_ok=True)
+    for i in range(n):
+        (folder / f"doc{i}.txt").write_text(f"CHUNK-{i}: the company reported item {i} in 2021. " * 5)
+    return folder
+
+
+def test_generate_through_an_openai_compatible_server(fake_openai, tmp_path, capsys):
+    server = fake_openai()
+    out = tmp_path / "pairs.json"
+    code = main(["generate", str(write_docs(tmp_path / "docs")), "--output", str(out),
+                 "--llm", "openai-like:any-model-name", "--api-base", server.url, "--api-key", "k"])
+    assert code == 0
+    ds = EmbeddingQAFinetuneDataset.from_json(out)
+    assert len(ds.corpus) == 4 and len(ds) == 8
+    assert server.completion_requests == 4
+    assert "8 questions over 4 chunks" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["generate", "no/such/file.pdf"], "no/such/file.pdf: no such file or folder"),
+        (["generate", "{docs}", "--llm", "claude"], "unknown --llm 'claude'"),
+        (["generate", "{docs}", "--llm", "openai-like:m"], "needs --api-base"),
+        (["train", "missing.json"], "dataset 'missing.json' does not exist"),
+        (["evaluate", "{dataset}", "--model", "x=local:/no/such/model"], "/no/such/model"),
+        (["evaluate", "{dataset}", "--model", "nonsense"], "use NAME=SPEC"),
+    ],
+)
+def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    docs = write_docs(tmp_path / "docs")
+    dataset = tmp_path / "d.json"
+    dataset.write_text(json.dumps({"queries": {"q": "x?"}, "corpus": {"c": "y"}, "relevant_docs": {"q": ["c"]}}))
+    argv = [a.format(docs=docs, dataset=dataset) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_evaluate_writes_table_png_and_json(tmp_path, capsys):
+    ds = EmbeddingQAFinetuneDataset(
+        queries={"q1": "What was revenue in 2021?", "q2": "Who is the chief executive?"},
+        corpus={"c1": "Revenue was $3.2 billion in 2021.", "c2": "Logan Green is the CEO."},
+        relevant_docs={"q1": ["c1"], "q2": ["c2"]},
+    )
+    ds.save_json(tmp_path / "val.json")
+    out = tmp_path / "report"
+    assert main(["evaluate", str(tmp_path / "val.json"), "--model", "base=offline", "--output-dir", str(out)]) == 0
+    assert "hit_rate@1" in capsys.readouterr().out
+    assert any(p.suffix == ".png" for p in out.iterdir())
+    assert any(p.suffix == ".json" for p in out.iterdir())
