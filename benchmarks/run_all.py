@@ -39,6 +39,36 @@ def assemble() -> Path:
     return out
 
 
+def first_table(fragment: str) -> str:
+    """The section heading and the first markdown table of a fragment."""
+    lines = fragment.strip().splitlines()
+    heading = next((line for line in lines if line.startswith("#")), "")
+    table, started = [], False
+    for line in lines:
+        if line.startswith("|"):
+            table.append(line)
+            started = True
+        elif started:
+            break
+    return "\n".join(["### " + heading.lstrip("# "), "", *table])
+
+
+def update_readme() -> None:
+    """Put each benchmark's headline table between the README's results markers."""
+    readme = HERE.parent / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    if start not in text or end not in text:
+        return
+    tables = [
+        first_table((HERE / "results" / f"{name}.md").read_text())
+        for name in ORDER
+        if (HERE / "results" / f"{name}.md").exists()
+    ]
+    head, rest = text.split(start, 1)
+    readme.write_text(head + start + "\n" + "\n\n".join(tables) + "\n" + end + rest.split(end, 1)[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=None, help=f"a subset of {ORDER}")
@@ -52,6 +82,7 @@ def main() -> None:
             print(f"== {name} ({platform.node()})", flush=True)
             subprocess.run([sys.executable, str(script)], check=True)
     print(f"wrote {assemble()}")
+    update_readme()
 
 
 if __name__ == "__main__":
