@@ -341,6 +341,10 @@ def test_bad_inputs_get_one_clear_error(tmp_path, monkeypatch):
             ds, model_output_path=str(tmp_path / "x")
         ).get_finetuned_model()
 
+    with pytest.raises(FileNotFoundError, match="resume_from_checkpoint=True but there is no"):
+        SentenceTransformersFinetuneEngine(
+            ds, model_output_path=str(tmp_path / "y"), resume_from_checkpoint=True
+        ).finetune()
     missing = str(tmp_path / "no" / "such_model")
     with pytest.raises(FileNotFoundError, match="no_model|such_model"):
         SentenceTransformersFinetuneEngine(ds, model_id=missing).finetune()

@@ -23,7 +23,6 @@ rank 0 writes the model).
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -55,8 +54,6 @@ from .training_setup import (
     val_metrics_from_log,
     warmup_kwargs,
 )
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_HARD_NEGATIVES = 1
 DEFAULT_NEGATIVE_MARGIN = 0.05
@@ -238,8 +235,14 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
         ``train_kwargs`` go to ``SentenceTransformerTrainer.train``.
         """
+        resume = train_kwargs.setdefault("resume_from_checkpoint", self.resume_from_checkpoint)
+        checkpoints = Path(self.model_output_path) / CHECKPOINT_DIR
+        if resume is True and not any(checkpoints.glob("checkpoint-*")):
+            raise FileNotFoundError(
+                f"resume_from_checkpoint=True but there is no checkpoint in {checkpoints.resolve()}: "
+                "pass the path of a checkpoint folder, or train from the start"
+            )
         trainer = self.trainer or self.build_trainer()
-        train_kwargs.setdefault("resume_from_checkpoint", self.resume_from_checkpoint)
         output = trainer.train(**train_kwargs)
         self.train_metrics = dict(output.metrics)
         self.val_metrics = val_metrics_from_log(trainer)

@@ -1,0 +1,229 @@
+"""Finetuning MiniLM on Lyft 10-K pairs: the base model vs the 0.4 recipe vs ours, on Uber 10-K pairs.
+
+Reproduce:  flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/st_finetune.py
+Defaults:   ... benchmarks/st_finetune.py --sweep   (one setting changed at a time; the table is
+            kept in benchmarks/results/st_finetune_sweep.json and shown in the fragment)
+
+Training pairs: benchmarks/data/lyft_train.json, validation pairs: benchmarks/data/uber_val.json
+(written by benchmarks/make_datasets.py with the offline SmolLM2 question writer). Every variant
+starts from the bundled all-MiniLM-L6-v2, trains with the same epochs, batch size, seed and
+max_seq_length, without the validation set (so that it cannot pick a checkpoint on the data it
+is scored on), and is scored by ``evaluate_embedding`` on the Uber pairs through the served
+``HuggingFaceEmbedding``:
+
+* **0.4 recipe**: MultipleNegativesRankingLoss on plain random batches, lr 2e-5, 10% warmup,
+  weight decay 0.01, no hard negatives (what llama-index-finetuning 0.4 ran through ``fit``);
+* **no-duplicates only**: ours without hard negatives (what the batch sampler alone gives);
+* **ours**: the engine's defaults: no-duplicates batches + mined hard negatives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+SWEEP_JSON = HERE / "results" / "st_finetune_sweep.json"
+
+from llama_index.finetuning import EmbeddingQAFinetuneDataset  # noqa: E402
+from llama_index.finetuning.embeddings import sentence_transformer as st  # noqa: E402
+from llama_index.finetuning.evaluation import evaluate_embedding  # noqa: E402
+
+METRICS = ("hit_rate@5", "mrr@10", "ndcg@10")
+OLD_RECIPE = dict(
+    hard_negatives=0, no_duplicates=False, learning_rate=2e-5, warmup_ratio=0.1, weight_decay=0.01
+)
+VARIANTS = {
+    "0.4 recipe (MNRL, plain batches)": OLD_RECIPE,
+    "no-duplicates batches only": dict(hard_negatives=0),
+    "ours (no-duplicates + hard negatives)": {},
+}
+# one setting changed at a time, around the engine's defaults
+SWEEP = [
+    ("defaults", {}),
+    ("learning_rate=2e-5", dict(learning_rate=2e-5)),
+    ("learning_rate=1e-4", dict(learning_rate=1e-4)),
+    ("hard_negatives=0", dict(hard_negatives=0)),
+    ("hard_negatives=3", dict(hard_negatives=3)),
+    ("negative_margin=None", dict(negative_margin=None)),
+    ("warmup_ratio=0", dict(warmup_ratio=0.0)),
+    ("epochs=1", dict(epochs=1)),
+]
+
+
+def first_chunks(ds: EmbeddingQAFinetuneDataset, n: int | None) -> EmbeddingQAFinetuneDataset:
+    """The questions of the first ``n`` chunks (document order), with those chunks."""
+    if not n or n >= len(ds.corpus):
+        return ds
+    keep = set(list(ds.corpus)[:n])
+    return ds.subset([q for q, docs in ds.relevant_docs.items() if set(docs) <= keep])
+
+
+def run(train, val, settings: dict, args, tmp: str, name: str) -> dict:
+    settings = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        **settings,
+    }
+    engine = st.SentenceTransformersFinetuneEngine(
+        train,
+        model_id="offline",
+        model_output_path=os.path.join(tmp, name),
+        max_seq_length=args.max_seq_length,
+        show_progress_bar=False,
+        evaluation_steps=10**6,
+        training_args={"save_strategy": "no"},  # no checkpoints: pairs/s measures training
+        **settings,
+    )
+    started = time.perf_counter()
+    engine.finetune()
+    wall = time.perf_counter() - started
+    scores = evaluate_embedding(val, engine.get_finetuned_model(), top_k=[5, 10], cache=False)
+    row = {m: scores.summary[m] for m in METRICS}
+    row["pairs/s"] = engine.train_metrics["train_samples_per_second"]
+    row["wall s"] = wall
+    print(name, settings, {k: round(v, 4) for k, v in row.items()}, flush=True)
+    return row
+
+
+def table(rows: dict[str, dict], first: str = "model") -> list[str]:
+    cols = list(next(iter(rows.values())))
+    lines = [f"| {first} | " + " | ".join(cols) + " |", "|---" + "|---:" * len(cols) + "|"]
+    for name, row in rows.items():
+        cells = [
+            "-" if row[c] is None else f"{row[c]:.4f}" if c in METRICS else f"{row[c]:.1f}"
+            for c in cols
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def machine() -> str:
+    import torch
+
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), no GPU, Python {platform.python_version()}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", default=str(DATA / "lyft_train.json"))
+    parser.add_argument("--val", default=str(DATA / "uber_val.json"))
+    parser.add_argument("--train-chunks", type=int, default=None, help="first N Lyft chunks")
+    parser.add_argument("--val-chunks", type=int, default=None, help="first N Uber chunks")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument("--max-seq-length", type=int, default=256)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42])
+    parser.add_argument("--sweep", action="store_true", help="also sweep the engine's defaults")
+    parser.add_argument("--out", default=str(HERE / "results" / "st_finetune.md"))
+    args = parser.parse_args()
+    args.seed = args.seeds[0]
+
+    train = first_chunks(EmbeddingQAFinetuneDataset.from_json(args.train), args.train_chunks)
+    val = first_chunks(EmbeddingQAFinetuneDataset.from_json(args.val), args.val_chunks)
+    print(
+        f"train {len(train.queries)} questions / {len(train.corpus)} chunks; "
+        f"val {len(val.queries)} / {len(val.corpus)}",
+        flush=True,
+    )
+
+    started = time.perf_counter()
+    rows: dict[str, dict] = {}
+    base = evaluate_embedding(val, "offline", top_k=[5, 10], cache=False).summary
+    rows["base all-MiniLM-L6-v2"] = {m: base[m] for m in METRICS} | {
+        "pairs/s": None,
+        "wall s": None,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, settings in VARIANTS.items():
+            runs = []
+            for seed in args.seeds:
+                args.seed = seed
+                runs.append(run(train, val, settings, args, tmp, f"{len(rows)}-{seed}"))
+            rows[name] = {k: statistics.mean(r[k] for r in runs) for k in runs[0]}
+        if args.sweep:
+            args.seed = args.seeds[0]
+            sweep = {
+                name: run(train, val, s, args, tmp, f"sweep-{i}")
+                for i, (name, s) in enumerate(SWEEP)
+            }
+            SWEEP_JSON.write_text(
+                json.dumps(
+                    {
+                        "command": " ".join(sys.argv[1:]),
+                        "train": f"{len(train.queries)} questions / {len(train.corpus)} chunks",
+                        "val": f"{len(val.queries)} questions / {len(val.corpus)} chunks",
+                        "epochs": args.epochs,
+                        "batch_size": args.batch_size,
+                        "seed": args.seed,
+                        "machine": machine(),
+                        "rows": sweep,
+                    },
+                    indent=2,
+                )
+            )
+    minutes = (time.perf_counter() - started) / 60
+
+    old, ours = (
+        rows["0.4 recipe (MNRL, plain batches)"],
+        rows["ours (no-duplicates + hard negatives)"],
+    )
+    defaults = {
+        k: getattr(st, k.upper(), None)
+        for k in ("default_hard_negatives", "default_negative_margin")
+    }
+    lines = [
+        "## Finetuning MiniLM: the 0.4 recipe vs ours",
+        "",
+        f"Train: {len(train.queries)} questions on {len(train.corpus)} Lyft 2021 10-K chunks "
+        f"({Path(args.train).name}); validation: {len(val.queries)} questions on {len(val.corpus)} "
+        f"Uber 2021 10-K chunks ({Path(args.val).name}). Base model: the bundled all-MiniLM-L6-v2. "
+        f"Every variant: {args.epochs} epochs, batch size {args.batch_size}, max_seq_length "
+        f"{args.max_seq_length}, seed(s) {', '.join(map(str, args.seeds))} (metrics are the mean "
+        f"over seeds), no validation set during training. Ours = engine defaults: "
+        f"{defaults['default_hard_negatives']} mined hard negative(s) per question, relative margin "
+        f"{defaults['default_negative_margin']}, no-duplicates batches. "
+        f"Machine: {machine()}. Whole run: {minutes:.1f} min.",
+        "",
+        *table(rows),
+        "",
+        f"NDCG@10, ours - 0.4 recipe: {ours['ndcg@10'] - old['ndcg@10']:+.4f}; "
+        f"training pairs/s, ours / 0.4 recipe: {ours['pairs/s'] / old['pairs/s']:.2f}x "
+        "(a row with hard negatives encodes one more chunk per question). `wall s` is the whole "
+        "`finetune()` call: loading, mining, training, saving.",
+    ]
+    if SWEEP_JSON.exists():
+        sweep = json.loads(SWEEP_JSON.read_text())
+        lines += [
+            "",
+            "### Choosing the defaults (`--sweep`, one setting changed at a time from the defaults)",
+            "",
+            f"Train {sweep['train']}, val {sweep['val']}, {sweep['epochs']} epochs, batch size "
+            f"{sweep['batch_size']}, seed {sweep['seed']}; {sweep['machine']}. "
+            f"Reproduce: `.venv/bin/python benchmarks/st_finetune.py {sweep['command']}`.",
+            "",
+            *table(sweep["rows"], first="setting"),
+        ]
+    command = " ".join(["benchmarks/st_finetune.py", *sys.argv[1:]])
+    lines += [
+        "",
+        f"Reproduce: `flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python {command}`",
+    ]
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
