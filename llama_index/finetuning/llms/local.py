@@ -42,29 +42,50 @@ SMOLLM2_CONTEXT_WINDOW = 8192
 
 
 class _MicroBatcher:
-    """Collects the prompts of concurrent calls on one event loop; runs them as one batch."""
+    """Collects the prompts of concurrent calls on one event loop; runs them as one batch.
+
+    A call counts as arriving from ``arrive()`` until ``submit()``; a batch waits for the
+    calls still arriving (formatting their prompt in a thread) until it is full, so that
+    calls started together are answered together.
+    """
 
     def __init__(self, run_batch: Callable[[list[str]], list[str]], max_batch_size: int) -> None:
         self.loop = asyncio.get_running_loop()
         self._run_batch = run_batch
         self._max = max_batch_size
         self._queue: asyncio.Queue[tuple[str, asyncio.Future[str]]] = asyncio.Queue()
+        self._arriving = 0
+        self._changed = asyncio.Event()
         self._worker = self.loop.create_task(self._work())
 
     def serves(self, loop: asyncio.AbstractEventLoop) -> bool:
         return loop is self.loop and not self._worker.done()
 
+    def arrive(self) -> None:
+        self._arriving += 1
+
+    def leave(self) -> None:
+        """An arriving call that will not submit (its prompt failed)."""
+        self._arriving -= 1
+        self._changed.set()
+
     async def submit(self, prompt: str) -> str:
         future: asyncio.Future[str] = self.loop.create_future()
         self._queue.put_nowait((prompt, future))
+        self.leave()
         return await future
 
     async def _work(self) -> None:
         while True:
             items = [await self._queue.get()]
-            await asyncio.sleep(0)  # calls started in the same tick join this batch
-            while len(items) < self._max and not self._queue.empty():
-                items.append(self._queue.get_nowait())
+            while len(items) < self._max:
+                if not self._queue.empty():
+                    items.append(self._queue.get_nowait())
+                elif self._arriving > 0:
+                    self._changed.clear()
+                    await self._changed.wait()
+                else:
+                    break
             items = [(p, f) for p, f in items if not f.done()]  # timed out while waiting
             if not items:
                 continue
@@ -238,12 +259,18 @@ class LocalLLM(CustomLLM):
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
-        # Checked here, so that one prompt too long fails alone, not the batch it would join.
-        text = await asyncio.to_thread(self.prepare, prompt, formatted)  # the first call loads
         loop = asyncio.get_running_loop()
         if self._batcher is None or not self._batcher.serves(loop):
             self._batcher = _MicroBatcher(self.generate_batch, self.max_batch_size)
-        return CompletionResponse(text=await self._batcher.submit(text))
+        batcher = self._batcher
+        batcher.arrive()
+        try:
+            # Checked before batching, so that a prompt too long fails alone, not its batch.
+            text = await asyncio.to_thread(self.prepare, prompt, formatted)  # 1st call loads
+        except BaseException:
+            batcher.leave()
+            raise
+        return CompletionResponse(text=await batcher.submit(text))
 
     @llm_completion_callback()
     def stream_complete(
