@@ -405,3 +405,15 @@ def test_loss_masks_other_relevant_chunks_and_mining_skips_them():
     negatives = mine_negatives(queries, corpus, pairs, n=1)
     # q0's nearest other chunk, c1, scores above 95% of its positive: a likely false negative
     assert negatives[:, 0].tolist() == [2, 1, 0]
+
+
+def test_runtime_side_does_not_import_the_training_package():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, llama_index.embeddings.adapter as a; a.AdapterEmbeddingModel; "
+        "print(any(m.startswith('llama_index.finetuning') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -105,3 +105,11 @@ def test_concurrency_is_bounded_for_api_models(fake_openai, tmp_path):
     cache.embed_texts([f"text {i}" for i in range(20)])
     assert server.embedding_requests == 10 and cache.calls == 10
     assert 1 <= server.max_in_flight <= 3
+
+
+def test_an_unusable_cache_dir_is_one_clear_error(fake_openai, tmp_path):
+    server = fake_openai()
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    with pytest.raises(OSError, match=r"cannot open the embedding cache .*file.*cache_dir="):
+        EmbeddingCache(openai_embedding(server), cache_dir=not_a_folder)

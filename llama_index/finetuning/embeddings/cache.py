@@ -162,9 +162,15 @@ class EmbeddingCache:
         return self.cache_dir / CACHE_FILE
 
     def _open(self) -> sqlite3.Connection:
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as e:
+            raise OSError(
+                f"cannot open the embedding cache {self.path}: {e}; pass cache_dir= a writable "
+                f"folder or set {CACHE_ENV}"
+            ) from None
         db.execute("PRAGMA synchronous=NORMAL")
         with db:
             db.execute(
@@ -210,7 +216,7 @@ class EmbeddingCache:
             )
         rows = [
             (self.key, kind, _sha(t), np.asarray(v, dtype=np.float32).tobytes())
-            for t, v in zip(texts, vectors, strict=False)
+            for t, v in zip(texts, vectors, strict=True)
         ]
         with self._lock, self._db:
             self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)", rows)
@@ -251,14 +257,14 @@ class EmbeddingCache:
         for batch in tqdm(batches, disable=not self.show_progress, desc=f"Embedding {kind} texts"):
             self._store(kind, batch, fn(batch))
 
-    def _missing(self, kind: str, texts: Sequence[str]) -> tuple[list[str], list[str]]:
+    def _missing(self, kind: str, texts: Sequence[str]) -> list[str]:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         unique = list(dict.fromkeys(texts))
         shas = [_sha(t) for t in unique]
         found = self._lookup(kind, shas)
         self.reused += len(found)
-        return [t for t, s in zip(unique, shas, strict=False) if s not in found], shas
+        return [t for t, s in zip(unique, shas, strict=True) if s not in found]
 
     def _collect(self, kind: str, texts: Sequence[str]) -> np.ndarray:
         shas = [_sha(t) for t in texts]
@@ -276,14 +282,14 @@ class EmbeddingCache:
 
     def embed(self, texts: Sequence[str], kind: str = "text") -> np.ndarray:
         """``(len(texts), dim)`` float32 vectors; only texts not in the cache reach the model."""
-        missing, _ = self._missing(kind, texts)
+        missing = self._missing(kind, texts)
         if missing:
             self._compute(kind, missing)
         return self._collect(kind, texts)
 
     async def aembed(self, texts: Sequence[str], kind: str = "text") -> np.ndarray:
         """Async :meth:`embed` (always through the model's async methods)."""
-        missing, _ = self._missing(kind, texts)
+        missing = self._missing(kind, texts)
         if missing:
             await self._acompute(kind, missing)
         return await asyncio.to_thread(self._collect, kind, texts)
