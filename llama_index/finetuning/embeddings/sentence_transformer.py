@@ -243,9 +243,19 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
                 "pass the path of a checkpoint folder, or train from the start"
             )
         trainer = self.trainer or self.build_trainer()
+        base_metrics = None
+        if trainer.evaluator is not None and not resume and trainer.is_world_process_zero():
+            base_metrics = trainer.evaluator(trainer.model)  # for the model card
         output = trainer.train(**train_kwargs)
+        if trainer.state.global_step == 0:
+            raise RuntimeError(
+                f"no training step was run: {len(trainer.train_dataset)} training rows do not fill "
+                f"one batch of batch_size={self.batch_size} on each of {trainer.args.world_size} "
+                "process(es) without repeating a text (no-duplicates batching, which also keeps "
+                "hard negatives apart); lower batch_size or hard_negatives, or add data"
+            )
         self.train_metrics = dict(output.metrics)
-        self.val_metrics = val_metrics_from_log(trainer)
+        self.val_metrics = val_metrics_from_log(trainer, base_metrics)
         self.log_history = list(trainer.state.log_history)
 
         query_prompt, passage_prompt = self.prompts
@@ -353,7 +363,6 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             kwargs.update(
                 eval_strategy="steps",
                 eval_steps=self.evaluation_steps,
-                eval_on_start=True,
                 load_best_model_at_end=True,
                 metric_for_best_model=best_metric_name(evaluator),
                 greater_is_better=True,
