@@ -29,13 +29,17 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
+def _sentences(i: int) -> list[str]:
+    """Sentences of chunk ``i``: found in no other chunk."""
+    return [f"{s[:-1]} in segment {i}." for s in SENTENCES]
+
+
 def _nodes(n: int = 6) -> list[TextNode]:
     rng = random.Random(42)
-    nodes = []
-    for i in range(n):
-        picked = rng.sample(SENTENCES, 6)
-        nodes.append(TextNode(id_=f"doc-{i}", text=f"Item {i}.\n" + "\n".join(picked)))
-    return nodes
+    return [
+        TextNode(id_=f"doc-{i}", text=f"Item {i}.\n" + "\n".join(rng.sample(_sentences(i), 6)))
+        for i in range(n)
+    ]
 
 
 def test_pairs_sentences_of_each_chunk_with_that_chunk():
@@ -46,7 +50,7 @@ def test_pairs_sentences_of_each_chunk_with_that_chunk():
     assert len(ds.queries) == 2 * len(nodes)
     texts = {n.node_id: n.text for n in nodes}
     for qid, (doc_id,) in ds.relevant_docs.items():
-        assert ds.queries[qid] in SENTENCES  # a whole sentence, whitespace tidied
+        assert ds.queries[qid] in _sentences(int(doc_id.split("-")[1]))  # a whole sentence
         assert ds.queries[qid] in texts[doc_id]
 
 
@@ -68,6 +72,15 @@ def test_removal_cuts_every_paired_sentence_out_of_its_chunk():
     for qid, (doc_id,) in ds.relevant_docs.items():
         assert _norm(ds.queries[qid]) not in _norm(ds.corpus[doc_id])
         assert len(ds.corpus[doc_id].split()) >= 30  # the rest of the chunk is still there
+
+
+def test_a_sentence_found_in_two_chunks_is_never_picked():
+    shared = "This sentence sits in the overlap of both neighbouring chunks of the report."
+    nodes = [
+        TextNode(id_=f"c{i}", text=" ".join([shared, *_sentences(i)[:1], shared])) for i in range(2)
+    ]
+    ds = generate_pseudo_query_pairs(nodes, num_questions_per_chunk=2, show_progress=False)
+    assert sorted(ds.queries.values()) == sorted([_sentences(0)[0], _sentences(1)[0]])
 
 
 def test_without_removal_the_chunk_is_kept_as_is():
@@ -92,7 +105,7 @@ def test_a_chunk_too_short_to_lose_sentences_keeps_its_text():
 
 def test_never_an_empty_or_tabular_query_and_a_table_chunk_gets_none():
     nodes = [*_nodes(3), TextNode(id_="table", text=TABLE), TextNode(id_="blank", text="  \n")]
-    with pytest.warns(GenerationWarning, match="1 chunks"):
+    with pytest.warns(GenerationWarning, match="1 chunks have no sentence"):
         ds = generate_pseudo_query_pairs(nodes, num_questions_per_chunk=3, show_progress=False)
     assert "table" not in ds.corpus and "blank" not in ds.corpus
     for query in ds.queries.values():

@@ -17,8 +17,10 @@ sentence out makes the model match meaning rather than copied words; ICT keeps i
 the time so that exact matches still count (``removal_rate=0.9``).
 
 Only informative sentences are picked: enough words, mostly letters (not table rows or page
-headers), starting with a capital or a digit (not a fragment), not a repeat of another sentence of the chunk. The choice is random but seeded per
-node id, so it is the same on every run and does not depend on the other nodes.
+headers), starting with a capital or a digit (not a fragment of a bad split), and found in
+no other chunk (a sentence in the overlap of two neighbouring chunks, or boilerplate, does not
+point to one chunk). The choice is random but seeded per node id, so it is the same on every
+run and does not depend on the order of the nodes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import hashlib
 import random
 import re
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,6 +65,11 @@ def _node_rng(seed: int, node_id: str) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
+def split_sentences(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, sentence)`` for each sentence of ``text``, its whitespace tidied."""
+    return [(a, b, _WS.sub(" ", text[a:b]).strip()) for a, b in _sentence_spans(text)]
+
+
 def pseudo_queries_for_text(
     text: str,
     num_queries: int,
@@ -70,17 +78,21 @@ def pseudo_queries_for_text(
     min_words: int = 8,
     max_words: int = 60,
     min_context_words: int = 30,
+    shared: frozenset[str] | set[str] = frozenset(),
+    sentences: list[tuple[int, int, str]] | None = None,
 ) -> tuple[list[str], str]:
     """Pick up to ``num_queries`` informative sentences of ``text``; return them and the context.
 
-    The context is ``text`` without the picked sentences when ``remove`` is true and at least
-    ``min_context_words`` words would remain; otherwise it is ``text`` unchanged.
+    Sentences whose lower-cased text is in ``shared`` are not picked. The context is ``text``
+    without the picked sentences when ``remove`` is true and at least ``min_context_words``
+    words would remain; otherwise it is ``text`` unchanged.
     """
-    spans = [(a, b, _WS.sub(" ", text[a:b]).strip()) for a, b in _sentence_spans(text)]
+    spans = split_sentences(text) if sentences is None else sentences
     candidates: dict[str, str] = {}  # lower-cased sentence -> sentence, first occurrence
     for _, _, sentence in spans:
-        if _is_informative(sentence, min_words, max_words):
-            candidates.setdefault(sentence.lower(), sentence)
+        key = sentence.lower()
+        if key not in shared and _is_informative(sentence, min_words, max_words):
+            candidates.setdefault(key, sentence)
     picked = rng.sample(sorted(candidates), min(num_queries, len(candidates)))
     queries = [candidates[key] for key in picked]
     if not picked or not remove:
@@ -132,31 +144,47 @@ def generate_pseudo_query_pairs(
         raise ValueError(f"removal_rate must be between 0 and 1, got {removal_rate}")
     if not 1 <= min_words <= max_words:
         raise ValueError(f"need 1 <= min_words <= max_words, got {min_words} and {max_words}")
+    texts: dict[str, str] = {}
+    for node in nodes:
+        text = node.get_content(metadata_mode=MetadataMode.NONE)
+        if text.strip() and node.node_id not in texts:
+            texts[node.node_id] = text
+    sentences = {
+        nid: split_sentences(text)
+        for nid, text in tqdm(texts.items(), desc="Splitting sentences", disable=not show_progress)
+    }
+    chunks_with = Counter(k for spans in sentences.values() for k in {s.lower() for *_, s in spans})
+    shared = {key for key, count in chunks_with.items() if count > 1}
+
     queries: dict[str, str] = {}
     corpus: dict[str, str] = {}
     relevant: dict[str, list[str]] = {}
     empty = 0
-    for node in tqdm(nodes, desc="Picking pseudo-queries", disable=not show_progress):
-        text = node.get_content(metadata_mode=MetadataMode.NONE)
-        if not text.strip() or node.node_id in corpus:
-            continue
-        rng = _node_rng(seed, node.node_id)
+    for nid, text in texts.items():
+        rng = _node_rng(seed, nid)
         remove = rng.random() < removal_rate
         found, context = pseudo_queries_for_text(
-            text, num_questions_per_chunk, rng, remove, min_words, max_words
+            text,
+            num_questions_per_chunk,
+            rng,
+            remove,
+            min_words,
+            max_words,
+            shared=shared,
+            sentences=sentences[nid],
         )
         if not found:
             empty += 1
             continue
-        corpus[node.node_id] = context
+        corpus[nid] = context
         for i, sentence in enumerate(found):
-            qid = question_id(node.node_id, i)
+            qid = question_id(nid, i)
             queries[qid] = sentence
-            relevant[qid] = [node.node_id]
+            relevant[qid] = [nid]
     if empty:
         warnings.warn(
             f"{empty} chunks have no sentence of {min_words} to {max_words} words that is "
-            "mostly text, and got no pseudo-queries",
+            "mostly text and not also in another chunk, and got no pseudo-queries",
             GenerationWarning,
             stacklevel=2,
         )
