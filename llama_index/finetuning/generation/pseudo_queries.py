@@ -41,6 +41,12 @@ from .pairs import GenerationWarning, question_id
 
 _WS = re.compile(r"\s+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+_KEY_TOKEN = re.compile(r"\w+")
+
+
+def _key(sentence: str) -> str:
+    """What two copies of a sentence share whatever their case, spacing and punctuation."""
+    return " ".join(_KEY_TOKEN.findall(sentence.lower()))
 
 
 def _sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -83,14 +89,14 @@ def pseudo_queries_for_text(
 ) -> tuple[list[str], str]:
     """Pick up to ``num_queries`` informative sentences of ``text``; return them and the context.
 
-    Sentences whose lower-cased text is in ``shared`` are not picked. The context is ``text``
+    Sentences whose :func:`_key` is in ``shared`` are not picked. The context is ``text``
     without the picked sentences when ``remove`` is true and at least ``min_context_words``
     words would remain; otherwise it is ``text`` unchanged.
     """
     spans = split_sentences(text) if sentences is None else sentences
-    candidates: dict[str, str] = {}  # lower-cased sentence -> sentence, first occurrence
+    candidates: dict[str, str] = {}  # key -> sentence, its first occurrence
     for _, _, sentence in spans:
-        key = sentence.lower()
+        key = _key(sentence)
         if key not in shared and _is_informative(sentence, min_words, max_words):
             candidates.setdefault(key, sentence)
     picked = rng.sample(sorted(candidates), min(num_queries, len(candidates)))
@@ -99,7 +105,7 @@ def pseudo_queries_for_text(
         return queries, text
     cut = set(picked)
     context = " ".join(
-        text[a:b].strip() for a, b, sentence in spans if sentence.lower() not in cut
+        text[a:b].strip() for a, b, sentence in spans if _key(sentence) not in cut
     ).strip()
     if len(context.split()) < min_context_words:
         return queries, text
@@ -153,7 +159,7 @@ def generate_pseudo_query_pairs(
         nid: split_sentences(text)
         for nid, text in tqdm(texts.items(), desc="Splitting sentences", disable=not show_progress)
     }
-    chunks_with = Counter(k for spans in sentences.values() for k in {s.lower() for *_, s in spans})
+    chunks_with = Counter(k for spans in sentences.values() for k in {_key(s) for *_, s in spans})
     shared = {key for key, count in chunks_with.items() if count > 1}
 
     queries: dict[str, str] = {}
