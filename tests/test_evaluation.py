@@ -380,6 +380,15 @@ def test_api_model_embeds_each_text_once_in_batches_and_reuses_them(dataset, fak
     assert server.embedding_requests == requests + math.ceil(n_corpus / 8) + n_queries
 
 
+def test_api_model_calls_are_concurrent_and_bounded(dataset, fake_openai):
+    server = fake_openai(latency=0.05)
+    model = openai_embedding(server, embed_batch_size=2)
+    evaluate_embedding(dataset, model, top_k=5, workers=2, cache=False)
+    # corpus and query batches overlap, each with at most `workers` requests in flight
+    assert 2 <= server.max_in_flight <= 4
+    assert server.embedded_texts == len(dataset.corpus) + len(dataset.queries) + 1
+
+
 def test_api_model_fast_path_matches_the_retriever_path(dataset, fake_openai):
     from llama_index.core import VectorStoreIndex
 

@@ -16,6 +16,7 @@ exact top-k over a matrix product (:func:`score_embeddings`). :func:`evaluate_re
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sys
 import time
@@ -225,8 +226,15 @@ async def _query_embeddings(
     if batch_queries is None:
         # Most models embed a query and a text the same way; some prepend an instruction
         # to queries. Compare the two paths on the first query before batching queries.
-        via_query = np.asarray(await model.aget_query_embedding(queries[0]), dtype=np.float64)
-        via_text = (await _embed_texts(model, queries[:1], workers, False, ""))[0]
+        if workers > 1:
+            via_query, (via_text,) = await asyncio.gather(
+                model.aget_query_embedding(queries[0]),
+                _embed_texts(model, queries[:1], workers, False, ""),
+            )
+        else:
+            via_query = model.get_query_embedding(queries[0])
+            via_text = model.get_text_embedding_batch(queries[:1])[0]
+        via_query = np.asarray(via_query, dtype=np.float64)
         first = np.asarray(via_text, dtype=np.float64)
         cosine = float(via_query @ first / (np.linalg.norm(via_query) * np.linalg.norm(first)))
         if cosine >= _SAME_PATH_COSINE:
@@ -260,8 +268,9 @@ async def aevaluate_embedding(
     if embed_batch_size is not None:
         model.embed_batch_size = embed_batch_size
     info: dict[str, Any] = {"model": model.class_name(), "model_name": model.model_name}
-    try:
-        corpus_texts = list(dataset.corpus.values())
+    corpus_texts, queries = list(dataset.corpus.values()), list(dataset.queries.values())
+
+    async def corpus() -> np.ndarray:
         started = time.perf_counter()
         key = ("corpus", _fingerprint(corpus_texts))
         info["corpus_cached"] = key in store
@@ -269,10 +278,10 @@ async def aevaluate_embedding(
             vecs = await _embed_texts(model, corpus_texts, workers, show_progress, "Corpus")
             store[key] = np.asarray(vecs, dtype=np.float32)
             info["corpus_embedded"] = len(corpus_texts)
-        corpus = store[key]
         info["embed_corpus_seconds"] = round(time.perf_counter() - started, 4)
+        return store[key]
 
-        queries = list(dataset.queries.values())
+    async def query_matrix() -> np.ndarray:
         started = time.perf_counter()
         key = ("queries", _fingerprint(queries))
         info["queries_cached"] = key in store
@@ -283,12 +292,18 @@ async def aevaluate_embedding(
             store[key] = np.asarray(vecs, dtype=np.float32)
             info["queries_embedded"] = len(queries)
             info["query_path"] = how
-        query_matrix = store[key]
         info["embed_queries_seconds"] = round(time.perf_counter() - started, 4)
+        return store[key]
+
+    try:
+        if workers > 1:  # remote models: the query batches overlap the corpus batches
+            corpus_matrix, queries_matrix = await asyncio.gather(corpus(), query_matrix())
+        else:
+            corpus_matrix, queries_matrix = await corpus(), await query_matrix()
     finally:
         model.embed_batch_size = old_batch_size
     label = name or _short_name(model.model_name)
-    return score_embeddings(dataset, query_matrix, corpus, ks, metrics, label, info)
+    return score_embeddings(dataset, queries_matrix, corpus_matrix, ks, metrics, label, info)
 
 
 def evaluate_embedding(
@@ -323,7 +338,8 @@ def evaluate_embedding(
         show_progress: progress bars while embedding.
         embed_batch_size: texts per embedding call (default: the model's own setting).
         workers: embedding calls in flight at once (default: 1 for in-process torch
-            models, 8 for the rest, e.g. API models).
+            models, 8 for the rest, e.g. API models). With more than one, the corpus and
+            the queries are embedded concurrently, each with up to ``workers`` calls.
         batch_queries: ``None`` embeds the first query both ways and batches the queries
             through the text path only when that gives the same vector (one extra call);
             ``False`` always embeds queries one by one on the query path; ``True`` batches.
