@@ -4,8 +4,8 @@ Reproduce:  flock /tmp/bench.lock .venv/bin/python benchmarks/evaluation.py
 
 Dataset: the Uber 2021 10-K validation pairs under benchmarks/data/ (the first file whose
 name contains "uber" or "val"), or --dataset PATH. When there is none yet, a stand-in is
-built from the Uber PDF: SentenceSplitter chunks, and one sentence of each chunk as its
-query (marked as such in the output).
+built from the Uber PDF: SentenceSplitter chunks, and one sentence of each chunk, cut out
+of it, as its query (generate_pseudo_query_pairs; marked as such in the output).
 
 Two embedding models, each evaluated both ways on the same dataset and top_k:
 
@@ -25,7 +25,6 @@ import argparse
 import logging
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -52,7 +51,6 @@ from llama_index.finetuning.evaluation import (  # noqa: E402
 from llama_index.finetuning.resources import offline_base_model_path  # noqa: E402
 
 UBER_PDF = HERE.parent.parent / "shared" / "data" / "10k" / "uber_2021.pdf"
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
 def find_dataset(explicit: str | None) -> Path | None:
@@ -68,21 +66,12 @@ def find_dataset(explicit: str | None) -> Path | None:
 
 
 def stand_in_dataset(max_chunks: int | None) -> EmbeddingQAFinetuneDataset:
-    """Uber chunks with one of their own sentences as the query (no LLM needed)."""
+    """Uber chunks with one of their own sentences (cut out of the chunk) as the query."""
     from llama_index.finetuning.documents import load_nodes
+    from llama_index.finetuning.generation.pseudo_queries import generate_pseudo_query_pairs
 
     nodes = load_nodes([UBER_PDF], max_chunks=max_chunks)
-    queries, corpus, relevant = {}, {}, {}
-    for node in nodes:
-        text = node.get_content()
-        sentences = [s for s in _SENTENCE.split(text) if 8 <= len(s.split()) <= 40]
-        if not sentences:
-            continue
-        qid = f"q-{node.node_id}"
-        corpus[node.node_id] = text
-        queries[qid] = sentences[len(sentences) // 2]
-        relevant[qid] = [node.node_id]
-    return EmbeddingQAFinetuneDataset(queries=queries, corpus=corpus, relevant_docs=relevant)
+    return generate_pseudo_query_pairs(nodes, num_questions_per_chunk=1, show_progress=False)
 
 
 class EmbeddingTimer(BaseEventHandler):
@@ -149,7 +138,8 @@ def ours(dataset: EmbeddingQAFinetuneDataset, embed_model, top_k: int) -> dict:
         "mrr": result.summary[f"mrr@{top_k}"],
         "where": (
             f"corpus {info['embed_corpus_seconds']:.2f} s, queries {info['embed_queries_seconds']:.2f} s "
-            f"({info['query_path']}), ranking + metrics {info['rank_seconds']:.3f} s"
+            f"({'concurrently, ' if info['workers'] > 1 else ''}{info['query_path']}), "
+            f"ranking + metrics {info['rank_seconds']:.3f} s"
         ),
     }
 
@@ -243,7 +233,8 @@ def main() -> None:
         dataset = stand_in_dataset(args.max_chunks)
         source = (
             "a stand-in built from the Uber 2021 10-K (SentenceSplitter chunks, one sentence "
-            "of each chunk as its query), because benchmarks/data/ had no Uber pairs yet"
+            "of each chunk, cut out of it, as its query: generate_pseudo_query_pairs), because "
+            "benchmarks/data/ had no Uber pairs yet"
         )
     print(f"{len(dataset.queries)} queries, {len(dataset.corpus)} chunks from {source}", flush=True)
 

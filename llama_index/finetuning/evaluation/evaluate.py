@@ -267,7 +267,11 @@ async def aevaluate_embedding(
     old_batch_size = model.embed_batch_size
     if embed_batch_size is not None:
         model.embed_batch_size = embed_batch_size
-    info: dict[str, Any] = {"model": model.class_name(), "model_name": model.model_name}
+    info: dict[str, Any] = {
+        "model": model.class_name(),
+        "model_name": model.model_name,
+        "workers": workers,
+    }
     corpus_texts, queries = list(dataset.corpus.values()), list(dataset.queries.values())
 
     async def corpus() -> np.ndarray:
