@@ -420,6 +420,19 @@ def test_an_empty_dataset_is_a_clear_error():
         score_embeddings(EmbeddingQAFinetuneDataset(), np.zeros((0, 4)), np.zeros((0, 4)))
 
 
+def test_a_retriever_returning_fewer_than_k_results_is_warned_about(dataset, fake_openai):
+    from llama_index.core import VectorStoreIndex
+
+    model = openai_embedding(fake_openai())
+    retriever = VectorStoreIndex(corpus_nodes(dataset), embed_model=model).as_retriever(
+        similarity_top_k=2
+    )
+    with pytest.warns(UserWarning, match="at most 2 results.*similarity_top_k to at least 5"):
+        result = evaluate_retriever(dataset, retriever, top_k=[1, 5])
+    # the missing places count as misses
+    assert result.summary["precision@5"] <= 2 / 5
+
+
 def test_unknown_model_string_is_a_clear_error(dataset):
     with pytest.raises(ValueError, match="cannot load embed_model 'bge-small'"):
         evaluate_embedding(dataset, "bge-small")

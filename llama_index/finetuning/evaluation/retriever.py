@@ -98,7 +98,7 @@ async def aevaluate_retriever(
             "is its chunk id"
         )
     depth = max((len(ids) for ids in retrieved), default=0)
-    if depth < max(ks):
+    if depth < min(max(ks), len(dataset.corpus)):
         warnings.warn(
             f"the retriever returned at most {depth} results but top_k asks for {max(ks)}: "
             f"set its similarity_top_k to at least {max(ks)}",
