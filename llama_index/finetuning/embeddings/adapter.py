@@ -254,9 +254,10 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         return dict(summary)
 
     def _say(self, text: str) -> None:
-        logger.info(text)
-        if self.verbose:
+        if self.verbose:  # printed like the tutorials' engines; logged otherwise
             print(f"> {text}", flush=True)
+        else:
+            logger.info(text)
 
     def finetune(self) -> None:
         """Embed what is not cached, train for ``epochs``, save to ``model_output_path``.
