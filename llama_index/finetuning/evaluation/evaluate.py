@@ -96,6 +96,8 @@ def score_embeddings(
 
 # id(model) -> (weak reference to it, {(role, fingerprint of texts): embeddings})
 _EMBEDDING_CACHE: dict[int, tuple[weakref.ref, dict[tuple[str, str], np.ndarray]]] = {}
+# in-process models run fewer, larger forward passes than llama-index's default of 10 texts
+_LOCAL_MIN_BATCH = 64
 # a query's text-path and query-path embeddings closer than this count as the same
 _SAME_PATH_COSINE = 1.0 - 1e-5
 
@@ -265,12 +267,15 @@ async def aevaluate_embedding(
         workers = 1 if _runs_locally(model) else 8
     store = _cache_for(model) if cache else {}
     old_batch_size = model.embed_batch_size
+    if embed_batch_size is None and workers <= 1:
+        embed_batch_size = max(old_batch_size, _LOCAL_MIN_BATCH)
     if embed_batch_size is not None:
         model.embed_batch_size = embed_batch_size
     info: dict[str, Any] = {
         "model": model.class_name(),
         "model_name": model.model_name,
         "workers": workers,
+        "embed_batch_size": model.embed_batch_size,
     }
     corpus_texts, queries = list(dataset.corpus.values()), list(dataset.queries.values())
 
@@ -340,7 +345,8 @@ def evaluate_embedding(
         top_k: a k or a list of k; every metric is reported at each.
         metrics: names from :data:`.metrics.METRICS` (default: all six).
         show_progress: progress bars while embedding.
-        embed_batch_size: texts per embedding call (default: the model's own setting).
+        embed_batch_size: texts per embedding call (default: the model's own setting, raised
+            to at least 64 for in-process models, whose time goes into forward passes).
         workers: embedding calls in flight at once (default: 1 for in-process torch
             models, 8 for the rest, e.g. API models). With more than one, the corpus and
             the queries are embedded concurrently, each with up to ``workers`` calls.
