@@ -57,7 +57,9 @@ def find_dataset(explicit: str | None) -> Path | None:
     if explicit:
         return Path(explicit)
     data = HERE / "data"
-    candidates = sorted(data.glob("*.json")) if data.is_dir() else []
+    if not data.is_dir():
+        return None
+    candidates = sorted(p for p in data.glob("*.json") if not p.name.endswith(".meta.json"))
     for word in ("uber", "val"):
         for path in candidates:
             if word in path.name.lower():
