@@ -417,3 +417,20 @@ def test_runtime_side_does_not_import_the_training_package():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_question_asked_of_two_chunks_has_both_as_positives():
+    from llama_index.finetuning.embeddings.adapter_training import RelevantPairs, ranking_loss
+
+    ds = EmbeddingQAFinetuneDataset(
+        queries={"q0": "How many pages?", "q1": "How many pages?", "q2": "Revenue?"},
+        corpus={"c0": "x", "c1": "y", "c2": "z"},
+        relevant_docs={"q0": ["c0"], "q1": ["c1"], "q2": ["c2"]},
+    )
+    pairs = RelevantPairs.from_dataset(ds)
+    assert pairs.query.tolist() == [0, 0, 2]
+    queries = torch.eye(3)
+    corpus = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    # q0's text also asks for c1 (via q1): c1 is masked for q0's pair, not pushed away
+    loss = ranking_loss(LinearLayer(3, 3), queries, corpus, pairs, torch.tensor([0, 1]))
+    assert loss.item() == 0.0

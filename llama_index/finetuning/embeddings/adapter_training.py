@@ -39,8 +39,10 @@ class RelevantPairs:
 
     @classmethod
     def from_dataset(cls, ds: EmbeddingQAFinetuneDataset) -> RelevantPairs:
-        q_row = {q: i for i, q in enumerate(ds.queries)}
-        c_row = {c: i for i, c in enumerate(ds.corpus)}
+        """Ids with the same text share the row of the first of them (same embedding), so a
+        question asked of two chunks has both as positives, and never one as a negative."""
+        q_row = _first_row_of_text(ds.queries)
+        c_row = _first_row_of_text(ds.corpus)
         pairs = [(q_row[q], c_row[d]) for q in ds.queries for d in ds.relevant_docs[q]]
         query, chunk = torch.tensor(pairs, dtype=torch.long).unbind(1)
         return cls(query, chunk, len(ds.corpus))
@@ -57,6 +59,11 @@ class RelevantPairs:
     def is_relevant(self, query_rows: Tensor, chunk_rows: Tensor, codes: Tensor) -> Tensor:
         """``[i, j]``: chunk ``chunk_rows[j]`` is relevant to query ``query_rows[i]``."""
         return torch.isin(query_rows[:, None] * self.n_chunks + chunk_rows[None, :], codes)
+
+
+def _first_row_of_text(texts: dict[str, str]) -> dict[str, int]:
+    first: dict[str, int] = {}
+    return {key: first.setdefault(text, i) for i, (key, text) in enumerate(texts.items())}
 
 
 def mine_negatives(queries: Tensor, corpus: Tensor, pairs: RelevantPairs, n: int) -> Tensor | None:
