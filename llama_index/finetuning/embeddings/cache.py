@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from llama_index.core.async_utils import asyncio_run, run_jobs
+from llama_index.core.async_utils import run_jobs
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from tqdm.auto import tqdm
 
@@ -41,6 +41,8 @@ from llama_index.embeddings.adapter.base import (
     base_query_embeddings,
     query_batching_supported,
 )
+
+from ..async_utils import run_sync
 
 CACHE_ENV = "LLAMA_INDEX_FINETUNING_CACHE"
 CACHE_FILE = "embeddings.sqlite3"
@@ -250,7 +252,7 @@ class EmbeddingCache:
 
     def _compute(self, kind: str, texts: list[str]) -> None:
         if self.workers > 1:
-            asyncio_run(self._acompute(kind, texts))
+            run_sync(self._acompute(kind, texts))
             return
         fn, _ = self._functions(kind)
         batches = self._batches(kind, texts)

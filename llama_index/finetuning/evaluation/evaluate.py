@@ -361,9 +361,9 @@ def evaluate_embedding(
 
     ``result.info`` records the timings and how many texts were embedded.
     """
-    from llama_index.core.async_utils import asyncio_run
+    from ..async_utils import run_sync
 
-    return asyncio_run(
+    return run_sync(
         aevaluate_embedding(
             dataset,
             embed_model,

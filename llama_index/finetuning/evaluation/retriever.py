@@ -163,8 +163,8 @@ def evaluate_retriever(
         show_progress: a progress bar.
         name: the result's label.
     """
-    from llama_index.core.async_utils import asyncio_run
+    from ..async_utils import run_sync
 
-    return asyncio_run(
+    return run_sync(
         aevaluate_retriever(dataset, retriever, top_k, metrics, workers, show_progress, name)
     )

@@ -22,7 +22,6 @@ asks the LLM only for chunks not yet done. The final JSON is written atomically.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import hashlib
 import logging
 import random
@@ -36,6 +35,7 @@ from typing import Any, Literal
 from llama_index.core.async_utils import run_jobs
 from llama_index.core.schema import BaseNode, MetadataMode
 
+from ..async_utils import run_sync
 from ..dataset import EmbeddingQAFinetuneDataset
 from .journal import Journal, JournalEntry
 from .parsing import DEFAULT_QA_GENERATE_PROMPT_TMPL, parse_questions
@@ -67,20 +67,6 @@ class GenerationReport:
 def question_id(node_id: str, position: int) -> str:
     """A query id that is the same on every run for the same node and position."""
     return str(uuid.uuid5(_QUESTION_ID_NAMESPACE, f"{node_id}\x1f{position}"))
-
-
-def run_sync(coro: Any) -> Any:
-    """Run a coroutine to completion from sync code, also under a running loop (Jupyter).
-
-    llama-index-core's ``asyncio_run`` turns every RuntimeError raised by the coroutine into
-    a "nested async" message, which would hide our errors; this keeps them as they are.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def _text_key(text: str) -> str:
