@@ -120,44 +120,44 @@ class Comparison:
         return key if key in result.summary else next(iter(result.summary))
 
     def save_png(self, path: str | os.PathLike, columns: Sequence[str] | None = None) -> Path:
-        """A grouped bar chart: one group per metric, one bar per model (headless)."""
+        """Bar charts, one panel per metric: a group per k, a bar per model (headless)."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         table = self.table if columns is None else self.table[list(columns)]
-        n_models, n_cols = table.shape
-        fig = Figure(figsize=(max(6.0, 0.9 * n_cols * max(1, n_models) ** 0.5 + 2), 4.5))
+        panels: dict[str, list[str]] = {}  # metric -> its columns, in table order
+        for col in table.columns:
+            panels.setdefault(col.rpartition("@")[0] or col, []).append(col)
+        n_models, n_panels = len(table), max(1, len(panels))
+        ncols = min(3, n_panels)
+        nrows = -(-n_panels // ncols)
+        fig = Figure(figsize=(4.2 * ncols, 3.2 * nrows + 0.6), layout="constrained")
         FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
+        axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
+        top = float(np.nanmax(table.to_numpy(float))) if table.size else 1.0
         width = 0.8 / max(1, n_models)
-        x = np.arange(n_cols)
-        for i, (name, row) in enumerate(table.iterrows()):
-            bars = ax.bar(
-                x + (i - (n_models - 1) / 2) * width, row.to_numpy(float), width, label=str(name)
-            )
-            if n_cols * n_models <= 24:
-                ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
-        ax.set_xticks(
-            x,
-            list(table.columns),
-            rotation=30 if n_cols > 6 else 0,
-            ha="right" if n_cols > 6 else "center",
-        )
-        ax.set_ylim(
-            0,
-            min(1.05, max(0.1, float(np.nanmax(table.to_numpy(float))) * 1.15))
-            if table.size
-            else 1,
-        )
-        ax.set_ylabel("score")
+        for ax, (metric, cols) in zip(axes, panels.items(), strict=False):
+            x = np.arange(len(cols))
+            for i, (name, row) in enumerate(table[cols].iterrows()):
+                offset = (i - (n_models - 1) / 2) * width
+                bars = ax.bar(
+                    x + offset, row.to_numpy(float), width, label=str(name), color=f"C{i}"
+                )
+                if len(cols) * n_models <= 12:
+                    ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+            ax.set_xticks(x, ["@" + c.rpartition("@")[2] if "@" in c else c for c in cols])
+            ax.set_title(metric)
+            ax.set_ylim(0, min(1.05, max(0.1, top * 1.18)))
+            ax.grid(axis="y", alpha=0.3)
+        for ax in axes[len(panels) :]:
+            ax.set_visible(False)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(n_models, 6), fontsize=8)
         n_q = next(iter(self.results.values())).info.get("n_queries") if self.results else None
-        ax.set_title(f"Retrieval on {n_q} queries" if n_q else "Retrieval")
-        ax.legend(fontsize=8)
-        ax.grid(axis="y", alpha=0.3)
-        fig.tight_layout()
+        fig.suptitle(f"Retrieval on {n_q} queries" if n_q else "Retrieval")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
+        fig.savefig(path, dpi=110)
         return path
 
     def to_dict(self, per_query: bool = False) -> dict[str, Any]:
