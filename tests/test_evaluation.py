@@ -331,7 +331,7 @@ def test_a_query_instruction_is_not_batched_away(dataset):
         query_instruction="Represent this question about bikes: ",
     )
     fast = evaluate_embedding(dataset, model, top_k=[1, 5])
-    assert fast.info["query_path"].startswith("one query at a time")
+    assert fast.info["query_path"] == "batched on the query path"
     index = VectorStoreIndex(corpus_nodes(dataset), embed_model=model)
     slow = evaluate_retriever(dataset, index.as_retriever(similarity_top_k=5), top_k=[1, 5])
     assert slow.per_query.retrieved_ids.tolist() == fast.per_query.retrieved_ids.tolist()
@@ -367,10 +367,10 @@ def test_api_model_embeds_each_text_once_in_batches_and_reuses_them(dataset, fak
     model = openai_embedding(server, embed_batch_size=8)
     n_corpus, n_queries = len(dataset.corpus), len(dataset.queries)
     result = evaluate_embedding(dataset, model, top_k=[1, 5])
-    # one probe of the first query on the query path, then every text once, 8 per request
-    assert server.embedded_texts == n_corpus + n_queries + 1
-    assert server.embedding_requests == math.ceil(n_corpus / 8) + 2 + math.ceil((n_queries - 1) / 8)
-    assert result.info["query_path"] == "batched (query path = text path)"
+    # every text once, 8 per request (v3 models embed queries and texts on one endpoint)
+    assert server.embedded_texts == n_corpus + n_queries
+    assert server.embedding_requests == math.ceil(n_corpus / 8) + math.ceil(n_queries / 8)
+    assert result.info["query_path"] == "batched on the query path"
     requests = server.embedding_requests
     again = evaluate_embedding(dataset, model, top_k=[3, 10], metrics=["ndcg"])
     assert server.embedding_requests == requests  # reused, not re-embedded
@@ -386,7 +386,7 @@ def test_api_model_calls_are_concurrent_and_bounded(dataset, fake_openai):
     evaluate_embedding(dataset, model, top_k=5, workers=2, cache=False)
     # corpus and query batches overlap, each with at most `workers` requests in flight
     assert 2 <= server.max_in_flight <= 4
-    assert server.embedded_texts == len(dataset.corpus) + len(dataset.queries) + 1
+    assert server.embedded_texts == len(dataset.corpus) + len(dataset.queries)
 
 
 def test_api_model_fast_path_matches_the_retriever_path(dataset, fake_openai):

@@ -226,6 +226,15 @@ async def _query_embeddings(
     if batch_queries is False or not queries:
         return await _embed_queries(model, queries, workers, progress), "one query at a time"
     if batch_queries is None:
+        from llama_index.embeddings.adapter.base import (
+            abase_query_embeddings,
+            query_batching_supported,
+        )
+
+        if query_batching_supported(model):  # e.g. HuggingFace with a query prompt
+            jobs = [abase_query_embeddings(model, b) for b in _batches(queries, model.embed_batch_size)]
+            out = await run_jobs(jobs, show_progress=progress, workers=max(1, workers), desc="Queries")
+            return [v for batch in out for v in batch], "batched on the query path"
         # Most models embed a query and a text the same way; some prepend an instruction
         # to queries. Compare the two paths on the first query before batching queries.
         if workers > 1:
