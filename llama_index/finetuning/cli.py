@@ -156,7 +156,8 @@ def evaluate_models(dataset: Any, models: dict[str, Any], output_dir: Path, top_
 
     comparison = compare(dataset, models, top_k=top_k, output_dir=output_dir,
                          baseline=next(iter(models)))
-    print(comparison.to_markdown())
+    k = max(top_k)  # the terminal gets the headline columns; the files get every metric
+    print(comparison.to_markdown(columns=[f"hit_rate@{i}" for i in top_k] + [f"mrr@{k}", f"ndcg@{k}"]))
     print(f"\nreport written to {output_dir}")
     return comparison
 
