@@ -49,6 +49,12 @@ from ..resources import offline_llm_gguf_path
 SMOLLM2_CONTEXT_WINDOW = 8192
 
 
+def _usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):  # the cores this process may run on (containers)
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 class _MicroBatcher:
     """Collects the prompts of concurrent calls on one event loop; runs them as one batch.
 
@@ -180,7 +186,7 @@ class LocalLLM(CustomLLM):
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
             path = self.gguf_path()
-            threads = self.num_threads or os.cpu_count() or 1
+            threads = self.num_threads or _usable_cores()
             if torch.get_num_threads() != threads:
                 torch.set_num_threads(threads)
             tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
