@@ -49,13 +49,13 @@ VARIANTS = {
 # one setting changed at a time, around the engine's defaults
 SWEEP = [
     ("defaults", {}),
-    ("learning_rate=2e-5", dict(learning_rate=2e-5)),
+    ("learning_rate=5e-5", dict(learning_rate=5e-5)),
     ("learning_rate=1e-4", dict(learning_rate=1e-4)),
     ("hard_negatives=0", dict(hard_negatives=0)),
     ("hard_negatives=3", dict(hard_negatives=3)),
     ("negative_margin=None", dict(negative_margin=None)),
+    ("negative_margin=0.1", dict(negative_margin=0.1)),
     ("warmup_ratio=0", dict(warmup_ratio=0.0)),
-    ("epochs=1", dict(epochs=1)),
 ]
 
 
@@ -107,6 +107,15 @@ def table(rows: dict[str, dict], first: str = "model") -> list[str]:
     return lines
 
 
+def engine_defaults() -> dict:
+    """The engine's defaults that the sweep varies (its "defaults" row)."""
+    import inspect
+
+    params = inspect.signature(st.SentenceTransformersFinetuneEngine).parameters
+    names = ("learning_rate", "warmup_ratio", "hard_negatives", "negative_margin", "no_duplicates")
+    return {n: params[n].default for n in names}
+
+
 def machine() -> str:
     import torch
 
@@ -128,6 +137,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
     parser.add_argument("--sweep", action="store_true", help="also sweep the engine's defaults")
     parser.add_argument("--out", default=str(HERE / "results" / "st_finetune.md"))
+    parser.add_argument("--sweep-json", default=str(SWEEP_JSON))
     args = parser.parse_args()
     args.seed = args.seeds[0]
 
@@ -159,7 +169,7 @@ def main() -> None:
                 name: run(train, val, s, args, tmp, f"sweep-{i}")
                 for i, (name, s) in enumerate(SWEEP)
             }
-            SWEEP_JSON.write_text(
+            Path(args.sweep_json).write_text(
                 json.dumps(
                     {
                         "command": " ".join(sys.argv[1:]),
@@ -168,6 +178,7 @@ def main() -> None:
                         "epochs": args.epochs,
                         "batch_size": args.batch_size,
                         "seed": args.seed,
+                        "center": engine_defaults(),
                         "machine": machine(),
                         "rows": sweep,
                     },
@@ -180,10 +191,7 @@ def main() -> None:
         rows["0.4 recipe (MNRL, plain batches)"],
         rows["ours (no-duplicates + hard negatives)"],
     )
-    defaults = {
-        k: getattr(st, k.upper(), None)
-        for k in ("default_hard_negatives", "default_negative_margin")
-    }
+    defaults = ", ".join(f"{k}={v}" for k, v in engine_defaults().items())
     lines = [
         "## Finetuning MiniLM: the 0.4 recipe vs ours",
         "",
@@ -192,9 +200,8 @@ def main() -> None:
         f"Uber 2021 10-K chunks ({Path(args.val).name}). Base model: the bundled all-MiniLM-L6-v2. "
         f"Every variant: {args.epochs} epochs, batch size {args.batch_size}, max_seq_length "
         f"{args.max_seq_length}, seed(s) {', '.join(map(str, args.seeds))} (metrics are the mean "
-        f"over seeds), no validation set during training. Ours = engine defaults: "
-        f"{defaults['default_hard_negatives']} mined hard negative(s) per question, relative margin "
-        f"{defaults['default_negative_margin']}, no-duplicates batches. "
+        f"over seeds), no validation set during training. Ours = the engine's defaults "
+        f"({defaults}). "
         f"Machine: {machine()}. Whole run: {minutes:.1f} min.",
         "",
         *table(rows),
@@ -204,13 +211,15 @@ def main() -> None:
         "(a row with hard negatives encodes one more chunk per question). `wall s` is the whole "
         "`finetune()` call: loading, mining, training, saving.",
     ]
-    if SWEEP_JSON.exists():
-        sweep = json.loads(SWEEP_JSON.read_text())
+    if Path(args.sweep_json).exists():
+        sweep = json.loads(Path(args.sweep_json).read_text())
         lines += [
             "",
-            "### Choosing the defaults (`--sweep`, one setting changed at a time from the defaults)",
+            "### Choosing the defaults (`--sweep`: one setting changed at a time)",
             "",
-            f"Train {sweep['train']}, val {sweep['val']}, {sweep['epochs']} epochs, batch size "
+            "The `defaults` row is the engine's defaults when the sweep ran: "
+            + ", ".join(f"{k}={v}" for k, v in sweep["center"].items())
+            + f". Train {sweep['train']}, val {sweep['val']}, {sweep['epochs']} epochs, batch size "
             f"{sweep['batch_size']}, seed {sweep['seed']}; {sweep['machine']}. "
             f"Reproduce: `.venv/bin/python benchmarks/st_finetune.py {sweep['command']}`.",
             "",

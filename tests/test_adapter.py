@@ -434,3 +434,14 @@ def test_a_question_asked_of_two_chunks_has_both_as_positives():
     # q0's text also asks for c1 (via q1): c1 is masked for q0's pair, not pushed away
     loss = ranking_loss(LinearLayer(3, 3), queries, corpus, pairs, torch.tensor([0, 1]))
     assert loss.item() == 0.0
+
+
+def test_bad_arguments_are_refused_before_any_embedding(api_model, tmp_path):
+    server, model = api_model
+    with pytest.raises(ValueError, match="val_metric must look like 'ndcg@10'.*'recall@ten'"):
+        EmbeddingAdapterFinetuneEngine(topic_dataset(), model, val_metric="recall@ten")
+    with pytest.raises(TypeError, match="adapter_model must subclass BaseAdapter, got Linear"):
+        EmbeddingAdapterFinetuneEngine(topic_dataset(), model, adapter_model=nn.Linear(64, 64))
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+        EmbeddingAdapterFinetuneEngine(topic_dataset(), model, batch_size=0)
+    assert server.embedding_requests == 0

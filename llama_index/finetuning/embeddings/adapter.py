@@ -147,6 +147,14 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             raise ValueError(f"hard_negatives must be 0 or more, got {hard_negatives}")
         if not 0.0 <= warmup_ratio < 1.0:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {warmup_ratio}")
+        from ..evaluation.metrics import METRICS
+
+        name, _, k = val_metric.partition("@")
+        if name not in METRICS or not k.isdigit():
+            raise ValueError(
+                f"val_metric must look like 'ndcg@10': one of {sorted(METRICS)}, '@', a k; "
+                f"got {val_metric!r}"
+            )
 
         self.dataset = dataset
         self.embed_model = embed_model

@@ -55,8 +55,10 @@ from .training_setup import (
     warmup_kwargs,
 )
 
+# chosen by `benchmarks/st_finetune.py --sweep` (see benchmarks/RESULTS.md)
 DEFAULT_HARD_NEGATIVES = 1
 DEFAULT_NEGATIVE_MARGIN = 0.05
+DEFAULT_LEARNING_RATE = 5e-5
 CHECKPOINT_DIR = "checkpoints"
 
 
@@ -121,7 +123,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         no_duplicates: bool = True,
         matryoshka_dims: Sequence[int] | None = None,
         mini_batch_size: int = 32,
-        learning_rate: float = 2e-5,
+        learning_rate: float = DEFAULT_LEARNING_RATE,
         warmup_ratio: float = 0.1,
         weight_decay: float = 0.01,
         seed: int = 42,
