@@ -22,13 +22,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from openai_server import FakeOpenAIServer  # noqa: E402
-
 from llama_index.core import SimpleDirectoryReader  # noqa: E402
 from llama_index.core.node_parser import SentenceSplitter  # noqa: E402
+from llama_index.llms.openai import OpenAI  # noqa: E402
+from openai_server import FakeOpenAIServer  # noqa: E402
+
 from llama_index.finetuning import generate_qa_embedding_pairs  # noqa: E402
 from llama_index.finetuning.generation import DEFAULT_QA_GENERATE_PROMPT_TMPL, parse_questions  # noqa: E402
-from llama_index.llms.openai import OpenAI  # noqa: E402
 
 PDF = HERE.parent.parent / "shared" / "data" / "10k" / "lyft_2021.pdf"
 
@@ -41,7 +41,9 @@ def sequential_loop(nodes, llm, n_questions=2):
             context_str=node.get_content(), num_questions_per_chunk=n_questions
         )
         answer = llm.complete(prompt).text
-        pairs += [(q, node.node_id) for q in parse_questions(answer, node.get_content(), n_questions)]
+        pairs += [
+            (q, node.node_id) for q in parse_questions(answer, node.get_content(), n_questions)
+        ]
     return pairs
 
 
@@ -70,11 +72,16 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.perf_counter()
                 ds = generate_qa_embedding_pairs(
-                    nodes=nodes, llm=llm, output_path=Path(tmp) / "pairs.json",
-                    num_workers=workers, show_progress=False,
+                    nodes=nodes,
+                    llm=llm,
+                    output_path=Path(tmp) / "pairs.json",
+                    num_workers=workers,
+                    show_progress=False,
                 )
                 seconds = time.perf_counter() - t0
-            rows.append((f"generate_qa_embedding_pairs, num_workers={workers}", workers, seconds, len(ds)))
+            rows.append(
+                (f"generate_qa_embedding_pairs, num_workers={workers}", workers, seconds, len(ds))
+            )
             print(rows[-1])
 
     base = rows[0][2]

@@ -66,7 +66,9 @@ def update_readme() -> None:
         if (HERE / "results" / f"{name}.md").exists()
     ]
     head, rest = text.split(start, 1)
-    readme.write_text(head + start + "\n" + "\n\n".join(tables) + "\n" + end + rest.split(end, 1)[1])
+    readme.write_text(
+        head + start + "\n" + "\n\n".join(tables) + "\n" + end + rest.split(end, 1)[1]
+    )
 
 
 def main() -> None:

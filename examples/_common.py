@@ -13,8 +13,12 @@ VAL_FILES = [str(DATA / "uber_2021.pdf")]
 
 def parse_args(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--max-chunks", type=int, default=None,
-                        help="use this many chunks per corpus (a quick look; default: all)")
+    parser.add_argument(
+        "--max-chunks",
+        type=int,
+        default=None,
+        help="use this many chunks per corpus (a quick look; default: all)",
+    )
     parser.add_argument("--output-dir", default="tutorial_output")
     return parser.parse_args()
 

@@ -27,8 +27,12 @@ out = Path(args.output_dir)
 train_nodes = load_corpus(TRAIN_FILES, args.max_chunks, verbose=True)
 val_nodes = load_corpus(VAL_FILES, args.max_chunks, verbose=True)
 llm = get_llm()
-train_dataset = generate_qa_embedding_pairs(llm=llm, nodes=train_nodes, output_path=out / "train_dataset.json")
-val_dataset = generate_qa_embedding_pairs(llm=llm, nodes=val_nodes, output_path=out / "val_dataset.json")
+train_dataset = generate_qa_embedding_pairs(
+    llm=llm, nodes=train_nodes, output_path=out / "train_dataset.json"
+)
+val_dataset = generate_qa_embedding_pairs(
+    llm=llm, nodes=val_nodes, output_path=out / "val_dataset.json"
+)
 
 # 2. The files load back unchanged.
 train_dataset = EmbeddingQAFinetuneDataset.from_json(out / "train_dataset.json")

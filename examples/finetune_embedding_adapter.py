@@ -14,11 +14,15 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from _common import TRAIN_FILES, VAL_FILES, base_model_id, get_llm, load_corpus, parse_args
+from llama_index.core.embeddings import resolve_embed_model
 from torch import nn
 
-from llama_index.core.embeddings import resolve_embed_model
 from llama_index.embeddings.adapter import AdapterEmbeddingModel
-from llama_index.finetuning import EmbeddingAdapterFinetuneEngine, compare, generate_qa_embedding_pairs
+from llama_index.finetuning import (
+    EmbeddingAdapterFinetuneEngine,
+    compare,
+    generate_qa_embedding_pairs,
+)
 from llama_index.finetuning.embeddings.adapter_utils import BaseAdapter, TwoLayerNN
 
 args = parse_args(__doc__.splitlines()[0])
@@ -27,15 +31,23 @@ out = Path(args.output_dir)
 train_nodes = load_corpus(TRAIN_FILES, args.max_chunks)
 val_nodes = load_corpus(VAL_FILES, args.max_chunks)
 llm = get_llm()
-train_dataset = generate_qa_embedding_pairs(llm=llm, nodes=train_nodes, output_path=out / "train_dataset.json")
-val_dataset = generate_qa_embedding_pairs(llm=llm, nodes=val_nodes, output_path=out / "val_dataset.json")
+train_dataset = generate_qa_embedding_pairs(
+    llm=llm, nodes=train_nodes, output_path=out / "train_dataset.json"
+)
+val_dataset = generate_qa_embedding_pairs(
+    llm=llm, nodes=val_nodes, output_path=out / "val_dataset.json"
+)
 
 base_embed_model = resolve_embed_model(f"local:{base_model_id()}")
 dim = len(base_embed_model.get_text_embedding("dimension"))
 
 # Linear adapter, 4 epochs.
 finetune_engine = EmbeddingAdapterFinetuneEngine(
-    train_dataset, base_embed_model, model_output_path=str(out / "model_output_test"), epochs=4, verbose=True
+    train_dataset,
+    base_embed_model,
+    model_output_path=str(out / "model_output_test"),
+    epochs=4,
+    verbose=True,
 )
 finetune_engine.finetune()
 linear_model = finetune_engine.get_finetuned_model()
@@ -59,7 +71,11 @@ two_layer_model = finetune_engine.get_finetuned_model(adapter_cls=TwoLayerNN)
 class CustomNN(BaseAdapter):
     def __init__(self, in_features, hidden_features, out_features, bias=False, dropout=True):
         super().__init__()
-        self.in_features, self.hidden_features, self.out_features = in_features, hidden_features, out_features
+        self.in_features, self.hidden_features, self.out_features = (
+            in_features,
+            hidden_features,
+            out_features,
+        )
         self.bias, self.dropout = bias, dropout
         self.linear1 = nn.Linear(in_features, hidden_features, bias=True)
         self.linear2 = nn.Linear(hidden_features, out_features, bias=True)
@@ -101,8 +117,13 @@ reloaded = AdapterEmbeddingModel(base_embed_model, str(out / "model_output_test"
 
 comparison = compare(
     val_dataset,
-    {"base": base_embed_model, "linear": linear_model, "two-layer": two_layer_model,
-     "custom": custom_model, "linear (reloaded)": reloaded},
+    {
+        "base": base_embed_model,
+        "linear": linear_model,
+        "two-layer": two_layer_model,
+        "custom": custom_model,
+        "linear (reloaded)": reloaded,
+    },
     top_k=[5, 10],
     output_dir=out / "report",
 )

@@ -180,8 +180,12 @@ class FakeOpenAIServer:
         usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
         base = {"id": "fake", "created": int(time.time()), "model": payload.get("model", "fake")}
         if chat:
-            choice = {"index": 0, "message": {"role": "assistant", "content": content},
-                      "finish_reason": "stop", "logprobs": None}
+            choice = {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
             return 200, {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
         choice = {"index": 0, "text": content, "finish_reason": "stop", "logprobs": None}
         return 200, {**base, "object": "text_completion", "choices": [choice], "usage": usage}
@@ -198,7 +202,9 @@ class FakeOpenAIServer:
         for i, text in enumerate(inputs):
             vec = hashed_embedding(str(text), self.embed_dim)
             if payload.get("encoding_format") == "base64":
-                emb: list[float] | str = base64.b64encode(struct.pack(f"<{len(vec)}f", *vec)).decode()
+                emb: list[float] | str = base64.b64encode(
+                    struct.pack(f"<{len(vec)}f", *vec)
+                ).decode()
             else:
                 emb = vec
             data.append({"object": "embedding", "index": i, "embedding": emb})

@@ -24,7 +24,9 @@ def test_an_api_client_survives_several_sync_calls(fake_openai):
 
     asyncio.run(asyncio.sleep(0))  # what any earlier asyncio.run in the process leaves behind
     server = fake_openai()
-    model = OpenAIEmbedding(model="text-embedding-3-small", api_base=server.url, api_key="t", max_retries=0)
+    model = OpenAIEmbedding(
+        model="text-embedding-3-small", api_base=server.url, api_key="t", max_retries=0
+    )
     first = run_sync(model.aget_text_embedding_batch(["a b", "c d"]))
     second = run_sync(model.aget_text_embedding_batch(["a b", "e f"]))
     assert first[0] == second[0] and server.embedding_requests == 2

@@ -13,15 +13,29 @@ from llama_index.finetuning.cli import main
 def write_docs(folder, n=4):
     folder.mkdir(exist_ok=True)
     for i in range(n):
-        (folder / f"doc{i}.txt").write_text(f"CHUNK-{i}: the company reported item {i} in 2021. " * 5)
+        (folder / f"doc{i}.txt").write_text(
+            f"CHUNK-{i}: the company reported item {i} in 2021. " * 5
+        )
     return folder
 
 
 def test_generate_through_an_openai_compatible_server(fake_openai, tmp_path, capsys):
     server = fake_openai()
     out = tmp_path / "pairs.json"
-    code = main(["generate", str(write_docs(tmp_path / "docs")), "--output", str(out),
-                 "--llm", "openai-like:any-model-name", "--api-base", server.url, "--api-key", "k"])
+    code = main(
+        [
+            "generate",
+            str(write_docs(tmp_path / "docs")),
+            "--output",
+            str(out),
+            "--llm",
+            "openai-like:any-model-name",
+            "--api-base",
+            server.url,
+            "--api-key",
+            "k",
+        ]
+    )
     assert code == 0
     ds = EmbeddingQAFinetuneDataset.from_json(out)
     assert len(ds.corpus) == 4 and len(ds) == 8
@@ -44,7 +58,9 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message, monkeyp
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     docs = write_docs(tmp_path / "docs")
     dataset = tmp_path / "d.json"
-    dataset.write_text(json.dumps({"queries": {"q": "x?"}, "corpus": {"c": "y"}, "relevant_docs": {"q": ["c"]}}))
+    dataset.write_text(
+        json.dumps({"queries": {"q": "x?"}, "corpus": {"c": "y"}, "relevant_docs": {"q": ["c"]}})
+    )
     argv = [a.format(docs=docs, dataset=dataset) for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -59,7 +75,19 @@ def test_evaluate_writes_table_png_and_json(tmp_path, capsys):
     )
     ds.save_json(tmp_path / "val.json")
     out = tmp_path / "report"
-    assert main(["evaluate", str(tmp_path / "val.json"), "--model", "base=offline", "--output-dir", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(tmp_path / "val.json"),
+                "--model",
+                "base=offline",
+                "--output-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "hit_rate@1" in capsys.readouterr().out
     assert any(p.suffix == ".png" for p in out.iterdir())
     assert any(p.suffix == ".json" for p in out.iterdir())

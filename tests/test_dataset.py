@@ -122,7 +122,9 @@ def test_merge_unions_and_refuses_conflicting_texts():
     assert len(merged) == 6 and len(merged.corpus) == 3
     assert a + b == merged
     clash = EmbeddingQAFinetuneDataset(
-        queries={"q0-0": "another text?"}, corpus={"c0": "chunk text 0"}, relevant_docs={"q0-0": ["c0"]}
+        queries={"q0-0": "another text?"},
+        corpus={"c0": "chunk text 0"},
+        relevant_docs={"q0-0": ["c0"]},
     )
     with pytest.raises(ValueError, match="query ids with different texts: 'q0-0'"):
         a + clash

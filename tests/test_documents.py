@@ -40,10 +40,16 @@ def test_the_tutorial_pdf_is_read_page_by_page():
     "make, message",
     [
         (lambda d: d / "missing.pdf", "missing.pdf: no such file or folder"),
-        (lambda d: (d / "empty").mkdir() or d / "empty", "empty: the folder has no readable documents"),
+        (
+            lambda d: (d / "empty").mkdir() or d / "empty",
+            "empty: the folder has no readable documents",
+        ),
         (lambda d: blank_pdf(d / "scan.pdf"), "scan.pdf: no text found"),
         (lambda d: blank_pdf(d / "locked.pdf", password="pw"), "locked.pdf: the PDF is encrypted"),
-        (lambda d: (d / "junk.pdf").write_bytes(b"not a pdf at all") and d / "junk.pdf", "junk.pdf: not a readable PDF"),
+        (
+            lambda d: (d / "junk.pdf").write_bytes(b"not a pdf at all") and d / "junk.pdf",
+            "junk.pdf: not a readable PDF",
+        ),
     ],
 )
 def test_bad_inputs_are_one_clear_error_naming_the_file(tmp_path, make, message):

@@ -19,8 +19,18 @@ def run_example(name: str, out: Path) -> str:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     env.pop("OPENAI_API_KEY", None)  # the local LLM line
     proc = subprocess.run(
-        [sys.executable, str(REPO / "examples" / name), "--max-chunks", "4", "--output-dir", str(out)],
-        capture_output=True, text=True, env=env, timeout=900,
+        [
+            sys.executable,
+            str(REPO / "examples" / name),
+            "--max-chunks",
+            "4",
+            "--output-dir",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout

@@ -37,13 +37,16 @@ def keys_of(ds: EmbeddingQAFinetuneDataset) -> dict[str, list[str]]:
 def test_keyword_and_positional_calls_build_the_dataset(fake_openai, tmp_path):
     server = fake_openai()
     llm, nodes = openai_llm(server), make_nodes(3)
-    by_kw = generate_qa_embedding_pairs(llm=llm, nodes=nodes, output_path=tmp_path / "a.json", **FAST)
+    by_kw = generate_qa_embedding_pairs(
+        llm=llm, nodes=nodes, output_path=tmp_path / "a.json", **FAST
+    )
     positional = generate_qa_embedding_pairs(nodes, llm, output_path=tmp_path / "b.json", **FAST)
     old_order = generate_qa_embedding_pairs(llm, nodes, output_path=tmp_path / "c.json", **FAST)
     assert by_kw == positional == old_order  # stable ids: same nodes, same ids
     assert len(by_kw) == 6 and set(by_kw.corpus) == {"node-0", "node-1", "node-2"}
     assert keys_of(by_kw)["node-1"] == [
-        "What does CHUNK-1 state about item 1?", "What does CHUNK-1 state about item 2?"
+        "What does CHUNK-1 state about item 1?",
+        "What does CHUNK-1 state about item 2?",
     ]
     assert EmbeddingQAFinetuneDataset.from_json(tmp_path / "a.json") == by_kw
     assert not Journal.for_output(tmp_path / "a.json").path.exists()
@@ -59,7 +62,12 @@ def test_calls_run_concurrently_up_to_num_workers(fake_openai, tmp_path):
 
 
 def test_429_500_malformed_and_empty_answers_are_retried(fake_openai):
-    faults = {"CHUNK-1": [429, 429], "CHUNK-2": [500], "CHUNK-3": ["malformed"], "CHUNK-4": ["empty"]}
+    faults = {
+        "CHUNK-1": [429, 429],
+        "CHUNK-2": [500],
+        "CHUNK-3": ["malformed"],
+        "CHUNK-4": ["empty"],
+    }
     server = fake_openai(faults=faults)
     ds, report = generate_qa_embedding_pairs(
         nodes=make_nodes(6), llm=openai_llm(server), output_path=None, return_report=True, **FAST
@@ -85,8 +93,12 @@ def test_failed_chunks_are_counted_kept_out_and_retried_next_run(fake_openai, tm
     out = tmp_path / "train.json"
     with pytest.warns(GenerationWarning, match="1 of 4 chunks got no questions"):
         ds, report = generate_qa_embedding_pairs(
-            nodes=make_nodes(4), llm=openai_llm(server), output_path=out, retry_limit=2,
-            return_report=True, **FAST,
+            nodes=make_nodes(4),
+            llm=openai_llm(server),
+            output_path=out,
+            retry_limit=2,
+            return_report=True,
+            **FAST,
         )
     assert report.failed == 1 and report.failed_node_ids == ["node-2"]
     assert "node-2" not in ds.corpus and len(ds.corpus) == 3
@@ -102,11 +114,18 @@ def test_on_failure_fail_raises_naming_the_chunk_and_keeps_finished_work(fake_op
     out = tmp_path / "train.json"
     with pytest.raises(RuntimeError, match="'node-5'"):
         generate_qa_embedding_pairs(
-            nodes=make_nodes(6), llm=openai_llm(server), output_path=out, retry_limit=1,
-            on_failure="fail", num_workers=1, **FAST,
+            nodes=make_nodes(6),
+            llm=openai_llm(server),
+            output_path=out,
+            retry_limit=1,
+            on_failure="fail",
+            num_workers=1,
+            **FAST,
         )
     assert set(Journal.for_output(out).load()) == {f"node-{i}" for i in range(5)}
-    ds = generate_qa_embedding_pairs(nodes=make_nodes(6), llm=openai_llm(server), output_path=out, **FAST)
+    ds = generate_qa_embedding_pairs(
+        nodes=make_nodes(6), llm=openai_llm(server), output_path=out, **FAST
+    )
     assert len(ds.corpus) == 6
     assert all(server.requests_per_key[f"CHUNK-{i}"] == 1 for i in range(5))
 
@@ -115,7 +134,11 @@ def test_fewer_questions_than_asked_is_a_warning_and_a_count(fake_openai):
     server = fake_openai(answer=lambda key, prompt, n: f"1. Only one question about {key}?")
     with pytest.warns(GenerationWarning, match="3 got fewer than 2"):
         ds, report = generate_qa_embedding_pairs(
-            nodes=make_nodes(3), llm=openai_llm(server), output_path=None, return_report=True, **FAST
+            nodes=make_nodes(3),
+            llm=openai_llm(server),
+            output_path=None,
+            return_report=True,
+            **FAST,
         )
     assert report.short == 3 and len(ds) == 3
 
@@ -123,7 +146,9 @@ def test_fewer_questions_than_asked_is_a_warning_and_a_count(fake_openai):
 def test_bad_arguments_are_clear_errors(fake_openai):
     llm = openai_llm(fake_openai())
     with pytest.raises(ValueError, match="context_str"):
-        generate_qa_embedding_pairs(nodes=make_nodes(1), llm=llm, qa_generate_prompt_tmpl="{num_questions_per_chunk}")
+        generate_qa_embedding_pairs(
+            nodes=make_nodes(1), llm=llm, qa_generate_prompt_tmpl="{num_questions_per_chunk}"
+        )
     with pytest.raises(ValueError, match="on_failure"):
         generate_qa_embedding_pairs(nodes=make_nodes(1), llm=llm, on_failure="ignore")
     with pytest.raises(TypeError, match="llm"):
@@ -150,15 +175,23 @@ def test_works_inside_a_running_event_loop_as_in_jupyter(fake_openai):
 def test_a_partial_file_of_the_old_package_resumes(fake_openai, tmp_path):
     out = tmp_path / "train.json"
     old_qid = str(uuid.uuid4())  # 0.4 used random ids; they are kept as they are
-    out.write_text(json.dumps({
-        "queries": {old_qid: "An old question about chunk 0?"},
-        "corpus": {"node-0": "CHUNK-0: the company reported item 0 in 2021."},
-        "relevant_docs": {old_qid: ["node-0"]},
-        "mode": "text",
-    }))
+    out.write_text(
+        json.dumps(
+            {
+                "queries": {old_qid: "An old question about chunk 0?"},
+                "corpus": {"node-0": "CHUNK-0: the company reported item 0 in 2021."},
+                "relevant_docs": {old_qid: ["node-0"]},
+                "mode": "text",
+            }
+        )
+    )
     server = fake_openai()
-    with pytest.warns(GenerationWarning, match="1 got fewer than 2"):  # the old chunk's one question
-        ds = generate_qa_embedding_pairs(nodes=make_nodes(3), llm=openai_llm(server), output_path=out, **FAST)
+    with pytest.warns(
+        GenerationWarning, match="1 got fewer than 2"
+    ):  # the old chunk's one question
+        ds = generate_qa_embedding_pairs(
+            nodes=make_nodes(3), llm=openai_llm(server), output_path=out, **FAST
+        )
     assert server.requests_per_key["CHUNK-0"] == 0
     assert ds.queries[old_qid] == "An old question about chunk 0?"
     assert len(ds.corpus) == 3 and len(ds) == 5
@@ -168,7 +201,9 @@ def test_resume_recognises_chunks_whose_node_ids_changed(fake_openai, tmp_path):
     """Splitters give fresh uuids on every run; the text identifies a finished chunk."""
     server = fake_openai()
     out = tmp_path / "train.json"
-    generate_qa_embedding_pairs(nodes=make_nodes(3), llm=openai_llm(server), output_path=out, **FAST)
+    generate_qa_embedding_pairs(
+        nodes=make_nodes(3), llm=openai_llm(server), output_path=out, **FAST
+    )
     renamed = make_nodes(4)
     for node in renamed:
         node.id_ = "new-" + node.id_

@@ -18,11 +18,26 @@ CHUNK = (
         ("1. What was revenue?\n2. Why did it grow?", ["What was revenue?", "Why did it grow?"]),
         ("1) What was revenue?\n\n2) Why did it grow?", ["What was revenue?", "Why did it grow?"]),
         ("- What was revenue?\n* Why did it grow?", ["What was revenue?", "Why did it grow?"]),
-        ("Here are 2 questions:\n\nWhat was revenue?\nWhy did it grow?", ["What was revenue?", "Why did it grow?"]),
-        ('Sure! Here you go\n1. "What was revenue?"\n2. “Why did it grow?”', ["What was revenue?", "Why did it grow?"]),
-        ("Q1: What was revenue?\nQuestion 2: Why did it grow?", ["What was revenue?", "Why did it grow?"]),
-        ("1. **What was revenue?**\n2. **Why did it grow?**", ["What was revenue?", "Why did it grow?"]),
-        ("What was revenue?\nAnswer: $3.2 billion\nWhy did it grow?", ["What was revenue?", "Why did it grow?"]),
+        (
+            "Here are 2 questions:\n\nWhat was revenue?\nWhy did it grow?",
+            ["What was revenue?", "Why did it grow?"],
+        ),
+        (
+            'Sure! Here you go\n1. "What was revenue?"\n2. “Why did it grow?”',
+            ["What was revenue?", "Why did it grow?"],
+        ),
+        (
+            "Q1: What was revenue?\nQuestion 2: Why did it grow?",
+            ["What was revenue?", "Why did it grow?"],
+        ),
+        (
+            "1. **What was revenue?**\n2. **Why did it grow?**",
+            ["What was revenue?", "Why did it grow?"],
+        ),
+        (
+            "What was revenue?\nAnswer: $3.2 billion\nWhy did it grow?",
+            ["What was revenue?", "Why did it grow?"],
+        ),
     ],
 )
 def test_common_answer_shapes(answer, expected):
@@ -42,14 +57,17 @@ def test_a_line_that_copies_the_chunk_is_not_a_question():
 def test_limit_keeps_the_first_questions():
     answer = "\n".join(f"{i}. Question number {i}?" for i in range(1, 6))
     assert parse_questions(answer, CHUNK, limit=3) == [
-        "Question number 1?", "Question number 2?", "Question number 3?"
+        "Question number 1?",
+        "Question number 2?",
+        "Question number 3?",
     ]
 
 
 def test_instructions_without_question_marks_are_kept_when_nothing_else_is_a_question():
     answer = "1. Describe the revenue growth in 2021.\n2. Explain what drove demand."
     assert parse_questions(answer, CHUNK) == [
-        "Describe the revenue growth in 2021.", "Explain what drove demand."
+        "Describe the revenue growth in 2021.",
+        "Explain what drove demand.",
     ]
 
 

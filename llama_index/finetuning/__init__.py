@@ -40,7 +40,8 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover  (for type checkers and IDEs; ruff cannot see __all__)
+    # ruff: noqa: F401
     from .dataset import EmbeddingQAFinetuneDataset
     from .embeddings.adapter import EmbeddingAdapterFinetuneEngine
     from .embeddings.sentence_transformer import SentenceTransformersFinetuneEngine

@@ -48,7 +48,9 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         running = None
     if running is loop:
         coro.close()
-        raise RuntimeError("run_sync was called from inside the package's loop: await the coroutine")
+        raise RuntimeError(
+            "run_sync was called from inside the package's loop: await the coroutine"
+        )
     future = asyncio.run_coroutine_threadsafe(coro, loop)
     try:
         return future.result()

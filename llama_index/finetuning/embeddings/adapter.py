@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from ..dataset import EmbeddingQAFinetuneDataset
+from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
 from ..types import BaseEmbeddingFinetuneEngine
 
 if TYPE_CHECKING:
@@ -119,17 +119,9 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
     ) -> None:
         from llama_index.embeddings.adapter.utils import BaseAdapter
 
-        for name, ds in (("dataset", dataset), ("val_dataset", val_dataset)):
-            if ds is not None and not isinstance(ds, EmbeddingQAFinetuneDataset):
-                raise TypeError(
-                    f"{name} must be an EmbeddingQAFinetuneDataset, got {type(ds).__name__}"
-                )
-            if ds is not None and ds.mode != "text":
-                raise ValueError(
-                    f"{name} has mode {ds.mode!r}; only 'text' datasets can be trained on"
-                )
-        if len(dataset) == 0:
-            raise ValueError("dataset has no queries: generate pairs first")
+        check_dataset(dataset, "dataset")
+        if val_dataset is not None:
+            check_dataset(val_dataset, "val_dataset", "evaluated on")
         if not isinstance(embed_model, BaseEmbedding):
             raise TypeError(
                 f"embed_model must be a llama-index BaseEmbedding, got {type(embed_model).__name__}"
@@ -218,7 +210,9 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         return torch.from_numpy(queries.copy()), torch.from_numpy(corpus.copy())
 
     def _build_adapter(self, base_dim: int) -> BaseAdapter:
-        from llama_index.embeddings.adapter.utils import LinearLayer, adapter_dims
+        from llama_index.embeddings.adapter.utils import LinearLayer
+
+        from .adapter_training import check_adapter_dims
 
         if self.dim is not None and self.dim != base_dim:
             raise ValueError(
@@ -228,18 +222,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         adapter = (
             self.model if self.model is not None else LinearLayer(base_dim, base_dim, self.bias)
         )
-        in_dim, out_dim = adapter_dims(adapter)
-        if in_dim is not None and in_dim != base_dim:
-            raise ValueError(
-                f"{type(adapter).__name__} takes {in_dim}-dim embeddings (in_features={in_dim}), "
-                f"but the base model {self.embed_model.model_name!r} returns {base_dim}-dim "
-                f"embeddings: build the adapter with in_features={base_dim}"
-            )
-        if out_dim is not None and out_dim != base_dim and not self.transform_text:
-            raise ValueError(
-                f"{type(adapter).__name__} maps {base_dim} to {out_dim} dimensions, so chunks must "
-                "pass through it too: pass transform_text=True"
-            )
+        check_adapter_dims(adapter, base_dim, self.embed_model.model_name, self.transform_text)
         return adapter
 
     def _score(

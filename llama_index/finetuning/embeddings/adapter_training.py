@@ -121,3 +121,23 @@ def ranking_loss(
     masked[diagonal, diagonal] = False
     logits = logits.masked_fill(masked, float("-inf"))
     return F.cross_entropy(logits, diagonal)
+
+
+def check_adapter_dims(
+    adapter: nn.Module, base_dim: int, model_name: str, transform_text: bool
+) -> None:
+    """One clear error when ``adapter`` cannot take (or give back) the base model's embeddings."""
+    from llama_index.embeddings.adapter.utils import adapter_dims
+
+    in_dim, out_dim = adapter_dims(adapter)
+    if in_dim is not None and in_dim != base_dim:
+        raise ValueError(
+            f"{type(adapter).__name__} takes {in_dim}-dim embeddings (in_features={in_dim}), "
+            f"but the base model {model_name!r} returns {base_dim}-dim "
+            f"embeddings: build the adapter with in_features={base_dim}"
+        )
+    if out_dim is not None and out_dim != base_dim and not transform_text:
+        raise ValueError(
+            f"{type(adapter).__name__} maps {base_dim} to {out_dim} dimensions, so chunks must "
+            "pass through it too: pass transform_text=True"
+        )

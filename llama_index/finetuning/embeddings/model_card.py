@@ -100,3 +100,38 @@ def write_finetune_card(
         json.dumps({"settings": settings, "validation": val_metrics}, indent=2, default=str),
         encoding="utf-8",
     )
+
+
+def engine_card_settings(engine: Any, trainer: Any) -> dict[str, Any]:
+    """The settings of a SentenceTransformersFinetuneEngine run, as the card records them."""
+    from .training_setup import loss_name
+
+    query_prompt, passage_prompt = engine.prompts
+    n_rows = len(trainer.train_dataset)
+    val = engine.val_dataset
+    return {
+        "base model": display_model_id(engine.base_model_id),
+        "training questions": len(engine.dataset.queries),
+        "training chunks": len(engine.dataset.corpus),
+        "training rows": n_rows,
+        "validation questions": len(val.queries) if val else 0,
+        "validation chunks": len(val.corpus) if val else 0,
+        "epochs": engine.epochs,
+        "batch size (per device)": engine.batch_size,
+        "processes (data parallel)": trainer.args.world_size,
+        "learning rate": engine.learning_rate,
+        "warmup ratio": engine.warmup_ratio,
+        "weight decay": engine.weight_decay,
+        "loss": loss_name(engine.loss)
+        + (f" + Matryoshka{engine.matryoshka_dims}" if engine.matryoshka_dims else ""),
+        "batch sampler": "no duplicates" if engine.no_duplicates else "plain random",
+        "hard negatives per question": engine.hard_negatives,
+        "negative margin (relative)": engine.negative_margin if engine.hard_negatives else "-",
+        "use_all_docs": engine.use_all_docs,
+        "max sequence length": engine.model.max_seq_length,
+        "precision": engine.precision,
+        "query prompt": repr(query_prompt),
+        "passage prompt": repr(passage_prompt),
+        "seed": engine.seed,
+        "training pairs/s": engine.train_metrics.get("train_samples_per_second", "-"),
+    }

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..dataset import EmbeddingQAFinetuneDataset
+from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
 from ..resources import resolve_model_id
 from ..types import BaseEmbeddingFinetuneEngine
 from .base_models import (
@@ -39,7 +39,7 @@ from .base_models import (
     resolve_prompts,
     saved_prompts,
 )
-from .model_card import display_model_id, write_finetune_card
+from .model_card import engine_card_settings, write_finetune_card
 from .negatives import training_pairs, with_hard_negatives
 from .training_setup import (
     LOSSES,
@@ -49,7 +49,6 @@ from .training_setup import (
     build_loss,
     ir_evaluator,
     load_device,
-    loss_name,
     precision_flags,
     val_metrics_from_log,
     warmup_kwargs,
@@ -136,9 +135,9 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         passage_prompt: str | None = None,
         training_args: dict[str, Any] | None = None,
     ) -> None:
-        _check_dataset(dataset, "dataset")
+        check_dataset(dataset, "dataset")
         if val_dataset is not None:
-            _check_dataset(val_dataset, "val_dataset")
+            check_dataset(val_dataset, "val_dataset", "evaluated on")
         for name, value, low in (
             ("batch_size", batch_size, 1),
             ("epochs", epochs, 1),
@@ -266,7 +265,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         if trainer.is_world_process_zero():
             out = Path(self.model_output_path)
             model.save_pretrained(str(out))
-            write_finetune_card(out, self._card_settings(trainer), self.val_metrics)
+            write_finetune_card(out, engine_card_settings(self, trainer), self.val_metrics)
             shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
         barrier()
         self.trainer = None  # a second finetune() starts again from the base model
@@ -371,54 +370,6 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             )
         kwargs.update(self.training_args)
         return SentenceTransformerTrainingArguments(**kwargs)
-
-    def _card_settings(self, trainer) -> dict[str, Any]:
-        query_prompt, passage_prompt = self.prompts
-        n_rows = len(trainer.train_dataset)
-        val = self.val_dataset
-        return {
-            "base model": display_model_id(self.base_model_id),
-            "training questions": len(self.dataset.queries),
-            "training chunks": len(self.dataset.corpus),
-            "training rows": n_rows,
-            "validation questions": len(val.queries) if val else 0,
-            "validation chunks": len(val.corpus) if val else 0,
-            "epochs": self.epochs,
-            "batch size (per device)": self.batch_size,
-            "processes (data parallel)": trainer.args.world_size,
-            "learning rate": self.learning_rate,
-            "warmup ratio": self.warmup_ratio,
-            "weight decay": self.weight_decay,
-            "loss": loss_name(self.loss)
-            + (f" + Matryoshka{self.matryoshka_dims}" if self.matryoshka_dims else ""),
-            "batch sampler": "no duplicates" if self.no_duplicates else "plain random",
-            "hard negatives per question": self.hard_negatives,
-            "negative margin (relative)": self.negative_margin if self.hard_negatives else "-",
-            "use_all_docs": self.use_all_docs,
-            "max sequence length": self.model.max_seq_length,
-            "precision": self.precision,
-            "query prompt": repr(query_prompt),
-            "passage prompt": repr(passage_prompt),
-            "seed": self.seed,
-            "training pairs/s": self.train_metrics.get("train_samples_per_second", "-"),
-        }
-
-
-# ---- helpers ---------------------------------------------------------------------------
-
-
-def _check_dataset(dataset: Any, name: str) -> None:
-    if not isinstance(dataset, EmbeddingQAFinetuneDataset):
-        raise TypeError(
-            f"{name} must be an EmbeddingQAFinetuneDataset (e.g. EmbeddingQAFinetuneDataset.from_json(path)), "
-            f"got {type(dataset).__name__}"
-        )
-    if not dataset.queries:
-        raise ValueError(
-            f"{name} has no queries: generate pairs first (generate_qa_embedding_pairs)"
-        )
-    if dataset.mode != "text":
-        raise ValueError(f"{name}.mode is {dataset.mode!r}; only 'text' datasets can be trained on")
 
 
 __all__ = ["SentenceTransformersFinetuneEngine"]

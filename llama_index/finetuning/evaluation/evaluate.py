@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from ..dataset import EmbeddingQAFinetuneDataset
+from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
 from . import metrics as M
 from .ranking import exact_top_k
-from .result import EvaluationResult, build_result, require_queries
+from .result import EvaluationResult, build_result
 
 
 def _as_matrix(x: Any, rows: int, what: str) -> np.ndarray:
@@ -73,7 +73,7 @@ def score_embeddings(
     Ties in similarity are broken by ascending corpus id, as in sentence-transformers'
     ``InformationRetrievalEvaluator``.
     """
-    require_queries(dataset)
+    check_dataset(dataset, "dataset", "evaluated")
     ks = M.normalize_top_k(top_k)
     q = _as_matrix(query_embeddings, len(dataset.queries), "query_embeddings")
     c = _as_matrix(corpus_embeddings, len(dataset.corpus), "corpus_embeddings")
@@ -232,8 +232,12 @@ async def _query_embeddings(
         )
 
         if query_batching_supported(model):  # e.g. HuggingFace with a query prompt
-            jobs = [abase_query_embeddings(model, b) for b in _batches(queries, model.embed_batch_size)]
-            out = await run_jobs(jobs, show_progress=progress, workers=max(1, workers), desc="Queries")
+            jobs = [
+                abase_query_embeddings(model, b) for b in _batches(queries, model.embed_batch_size)
+            ]
+            out = await run_jobs(
+                jobs, show_progress=progress, workers=max(1, workers), desc="Queries"
+            )
             return [v for batch in out for v in batch], "batched on the query path"
         # Most models embed a query and a text the same way; some prepend an instruction
         # to queries. Compare the two paths on the first query before batching queries.
@@ -269,7 +273,7 @@ async def aevaluate_embedding(
     name: str | None = None,
 ) -> EvaluationResult:
     """Async :func:`evaluate_embedding` (for notebooks and servers with a running loop)."""
-    require_queries(dataset)
+    check_dataset(dataset, "dataset", "evaluated")
     model = _resolve_model(embed_model)
     ks = M.normalize_top_k(top_k)
     if workers is None:

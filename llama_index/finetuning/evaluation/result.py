@@ -99,16 +99,6 @@ class EvaluationResult:
             raise ValueError(f"{path}: cannot read an EvaluationResult ({e})") from None
 
 
-def require_queries(dataset: EmbeddingQAFinetuneDataset) -> None:
-    if not isinstance(dataset, EmbeddingQAFinetuneDataset):
-        raise TypeError(
-            f"dataset must be an EmbeddingQAFinetuneDataset, got {type(dataset).__name__}: "
-            "load one with EmbeddingQAFinetuneDataset.from_json(path)"
-        )
-    if not dataset.queries:
-        raise ValueError("the dataset has no queries: there is nothing to evaluate")
-
-
 def build_result(
     dataset: EmbeddingQAFinetuneDataset,
     retrieved_ids: Sequence[Sequence[str]],

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..dataset import EmbeddingQAFinetuneDataset
+from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
 from . import metrics as M
-from .result import EvaluationResult, build_result, require_queries
+from .result import EvaluationResult, build_result
 
 
 def corpus_nodes(dataset: EmbeddingQAFinetuneDataset) -> list[Any]:
@@ -75,7 +75,7 @@ async def aevaluate_retriever(
     """Async :func:`evaluate_retriever`."""
     from llama_index.core.async_utils import run_jobs
 
-    require_queries(dataset)
+    check_dataset(dataset, "dataset", "evaluated")
     ks = M.normalize_top_k(top_k)
     names, objects = _split_metrics(metrics)
     query_ids = list(dataset.queries)

@@ -163,7 +163,9 @@ async def agenerate_qa_embedding_pairs(
     if verbose and (report.resumed or skipped):
         logger.info(
             "%d chunks done by an earlier run, %d to ask; %d skipped (no text, or a repeated node id)",
-            report.resumed, len(todo), skipped,
+            report.resumed,
+            len(todo),
+            skipped,
         )
 
     stop = asyncio.Event()
@@ -204,8 +206,12 @@ async def agenerate_qa_embedding_pairs(
             stop.set()
 
     progress = verbose if show_progress is None else show_progress
-    await run_jobs([ask(nid) for nid in todo], show_progress=progress, workers=num_workers,
-                   desc="Generating questions")
+    await run_jobs(
+        [ask(nid) for nid in todo],
+        show_progress=progress,
+        workers=num_workers,
+        desc="Generating questions",
+    )
 
     if on_failure == "fail" and report.failed:
         raise RuntimeError(

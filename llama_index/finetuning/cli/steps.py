@@ -1,0 +1,215 @@
+"""The CLI's building blocks: LLMs and embedding models from their specs, and one function per step.
+
+Example::
+
+    from llama_index.finetuning.cli.steps import build_embed_model, build_llm
+
+    llm = build_llm("openai-like:qwen2.5", api_base="http://localhost:8000/v1")
+    tuned = build_embed_model("local:finetuned_model")
+    adapted = build_embed_model("adapter:my_adapter", base="offline")
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger("llamaindex-finetune")
+
+GENERATORS = ("llm", "pseudo")
+DEFAULT_GENERATOR = "llm"
+
+
+class CLIError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+# ---- building blocks -------------------------------------------------------------------
+
+
+def build_llm(spec: str, api_base: str | None = None, api_key: str | None = None) -> Any:
+    """``local`` | ``openai:<model>`` | ``openai-like:<model>`` (with ``api_base``) -> an LLM."""
+    kind, _, model = spec.partition(":")
+    if kind == "local":
+        from ..llms.local import LocalLLM
+
+        return LocalLLM()
+    if kind == "openai" and model:
+        from llama_index.llms.openai import OpenAI
+
+        return OpenAI(model=model, api_base=api_base, api_key=api_key)
+    if kind == "openai-like" and model:
+        if not api_base:
+            raise CLIError(
+                "--llm openai-like:<model> needs --api-base URL (e.g. http://localhost:8000/v1)"
+            )
+        from llama_index.llms.openai_like import OpenAILike
+
+        return OpenAILike(
+            model=model,
+            api_base=api_base,
+            api_key=api_key or "none",
+            is_chat_model=True,
+            context_window=8192,
+        )
+    raise CLIError(f"unknown --llm {spec!r}: use local, openai:<model> or openai-like:<model>")
+
+
+def build_embed_model(spec: str, base: str = "offline") -> Any:
+    """``offline`` | ``local:<id or folder>`` | ``openai:<model>`` | ``adapter:<folder>``."""
+    from ..resources import resolve_model_id
+
+    kind, _, rest = spec.partition(":")
+    if spec in ("offline", "base") or kind == "local":
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+        model_id = resolve_model_id(None if spec in ("offline", "base") else rest)
+        path = Path(model_id)
+        if not path.exists() and os.environ.get("HF_HUB_OFFLINE") == "1":
+            raise CLIError(f"embedding model {model_id!r}: no such folder, and the hub is offline")
+        kwargs = {}
+        if path.exists():
+            from ..embeddings.base_models import saved_prompts
+
+            query_prompt, passage_prompt = saved_prompts(path)
+            kwargs = {
+                "query_instruction": query_prompt or None,
+                "text_instruction": passage_prompt or None,
+            }
+        try:
+            return HuggingFaceEmbedding(model_name=model_id, **kwargs)
+        except OSError as e:
+            raise CLIError(f"embedding model {model_id!r} could not be loaded: {e}") from None
+    if kind == "openai" and rest:
+        from llama_index.embeddings.openai import OpenAIEmbedding
+
+        return OpenAIEmbedding(model=rest)
+    if kind == "adapter" and rest:
+        from llama_index.embeddings.adapter import AdapterEmbeddingModel
+
+        if not Path(rest).is_dir():
+            raise CLIError(f"adapter folder {rest!r} does not exist")
+        return AdapterEmbeddingModel(build_embed_model(base), rest)
+    raise CLIError(
+        f"unknown model {spec!r}: use offline, local:<id or folder>, openai:<model> or adapter:<folder>"
+    )
+
+
+def generate_dataset(paths: list[str], output: Path, args: argparse.Namespace) -> Any:
+    """Files -> chunks -> (question, chunk) pairs, saved to ``output`` (resumable)."""
+    from ..documents import load_nodes
+
+    nodes = load_nodes(
+        paths,
+        chunk_size=args.chunk_size,
+        chunk_overlap=args.chunk_overlap,
+        max_chunks=args.max_chunks,
+    )
+    logger.info("%d chunks from %s", len(nodes), ", ".join(map(str, paths)))
+    if args.generator == "pseudo":
+        from ..generation.pseudo_queries import generate_pseudo_query_pairs
+
+        return generate_pseudo_query_pairs(
+            nodes, num_questions_per_chunk=args.num_questions, output_path=output, seed=args.seed
+        )
+    from ..generation import generate_qa_embedding_pairs
+
+    llm = build_llm(args.llm, args.api_base, args.api_key)
+    return generate_qa_embedding_pairs(
+        nodes=nodes,
+        llm=llm,
+        output_path=output,
+        num_questions_per_chunk=args.num_questions,
+        num_workers=args.num_workers,
+    )
+
+
+def load_dataset(path: str) -> Any:
+    from ..dataset import EmbeddingQAFinetuneDataset
+
+    if not Path(path).is_file():
+        raise CLIError(
+            f"dataset {path!r} does not exist (make one with `llamaindex-finetune generate`)"
+        )
+    return EmbeddingQAFinetuneDataset.from_json(path)
+
+
+def train_model(train: Any, val: Any, output: Path, args: argparse.Namespace) -> Path:
+    from ..embeddings.sentence_transformer import SentenceTransformersFinetuneEngine
+
+    kwargs = {
+        k: v
+        for k, v in (
+            ("batch_size", args.batch_size),
+            ("epochs", args.epochs),
+            ("hard_negatives", args.hard_negatives),
+        )
+        if v is not None
+    }
+    engine = SentenceTransformersFinetuneEngine(
+        train,
+        model_id=args.model,
+        model_output_path=str(output),
+        val_dataset=val,
+        **kwargs,
+    )
+    engine.finetune()
+    return output
+
+
+def train_adapter(train: Any, val: Any, output: Path, args: argparse.Namespace) -> Path:
+    from ..embeddings.adapter import EmbeddingAdapterFinetuneEngine
+
+    base = build_embed_model(args.model)
+    adapter_model = None
+    if args.adapter == "two-layer":
+        from llama_index.embeddings.adapter.utils import TwoLayerNN
+
+        dim = len(base.get_text_embedding("dimension probe"))
+        adapter_model = TwoLayerNN(dim, 1024, dim, bias=True, add_residual=True)
+    kwargs = {
+        k: v
+        for k, v in (("batch_size", args.adapter_batch_size), ("epochs", args.adapter_epochs))
+        if v is not None
+    }
+    engine = EmbeddingAdapterFinetuneEngine(
+        train,
+        base,
+        model_output_path=str(output),
+        adapter_model=adapter_model,
+        val_dataset=val,
+        **kwargs,
+    )
+    engine.finetune()
+    return output
+
+
+def evaluate_models(
+    dataset: Any, models: dict[str, Any], output_dir: Path, top_k: list[int]
+) -> Any:
+    from ..evaluation import compare
+
+    comparison = compare(
+        dataset, models, top_k=top_k, output_dir=output_dir, baseline=next(iter(models))
+    )
+    k = max(top_k)  # the terminal gets the headline columns; the files get every metric
+    print(
+        comparison.to_markdown(columns=[f"hit_rate@{i}" for i in top_k] + [f"mrr@{k}", f"ndcg@{k}"])
+    )
+    print(f"\nreport written to {output_dir}")
+    return comparison
+
+
+def parse_models(items: list[str], base: str) -> dict[str, Any]:
+    models: dict[str, Any] = {}
+    for item in items:
+        name, sep, spec = item.partition("=")
+        if not sep or not name or not spec:
+            raise CLIError(
+                f"--model {item!r}: use NAME=SPEC, e.g. base=offline or tuned=local:my_model"
+            )
+        models[name] = build_embed_model(spec, base)
+    return models
