@@ -76,9 +76,10 @@ def cmd_run(args: argparse.Namespace) -> None:
     stage(2, "questions for the validation files")
     val = generate_dataset(args.val, out / "val_dataset.json", args)
     print(f"pairs: {len(train)} train, {len(val)} validation")
-    stage(3, f"finetuning {args.model} on the training pairs")
+    base_name = "the bundled all-MiniLM-L6-v2" if args.model == "offline" else args.model
+    stage(3, f"finetuning {base_name} on the training pairs")
     model_dir = train_model(train, val, out / "finetuned_model", args)
-    stage(4, f"training a {args.adapter} adapter over {args.model}")
+    stage(4, f"training a {args.adapter} adapter over {base_name}")
     adapter_dir = train_adapter(train, val, out / "adapter", args)
     stage(5, "evaluating base, finetuned and adapter on the validation pairs")
     models = {

@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 from pathlib import Path
@@ -30,6 +31,7 @@ class CLIError(Exception):
 # ---- building blocks -------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4)  # `run` asks twice (train and val files): load the model once
 def build_llm(spec: str, api_base: str | None = None, api_key: str | None = None) -> Any:
     """``local`` | ``openai:<model>`` | ``openai-like:<model>`` (with ``api_base``) -> an LLM."""
     kind, _, model = spec.partition(":")
