@@ -70,10 +70,10 @@ class _MicroBatcher:
         self._queue: asyncio.Queue[tuple[str, asyncio.Future[str]]] = asyncio.Queue()
         self._arriving = 0
         self._changed = asyncio.Event()
-        self._worker = self.loop.create_task(self._work())
+        self._worker: asyncio.Task[None] | None = None
 
     def serves(self, loop: asyncio.AbstractEventLoop) -> bool:
-        return loop is self.loop and not self._worker.done()
+        return loop is self.loop and not loop.is_closed()
 
     def arrive(self) -> None:
         self._arriving += 1
@@ -87,11 +87,15 @@ class _MicroBatcher:
         future: asyncio.Future[str] = self.loop.create_future()
         self._queue.put_nowait((prompt, future))
         self.leave()
+        if self._worker is None or self._worker.done():
+            self._worker = self.loop.create_task(self._work())
         return await future
 
     async def _work(self) -> None:
-        while True:
-            items = [await self._queue.get()]
+        # Runs while there is work and then ends (the next submit starts another), so no
+        # task is left pending on the loop when the process exits.
+        while not self._queue.empty():
+            items = [self._queue.get_nowait()]
             while len(items) < self._max:
                 if not self._queue.empty():
                     items.append(self._queue.get_nowait())
