@@ -91,3 +91,34 @@ def test_evaluate_writes_table_png_and_json(tmp_path, capsys):
     assert "hit_rate@1" in capsys.readouterr().out
     assert any(p.suffix == ".png" for p in out.iterdir())
     assert any(p.suffix == ".json" for p in out.iterdir())
+
+
+def test_run_from_files_to_comparison_in_a_subprocess(fake_openai, tmp_path):
+    """`llamaindex-finetune run` as a user runs it: every artefact written, a quiet terminal."""
+    import os
+    import subprocess
+    import sys
+
+    server = fake_openai()
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "llama_index.finetuning.cli", "run",
+            "--train", str(write_docs(tmp_path / "train")),
+            "--val", str(write_docs(tmp_path / "val")),
+            "--llm", "openai-like:any-model", "--api-base", server.url, "--api-key", "k",
+            "--output-dir", str(out)]  # fmt: skip
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    assert server.completion_requests == 8  # 4 train + 4 validation chunks, each asked once
+    assert (out / "finetuned_model" / "modules.json").exists()
+    assert (
+        "Finetuned with llama-index-finetuning-embeddings"
+        in (out / "finetuned_model" / "README.md").read_text()
+    )
+    assert {p.name for p in (out / "adapter").iterdir()} >= {"config.json", "model.safetensors"}
+    table = json.loads((out / "report" / "comparison.json").read_text())["table"]
+    assert list(table) == ["base", "finetuned", "adapter"]
+    assert "| finetuned |" in proc.stdout and "total time:" in proc.stdout
+    assert "[5/5" in proc.stderr  # the stage lines
+    assert "Loading weights" not in proc.stderr  # library bars are silenced without -v
