@@ -19,7 +19,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # The order of RESULTS.md. make_datasets writes benchmarks/data/ (about 100 min with the offline
 # LLM on 2 cores) and the others read it, so it only runs when asked: --only make_datasets.
-ORDER = ["demo", "generation", "local_llm", "st_finetune", "adapter", "evaluation"]
+ORDER = [
+    "demo",
+    "generation",
+    "local_llm",
+    "st_finetune",
+    "adapter",
+    "adapter_defaults",
+    "evaluation",
+]
 SLOW = ["make_datasets"]
 
 
