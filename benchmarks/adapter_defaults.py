@@ -78,7 +78,7 @@ def main() -> None:
         "|---:|---:|" + "---:|" * len(SHOWN),
         *(f"| {e} | {b} | " + " | ".join(f"{s[k]:.4f}" for k in SHOWN) + " |" for e, b, s in rows),
         "",
-        f"Best ndcg@10: {best[0]} epochs, batch size {best[1]} ({best[2]['ndcg@10']:.4f}); the "
+        f"Best ndcg@10: {best[0].split()[0]} epochs, batch size {best[1]} ({best[2]['ndcg@10']:.4f}); the "
         f"engine's defaults are epochs={default[0]}, batch_size={default[1]}.",
         "",
         "Reproduce: `flock /tmp/bench.lock .venv/bin/python benchmarks/adapter_defaults.py`",
