@@ -80,6 +80,25 @@ def test_429_500_malformed_and_empty_answers_are_retried(fake_openai):
     assert server.requests_per_key["CHUNK-0"] == 1
 
 
+def test_an_answer_without_questions_is_not_asked_again_with_the_same_prompt(fake_openai):
+    from openai_server import default_answer
+
+    first_prompt: dict[str, str] = {}
+
+    def greedy(key: str, prompt: str, n: int) -> str:
+        """A deterministic model that fumbles the first prompt: same prompt, same answer."""
+        if first_prompt.setdefault(key, prompt) == prompt:
+            return "A: the company reported its results for the year."
+        return default_answer(key, prompt, n)
+
+    server = fake_openai(answer=greedy)
+    ds, report = generate_qa_embedding_pairs(
+        nodes=make_nodes(3), llm=openai_llm(server), output_path=None, return_report=True, **FAST
+    )
+    assert report.failed == 0 and len(ds.corpus) == 3 and len(ds) == 6
+    assert all(server.requests_per_key[f"CHUNK-{i}"] == 2 for i in range(3))
+
+
 def test_a_call_that_hangs_times_out_and_is_retried(fake_openai):
     server = fake_openai(faults={"CHUNK-0": ["hang"]}, hang_seconds=5)
     ds = generate_qa_embedding_pairs(
