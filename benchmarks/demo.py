@@ -45,6 +45,8 @@ def main() -> None:
     args = parser.parse_args()
 
     where = machine()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
+                            capture_output=True).stdout.strip() or "unknown"  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "demo_output"
         command = [
@@ -81,7 +83,7 @@ def main() -> None:
         f"`llamaindex-finetune run` on lyft_2021.pdf (train) and uber_2021.pdf (validation), "
         f"{scope}, offline defaults (SmolLM2-135M writes the questions, all-MiniLM-L6-v2 is the "
         f"base model). {pairs.capitalize()} ({len(train['corpus'])} train chunks, "
-        f"{len(val['corpus'])} validation chunks). Machine: {where}. "
+        f"{len(val['corpus'])} validation chunks). Code at commit {commit}. Machine: {where}. "
         f"**Total: {total / 60:.1f} min.**",
         "",
         "| model (scored on the Uber pairs) | " + " | ".join(SHOWN) + " |",
