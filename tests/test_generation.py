@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_nodes, openai_llm
+from openai_server import default_answer
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset, generate_qa_embedding_pairs
 from llama_index.finetuning.generation import (
@@ -80,23 +81,26 @@ def test_429_500_malformed_and_empty_answers_are_retried(fake_openai):
     assert server.requests_per_key["CHUNK-0"] == 1
 
 
-def test_an_answer_without_questions_is_not_asked_again_with_the_same_prompt(fake_openai):
-    from openai_server import default_answer
-
-    first_prompt: dict[str, str] = {}
-
+def test_a_model_that_repeats_an_answer_without_questions_is_not_asked_a_third_time(
+    fake_openai,
+):
     def greedy(key: str, prompt: str, n: int) -> str:
-        """A deterministic model that fumbles the first prompt: same prompt, same answer."""
-        if first_prompt.setdefault(key, prompt) == prompt:
-            return "A: the company reported its results for the year."
-        return default_answer(key, prompt, n)
+        """A deterministic model: CHUNK-1 always gets the same answer with no question."""
+        return (
+            "A: the company reported its results."
+            if key == "CHUNK-1"
+            else default_answer(key, prompt, n)
+        )
 
-    server = fake_openai(answer=greedy)
-    ds, report = generate_qa_embedding_pairs(
-        nodes=make_nodes(3), llm=openai_llm(server), output_path=None, return_report=True, **FAST
-    )
-    assert report.failed == 0 and len(ds.corpus) == 3 and len(ds) == 6
-    assert all(server.requests_per_key[f"CHUNK-{i}"] == 2 for i in range(3))
+    server = fake_openai(answer=greedy, faults={"CHUNK-2": ["empty"]})
+    with pytest.warns(GenerationWarning, match="1 of 3 chunks got no questions"):
+        ds, report = generate_qa_embedding_pairs(
+            nodes=make_nodes(3), llm=openai_llm(server), output_path=None, return_report=True,
+            retry_limit=3, **FAST,
+        )  # fmt: skip
+    assert report.failed_node_ids == ["node-1"] and len(ds.corpus) == 2
+    assert server.requests_per_key["CHUNK-1"] == 2  # the repeat shows that retrying is futile
+    assert server.requests_per_key["CHUNK-2"] == 2  # a different answer is still retried
 
 
 def test_a_call_that_hangs_times_out_and_is_retried(fake_openai):

@@ -38,7 +38,7 @@ from llama_index.core.schema import BaseNode, MetadataMode
 from ..async_utils import run_sync
 from ..dataset import EmbeddingQAFinetuneDataset
 from .journal import Journal, JournalEntry
-from .parsing import DEFAULT_QA_GENERATE_PROMPT_TMPL, FORMAT_REMINDER, parse_questions
+from .parsing import DEFAULT_QA_GENERATE_PROMPT_TMPL, parse_questions
 
 logger = logging.getLogger(__name__)
 
@@ -175,15 +175,13 @@ async def agenerate_qa_embedding_pairs(
         prompt = qa_generate_prompt_tmpl.format(
             context_str=text, num_questions_per_chunk=num_questions_per_chunk
         )
-        error, reminder = "not started", ""
+        error, last_answer = "not started", None
         for attempt in range(retry_limit + 1):
             if stop.is_set():
                 return
             try:
                 report.llm_calls += 1
-                response = await asyncio.wait_for(
-                    llm.acomplete(prompt + reminder), timeout=request_timeout
-                )
+                response = await asyncio.wait_for(llm.acomplete(prompt), timeout=request_timeout)
                 found = parse_questions(str(response.text), text, num_questions_per_chunk)
                 if found:
                     questions = {question_id(node_id, i): q for i, q in enumerate(found)}
@@ -193,7 +191,12 @@ async def agenerate_qa_embedding_pairs(
                     report.generated += 1
                     return
                 error = f"no questions in the answer: {str(response.text)[:200]!r}"
-                reminder = FORMAT_REMINDER
+                if str(response.text) == last_answer:
+                    # A greedy model gives the same answer to the same prompt: asking again
+                    # only costs time (benchmarks/format_reminder.py: a reworded prompt made
+                    # SmolLM2 write junk questions instead).
+                    break
+                last_answer = str(response.text)
                 continue  # the service answered: ask again at once, without back-off
             except Exception as e:  # noqa: BLE001  any failure of the call is retried
                 error = f"{type(e).__name__}: {e}"

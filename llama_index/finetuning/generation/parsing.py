@@ -27,13 +27,6 @@ entities and periods they are about) and different from each other. Write one qu
 per line, with no answers and no other text.
 """
 
-# Appended to the prompt after an answer with no question in it: a greedy (deterministic)
-# model asked the same prompt again would give the same answer.
-FORMAT_REMINDER = (
-    "\n\nYour previous answer had no question in it. Answer with the questions only, one per "
-    "line, each ending with a question mark."
-)
-
 # "1." "2)" "(3)" "-" "*" "•" "Q1:" "Question 2." at the start of a line
 _MARKER = re.compile(
     r"^\s*(?:\(?\d{1,3}[.):\]]|[-*•·]+|q(?:uestion)?\s*\d{0,3}\s*[:.)-])\s*", re.IGNORECASE
