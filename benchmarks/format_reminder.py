@@ -1,15 +1,16 @@
-"""Does asking again with a format reminder rescue chunks whose answer had no question?
+"""Would asking again with a format reminder rescue chunks whose answer had no question?
 
 Reproduce:  flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/format_reminder.py \
                 --from-log demo.log          (or --chunks lyft_2021-28 uber_2021-136 ...)
 
 The chunks are those that `make demo` (benchmarks/demo.py) logged as "failed after 4
-attempts: no questions in the answer", before generation appended a reminder on retry: they
-are rebuilt by id (``load_nodes`` gives stable ``<file stem>-<i>`` ids). Each is asked with
-the default prompt (the baseline: a greedy model gives this same answer on every retry of
-the same prompt) and then with the prompt plus ``FORMAT_REMINDER`` (what generation now
-sends after an answer without a question), both with the offline LocalLLM; the parser used
-by generation decides whether an answer holds questions.
+attempts: no questions in the answer" (its retries resent the same prompt): they are rebuilt
+by id (``load_nodes`` gives stable ``<file stem>-<i>`` ids). Each is asked with the default
+prompt (a greedy model gives this same answer on every retry of the same prompt) and then
+with the prompt plus ``FORMAT_REMINDER`` (a candidate retry), both with the offline LocalLLM.
+The parser used by generation decides whether an answer holds questions; a question that
+shares no content word (4+ letters) with its chunk is counted as junk. The outcome decided
+what generation does: it stops retrying when the answer repeats, and adds no reminder.
 """
 
 from __future__ import annotations
@@ -22,13 +23,17 @@ from pathlib import Path
 from llama_index.finetuning.documents import load_nodes
 from llama_index.finetuning.generation.parsing import (
     DEFAULT_QA_GENERATE_PROMPT_TMPL,
-    FORMAT_REMINDER,
     parse_questions,
 )
 from llama_index.finetuning.llms.local import LocalLLM
 
 HERE = Path(__file__).resolve().parent
 PDFS = HERE.parent.parent / "shared" / "data" / "10k"
+FORMAT_REMINDER = (
+    "\n\nYour previous answer had no question in it. Answer with the questions only, one per "
+    "line, each ending with a question mark."
+)
+WORD = re.compile(r"[a-z]{4,}")
 FAILED = re.compile(r"chunk (\S+) failed after \d+ attempts: no questions in the answer")
 
 
@@ -57,10 +62,15 @@ def main() -> None:
         prompt = DEFAULT_QA_GENERATE_PROMPT_TMPL.format(context_str=text, num_questions_per_chunk=2)
         plain = parse_questions(llm.complete(prompt).text, text, 2)
         reminded = parse_questions(llm.complete(prompt + FORMAT_REMINDER).text, text, 2)
-        rows.append((chunk_id, len(plain), len(reminded), reminded[0] if reminded else ""))
+        chunk_words = set(WORD.findall(text.lower()))
+        on_topic = sum(1 for q in reminded if set(WORD.findall(q.lower())) & chunk_words)
+        rows.append(
+            (chunk_id, len(plain), len(reminded), on_topic, reminded[0] if reminded else "")
+        )
         print(rows[-1], flush=True)
-    rescued = sum(1 for _, p, r, _ in rows if p == 0 and r > 0)
-    no_question_first = sum(1 for _, p, _, _ in rows if p == 0)
+    rescued = sum(1 for _, p, _, t, _ in rows if p == 0 and t > 0)
+    junk_only = sum(1 for _, p, r, t, _ in rows if p == 0 and r > 0 and t == 0)
+    no_question_first = sum(1 for _, p, *_ in rows if p == 0)
     lines = [
         "## A second chance for answers without a question: the format reminder",
         "",
@@ -68,13 +78,17 @@ def main() -> None:
         f"answer (retries then resent the same prompt); SmolLM2-135M, greedy. "
         f"{time.perf_counter() - started:.0f} s.",
         "",
-        "| chunk | questions, same prompt | questions, prompt + reminder | first reminded question |",
-        "|---|---:|---:|---|",
-        *(f"| {c} | {p} | {r} | {q[:90]} |" for c, p, r, q in rows),
+        "| chunk | questions, same prompt | questions, prompt + reminder | of them on topic | "
+        "first reminded question |",
+        "|---|---:|---:|---:|---|",
+        *(f"| {c} | {p} | {r} | {t} | {q[:90]} |" for c, p, r, t, q in rows),
         "",
         f"Same prompt: {no_question_first} of {len(rows)} answers still hold no question (a "
         f"greedy model repeats itself). With the reminder: {rescued} of those "
-        f"{no_question_first} chunks get questions.",
+        f"{no_question_first} chunks get a question on topic, {junk_only} get only junk (a "
+        "question sharing no content word with the chunk), which would enter the training "
+        "pairs. So generation adds no reminder: it stops retrying a chunk when the answer "
+        "repeats, and the chunk is asked again on the next run.",
         "",
         "Reproduce: `flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python "
         f"benchmarks/format_reminder.py --chunks {' '.join(ids)}`",
