@@ -52,6 +52,11 @@ def test_generate_through_an_openai_compatible_server(fake_openai, tmp_path, cap
         (["train", "missing.json"], "dataset 'missing.json' does not exist"),
         (["evaluate", "{dataset}", "--model", "x=local:/no/such/model"], "/no/such/model"),
         (["evaluate", "{dataset}", "--model", "nonsense"], "use NAME=SPEC"),
+        (
+            ["evaluate", "{dataset}", "--model", "x=no/such-model"],
+            "'no/such-model': no such folder",
+        ),
+        (["train", "{dataset}", "--model", "local:no/such-model"], "no/such-model"),
     ],
 )
 def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message, monkeypatch):

@@ -56,7 +56,10 @@ def offline_llm_gguf_path() -> Path:
 
 
 def resolve_model_id(model_id: str | None) -> str:
-    """``None`` or an offline alias -> the bundled MiniLM folder; anything else unchanged."""
+    """``None`` or an offline alias -> the bundled MiniLM folder; ``local:<id>`` -> ``<id>``
+    (LlamaIndex's ``resolve_embed_model`` spelling); anything else unchanged."""
+    if model_id is not None and model_id.startswith("local:"):
+        model_id = model_id[len("local:") :]
     if model_id is None or model_id in OFFLINE_MODEL_ALIASES:
         return str(offline_base_model_path())
     return model_id

@@ -61,14 +61,14 @@ def build_llm(spec: str, api_base: str | None = None, api_key: str | None = None
 
 
 def build_embed_model(spec: str, base: str = "offline") -> Any:
-    """``offline`` | ``local:<id or folder>`` | ``openai:<model>`` | ``adapter:<folder>``."""
+    """``offline`` | ``[local:]<id or folder>`` | ``openai:<model>`` | ``adapter:<folder>``."""
     from ..resources import resolve_model_id
 
     kind, _, rest = spec.partition(":")
-    if spec in ("offline", "base") or kind == "local":
+    if spec in ("offline", "base") or kind == "local" or ":" not in spec:
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-        model_id = resolve_model_id(None if spec in ("offline", "base") else rest)
+        model_id = resolve_model_id(None if spec in ("offline", "base") else spec)
         path = Path(model_id)
         if not path.exists() and os.environ.get("HF_HUB_OFFLINE") == "1":
             raise CLIError(f"embedding model {model_id!r}: no such folder, and the hub is offline")
