@@ -60,6 +60,7 @@ def build_llm(spec: str, api_base: str | None = None, api_key: str | None = None
     raise CLIError(f"unknown --llm {spec!r}: use local, openai:<model> or openai-like:<model>")
 
 
+@functools.lru_cache(maxsize=8)  # `run` needs the base model for the adapter and the report
 def build_embed_model(spec: str, base: str = "offline") -> Any:
     """``offline`` | ``[local:]<id or folder>`` | ``openai:<model>`` | ``adapter:<folder>``."""
     from ..resources import resolve_model_id
