@@ -21,10 +21,12 @@ HERE = Path(__file__).resolve().parent
 # LLM on 2 cores) and the others read it, so it only runs when asked: --only make_datasets.
 # format_reminder reads the chunk ids from a demo log: its docstring has the command.
 ORDER = [
-    "demo", "generation", "local_llm", "format_reminder", "st_finetune", "adapter",
-    "adapter_defaults", "evaluation",
+    "demo", "writers", "writer_candidates", "local_runtime", "generation", "local_llm",
+    "format_reminder", "st_finetune", "st_overhead", "adapter", "adapter_corpus",
+    "adapter_defaults", "evaluation", "scale",
 ]  # fmt: skip
-NOT_BY_DEFAULT = ["format_reminder"]
+# format_reminder reads chunk ids from a demo log; writer_candidates is a survey, not a run.
+NOT_BY_DEFAULT = ["format_reminder", "writer_candidates"]
 SLOW = ["make_datasets"]
 
 
