@@ -15,7 +15,8 @@ Example::
 
 The layout (``queries``, ``corpus``, ``relevant_docs``, ``mode``) is the one written by
 ``llama_index.finetuning`` 0.4 and earlier, so existing files load unchanged. This module
-imports nothing else of the package.
+imports nothing else of the package but :mod:`.outputs` (files written atomically, with
+the user's umask).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from .outputs import atomic_write_text
 
 _MAX_IDS_IN_ERROR = 5
 
@@ -38,26 +40,6 @@ def _name_ids(ids: Iterable[str]) -> str:
     shown = ", ".join(repr(i) for i in ids[:_MAX_IDS_IN_ERROR])
     more = len(ids) - _MAX_IDS_IN_ERROR
     return shown + (f" and {more} more" if more > 0 else "")
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
-
-    The text goes to a temporary file in the same folder, is flushed to disk, and is then
-    renamed over ``path`` (an atomic step on POSIX and Windows).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class EmbeddingQAFinetuneDataset(BaseModel):
@@ -242,7 +224,7 @@ def check_dataset(dataset: Any, name: str = "dataset", purpose: str = "trained o
     if not dataset.queries:
         raise ValueError(
             f"{name} has no queries: there is nothing to be {purpose} "
-            "(generate pairs first with generate_qa_embedding_pairs)"
+            "(generate pairs first: generate_qa_embedding_pairs, or `llamaindex-finetune generate`)"
         )
     if dataset.mode != "text":
         raise ValueError(f"{name}.mode is {dataset.mode!r}; only 'text' datasets can be {purpose}")

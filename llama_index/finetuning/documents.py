@@ -7,14 +7,17 @@ Example::
     nodes = load_nodes(["../shared/data/10k/lyft_2021.pdf"], max_chunks=50)
 
 PDFs are read page by page by llama-index-readers-file (through ``SimpleDirectoryReader``),
-and split with ``SentenceSplitter``. Node ids are derived from the file name and the
-chunk's position, so the same files give the same ids on every run (which lets question
-generation resume and datasets line up with indexes).
+and split with ``SentenceSplitter``. Node ids are derived from the file's path relative to
+the input given (``report-3`` for a file given directly, ``2021/report-3`` for
+``2021/report.txt`` inside a folder given) and the chunk's position, so the same inputs
+give the same ids on every run (which lets question generation resume and datasets line
+up with indexes), and two files of the same name in different folders never share an id.
 """
 
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,14 +26,39 @@ from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import BaseNode, Document
 
 SUPPORTED_SUFFIXES = (".pdf", ".txt", ".md", ".html", ".htm", ".docx", ".csv", ".json", ".epub")
+_BINARY_FORMATS = (".pdf", ".docx", ".epub")  # binary containers that hold text
+_IMAGE_MAGIC = (
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"II*\x00",
+    b"MM\x00*",
+    b"RIFF",
+)
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic")
 
 
 class DocumentError(ValueError):
     """An input file or folder that cannot give any text."""
 
 
-def _expand(paths: Sequence[str | os.PathLike]) -> list[Path]:
-    files: list[Path] = []
+def _check_kind(path: Path) -> None:
+    """Name an image or a binary file as such, before a reader makes nonsense of it."""
+    with open(path, "rb") as f:
+        head = f.read(8192)
+    suffix = path.suffix.lower()
+    if suffix in _IMAGE_SUFFIXES or (
+        head.startswith(_IMAGE_MAGIC) and not head.startswith(b"%PDF")
+        and (not head.startswith(b"RIFF") or head[8:12] == b"WEBP")
+    ):  # fmt: skip
+        raise DocumentError(f"{path}: an image, not a document (run OCR on it first)")
+    if suffix not in _BINARY_FORMATS and b"\x00" in head:
+        raise DocumentError(f"{path}: not a document (binary data)")
+
+
+def _expand(paths: Sequence[str | os.PathLike]) -> list[tuple[Path, str]]:
+    """The files to read, each with its id prefix (its path relative to the input given)."""
+    files: list[tuple[Path, str]] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists():
@@ -43,12 +71,37 @@ def _expand(paths: Sequence[str | os.PathLike]) -> list[Path]:
                 raise DocumentError(
                     f"{path}: the folder has no readable documents ({', '.join(SUPPORTED_SUFFIXES)})"
                 )
-            files += found
+            files += [(p, p.relative_to(path).with_suffix("").as_posix()) for p in found]
         elif not os.access(path, os.R_OK):
             raise DocumentError(f"{path}: the file cannot be read (permissions)")
         else:
-            files.append(path)
-    return files
+            files.append((path, path.stem))
+    return _unique_prefixes(files)
+
+
+def _unique_prefixes(files: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """Drop a file given twice; where two files share a prefix, use their paths as given."""
+    seen: set[Path] = set()
+    unique = []
+    for path, prefix in files:
+        if path.resolve() not in seen:
+            seen.add(path.resolve())
+            unique.append((path, prefix))
+    counts: dict[str, int] = {}
+    for _, prefix in unique:
+        counts[prefix] = counts.get(prefix, 0) + 1
+    return [(p, p.as_posix() if counts[prefix] > 1 else prefix) for p, prefix in unique]
+
+
+def check_inputs(paths: Sequence[str | os.PathLike]) -> int:
+    """Check that every path exists and is a readable document; returns the number of files.
+
+    Cheap (no file is parsed): meant to run before any slow work.
+    """
+    files = _expand(paths)
+    for path, _ in files:
+        _check_kind(path)
+    return len(files)
 
 
 def _check_pdf(path: Path) -> None:
@@ -67,9 +120,9 @@ def _check_pdf(path: Path) -> None:
 
 def load_documents(paths: Sequence[str | os.PathLike]) -> list[Document]:
     """Read files and folders into Documents (one per PDF page), checking each file."""
-    files = _expand(paths)
     documents: list[Document] = []
-    for path in files:
+    for path, _ in _expand(paths):
+        _check_kind(path)
         if path.suffix.lower() == ".pdf":
             _check_pdf(path)
         try:
@@ -89,19 +142,24 @@ def load_nodes(
     chunk_size: int = 1024,
     chunk_overlap: int = 200,
     max_chunks: int | None = None,
+    seed: int = 0,
 ) -> list[BaseNode]:
-    """Read and split files into chunks with stable ids ``<file stem>-<position>``.
+    """Read and split files into chunks with stable ids ``<relative path>-<position>``.
 
-    ``max_chunks`` keeps an evenly spaced sample of that many chunks (for a quick look).
+    ``max_chunks`` keeps a random sample of at most that many chunks of each file, seeded
+    with ``seed`` and the file's id prefix (so the sample of one file does not depend on the
+    others), in document order.
     """
+    if max_chunks is not None and max_chunks < 1:
+        raise ValueError(f"max_chunks must be at least 1, got {max_chunks}")
     splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     nodes: list[BaseNode] = []
-    for path in _expand(paths):
+    for path, prefix in _expand(paths):
         file_nodes = splitter.get_nodes_from_documents(load_documents([path]))
         for i, node in enumerate(file_nodes):
-            node.id_ = f"{path.stem}-{i}"
+            node.id_ = f"{prefix}-{i}"
+        if max_chunks is not None and len(file_nodes) > max_chunks:
+            keep = random.Random(f"{seed}\x1f{prefix}").sample(range(len(file_nodes)), max_chunks)
+            file_nodes = [file_nodes[i] for i in sorted(keep)]
         nodes += file_nodes
-    if max_chunks is not None and len(nodes) > max_chunks:
-        step = len(nodes) / max_chunks
-        nodes = [nodes[int(i * step)] for i in range(max_chunks)]
     return nodes

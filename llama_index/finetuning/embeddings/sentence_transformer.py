@@ -24,12 +24,12 @@ rank 0 writes the model).
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
+from ..outputs import claim_dir, remove_own_dir
 from ..resources import resolve_model_id
 from ..types import BaseEmbeddingFinetuneEngine
 from .base_models import (
@@ -103,6 +103,9 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             evaluating and serving. ``None``: the prompts saved with the model, else the
             documented prompts of known models (bge, e5, nomic, ...), else none.
         training_args: extra ``SentenceTransformerTrainingArguments`` (they win over the above).
+        overwrite: write into ``model_output_path`` even if it holds files this package did
+            not write (they are replaced only where names clash, never deleted). Without
+            it, such a folder is refused (``OutputExistsError``) before any work.
     """
 
     def __init__(
@@ -135,6 +138,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         query_prompt: str | None = None,
         passage_prompt: str | None = None,
         training_args: dict[str, Any] | None = None,
+        overwrite: bool = False,
     ) -> None:
         check_dataset(dataset, "dataset")
         if val_dataset is not None:
@@ -187,6 +191,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.query_prompt = query_prompt
         self.passage_prompt = passage_prompt
         self.training_args = dict(training_args or {})
+        self.overwrite = overwrite
         # set by finetune()
         self.model: Any = None
         self.base_model_id: str | None = None
@@ -239,6 +244,8 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         """
         resume = train_kwargs.setdefault("resume_from_checkpoint", self.resume_from_checkpoint)
         checkpoints = Path(self.model_output_path) / CHECKPOINT_DIR
+        claim_dir(self.model_output_path, "model", self.overwrite)
+        claim_dir(checkpoints, "checkpoints")  # a user's own checkpoints/ is refused
         if resume is True and not any(checkpoints.glob("checkpoint-*")):
             raise FileNotFoundError(
                 f"resume_from_checkpoint=True but there is no checkpoint in {checkpoints.resolve()}: "
@@ -267,7 +274,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             out = Path(self.model_output_path)
             model.save_pretrained(str(out))
             write_finetune_card(out, engine_card_settings(self, trainer), self.val_metrics)
-            shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
+            remove_own_dir(out / CHECKPOINT_DIR)  # only the folder this engine marked
         barrier()
         self.trainer = None  # a second finetune() starts again from the base model
 

@@ -1,0 +1,164 @@
+"""Output safety: write files as ``open()`` would, and never replace what this package did not write.
+
+Example::
+
+    from llama_index.finetuning.outputs import atomic_write_text, claim_dir, check_output_file
+
+    folder = claim_dir("my_model", kind="model")   # refuses a user's non-empty folder
+    atomic_write_text(folder / "notes.md", "...")  # old file or new one, never half
+    check_output_file("train.json", kind="dataset")  # refuses a user's unrelated file
+
+A folder this package writes (a model, an adapter, a report, a run, a checkpoint folder)
+holds a marker file, ``.llamaindex-finetune.json`` (``{"kind": ..., "version": ...}``). A
+command may write into a folder that does not exist, is empty, or holds the marker; anything
+else is refused with one line naming the path and the ``--overwrite`` flag (``overwrite=True``
+in Python). With ``overwrite`` the package writes its own files there (replacing files of the
+same names) and marks the folder, but it never deletes anything it did not make: only a
+folder with the marker is ever removed (:func:`remove_own_dir`).
+
+This module imports nothing else of the package, so every room can use it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+MARKER = ".llamaindex-finetune.json"
+OVERWRITE_HINT = "--overwrite"
+
+
+class OutputExistsError(FileExistsError):
+    """An output path holds something this package did not write; nothing was changed."""
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("llama-index-finetuning-embeddings")
+    except Exception:  # noqa: BLE001  (not installed: a source checkout on sys.path)
+        return "unknown"
+
+
+def file_mode() -> int:
+    """The mode ``open()`` gives a new file: ``0o666`` less the process umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+    """Call ``write(tmp_path)`` then rename the temporary file over ``path``.
+
+    Readers see the old file or the new one, never half of one; the file gets the mode a
+    plain ``open()`` would give it (temporary files are created ``0600``).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically, with the user's umask."""
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+# ---- folders ------------------------------------------------------------------------------
+
+
+def marker_kind(path: str | os.PathLike) -> str | None:
+    """The kind recorded in ``path``'s marker (``"model"``, ``"adapter"``, ...), or None."""
+    try:
+        data = json.loads((Path(path) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("kind") if isinstance(data, dict) else None
+
+
+def is_own_dir(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a folder that this package wrote (it holds the marker)."""
+    return marker_kind(path) is not None
+
+
+def check_output_dir(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Refuse ``path`` as an output folder unless it is absent, empty, or ours.
+
+    Raises:
+        OutputExistsError: ``path`` is a file, or a non-empty folder without the marker
+            (and ``overwrite`` is False). A file is refused even with ``overwrite``: it
+            is never replaced by a folder.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputExistsError(f"{path}: is a file, not a folder; choose another output folder")
+    if path.is_dir() and not overwrite and not is_own_dir(path) and any(path.iterdir()):
+        raise OutputExistsError(
+            f"{path}: the folder holds files this package did not write; choose another "
+            f"output folder, or pass {OVERWRITE_HINT} to write into it (nothing else there "
+            "is deleted)"
+        )
+    return path
+
+
+def claim_dir(path: str | os.PathLike, kind: str, overwrite: bool = False) -> Path:
+    """Check ``path`` (see :func:`check_output_dir`), create it and mark it as ours."""
+    path = check_output_dir(path, overwrite)
+    path.mkdir(parents=True, exist_ok=True)
+    if marker_kind(path) != kind:
+        atomic_write_text(path / MARKER, json.dumps({"kind": kind, "version": _version()}) + "\n")
+    return path
+
+
+def remove_own_dir(path: str | os.PathLike) -> bool:
+    """Delete ``path`` only if this package made it (marker present); True if deleted."""
+    path = Path(path)
+    if path.is_dir() and is_own_dir(path):
+        shutil.rmtree(path, ignore_errors=True)
+        return True
+    return False
+
+
+# ---- dataset files ---------------------------------------------------------------------------
+
+
+def is_dataset_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a JSON file in the dataset layout (ours, or 0.4's)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"queries", "corpus", "relevant_docs"} <= data.keys()
+
+
+def check_output_file(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Refuse ``path`` as a dataset output unless it is absent or a dataset file.
+
+    Raises:
+        OutputExistsError: ``path`` is a folder, or a file that is not a dataset (and
+            ``overwrite`` is False).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputExistsError(f"{path}: is a folder; name a .json file as the output")
+    if path.exists() and not overwrite and not is_dataset_file(path):
+        raise OutputExistsError(
+            f"{path}: the file exists and is not a dataset this package wrote; choose another "
+            f"output, or pass {OVERWRITE_HINT} to replace it"
+        )
+    return path
