@@ -122,7 +122,9 @@ def test_linear_tutorial_flow(minilm, tmp_path):
     )  # fmt: skip
     engine.finetune()
     embed_model = engine.get_finetuned_model()
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".llamaindex-finetune.json", "config.json", "model.safetensors",
+    ]  # fmt: skip  (the marker says the package wrote the folder)
     assert json.loads((out / "config.json").read_text()) == {
         "in_features": 384, "out_features": 384, "bias": False,
     }  # fmt: skip
@@ -149,7 +151,8 @@ def test_two_layer_tutorial_flow_with_checkpoints(minilm, tmp_path):
     )  # fmt: skip
     engine.finetune()
     # 28 pairs, batch 10: 3 steps per epoch, 15 steps
-    assert sorted(p.name for p in ck.iterdir()) == [f"step_{n}" for n in (12, 15, 3, 6, 9)]
+    steps = sorted(p.name for p in ck.iterdir() if not p.name.startswith("."))
+    assert steps == [f"step_{n}" for n in (12, 15, 3, 6, 9)]
     assert adapter_model.residual_weight.item() != 0.0
 
     final = engine.get_finetuned_model(adapter_cls=TwoLayerNN)

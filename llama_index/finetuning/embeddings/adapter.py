@@ -89,6 +89,9 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         transform_text: pass chunk embeddings through the adapter too (needed for an adapter
             that changes the dimension; the index must then be built with the adapter model).
         embed_workers: base-model batches in flight while embedding (see ``EmbeddingCache``).
+        overwrite: write into ``model_output_path`` (and ``model_checkpoint_path``) even if
+            it holds files this package did not write (replaced where names clash, never
+            deleted); without it such a folder is refused before any work.
     """
 
     def __init__(
@@ -120,6 +123,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         val_top_k: int | Sequence[int] = (1, 5, 10),
         transform_text: bool = False,
         embed_workers: int | None = None,
+        overwrite: bool = False,
     ) -> None:
         from llama_index.embeddings.adapter.utils import BaseAdapter
 
@@ -180,6 +184,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.val_top_k = val_top_k
         self.transform_text = transform_text
         self.embed_workers = embed_workers
+        self.overwrite = overwrite
         # filled by finetune()
         self.history: list[dict[str, Any]] = []
         self.best_epoch: int | None = None
@@ -264,8 +269,12 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         import torch
         from llama_index.core.utils import infer_torch_device
 
+        from ..outputs import claim_dir
         from .cache import EmbeddingCache
 
+        claim_dir(self.model_output_path, "adapter", self.overwrite)
+        if self.model_checkpoint_path:
+            claim_dir(self.model_checkpoint_path, "adapter-checkpoints", self.overwrite)
         device = torch.device(self.device or infer_torch_device())
         with EmbeddingCache(
             self.embed_model, self.cache_dir, self.embed_workers, self.verbose

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..dataset import EmbeddingQAFinetuneDataset, atomic_write_text
+from ..dataset import EmbeddingQAFinetuneDataset
+from ..outputs import atomic_write_text, check_output_dir, claim_dir
 from . import metrics as M
 from .evaluate import evaluate_embedding
 from .result import EvaluationResult
@@ -167,11 +168,11 @@ class Comparison:
             "models": {name: r.to_dict(per_query=per_query) for name, r in self.results.items()},
         }
 
-    def save(self, output_dir: str | os.PathLike) -> dict[str, Path]:
+    def save(self, output_dir: str | os.PathLike, overwrite: bool = False) -> dict[str, Path]:
         """Write ``comparison.md``, ``comparison.png``, ``comparison.json`` and, per model,
-        ``per_query/<model>.json``; returns their paths."""
-        out = Path(output_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        ``per_query/<model>.json``; returns their paths. A folder holding files this package
+        did not write is refused unless ``overwrite`` (see :mod:`..outputs`)."""
+        out = claim_dir(output_dir, "report", overwrite)
         paths = {"markdown": out / "comparison.md", "json": out / "comparison.json"}
         text = self.to_markdown()
         if self.baseline is not None:
@@ -240,6 +241,7 @@ def compare(
     metrics: Sequence[str] | None = None,
     output_dir: str | os.PathLike | None = None,
     baseline: str | None = None,
+    overwrite: bool = False,
     **evaluate_kwargs: Any,
 ) -> Comparison:
     """Evaluate several models on one dataset and put them side by side.
@@ -262,11 +264,15 @@ def compare(
             ``comparison.json`` and ``per_query/<model>.json`` there.
         baseline: the label the others are compared with in the markdown and the
             per-query win/loss counts.
+        overwrite: write into ``output_dir`` even if it holds files this package did not
+            write (checked before any evaluation; nothing there is deleted).
         **evaluate_kwargs: passed to :func:`evaluate_embedding` (``show_progress``,
             ``embed_batch_size``, ``workers``, ...).
     """
     if not models:
         raise ValueError("compare() needs at least one model: pass {'label': model, ...}")
+    if output_dir is not None:
+        check_output_dir(output_dir, overwrite)
     ks = M.normalize_top_k(top_k)
     results = {
         name: _evaluate_one(dataset, name, model, ks, metrics, evaluate_kwargs)
@@ -274,5 +280,5 @@ def compare(
     }
     comparison = Comparison(results=results, baseline=baseline)
     if output_dir is not None:
-        comparison.save(output_dir)
+        comparison.save(output_dir, overwrite=overwrite)
     return comparison
