@@ -79,7 +79,9 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         val_dataset: if given, retrieval metrics on it before training and after each epoch
             (``history``); the best epoch's adapter is the one saved and kept.
         cache_dir: folder of the embedding cache (see ``EmbeddingCache``).
-        hard_negatives: hard negatives per query, mined from the corpus with the base model.
+        hard_negatives: hard negatives per query, mined from the corpus with the base model
+            (only then is the rest of the corpus embedded: without them, training reads the
+            queries and the chunks that answer them).
         warmup_ratio / warmup_steps: linear learning-rate warmup (``warmup_steps`` wins).
         max_grad_norm: gradient clipping.
         scale: the loss's inverse temperature (sentence-transformers' default, 20).
@@ -209,6 +211,17 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
     # ---- data ---------------------------------------------------------------------
 
+    def _training_set(self) -> EmbeddingQAFinetuneDataset:
+        """The part of ``dataset`` training reads: without hard negatives, only the chunks that
+        answer a query (the rest of the corpus would be embedded for nothing)."""
+        if self.hard_negatives:
+            return self.dataset
+        used = {d for docs in self.dataset.relevant_docs.values() for d in docs}
+        if len(used) == len(self.dataset.corpus):
+            return self.dataset
+        corpus = {k: v for k, v in self.dataset.corpus.items() if k in used}
+        return self.dataset.model_copy(update={"corpus": corpus})
+
     def _embed(
         self, cache: Any, ds: EmbeddingQAFinetuneDataset
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -279,7 +292,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         with EmbeddingCache(
             self.embed_model, self.cache_dir, self.embed_workers, self.verbose
         ) as cache:
-            train = tuple(t.to(device) for t in self._embed(cache, self.dataset))
+            train = tuple(t.to(device) for t in self._embed(cache, self._training_set()))
             val = None
             if self.val_dataset is not None:
                 val = tuple(t.to(device) for t in self._embed(cache, self.val_dataset))
@@ -318,7 +331,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         from .adapter_training import RelevantPairs, mine_negatives, ranking_loss
 
         queries, corpus = train
-        pairs = RelevantPairs.from_dataset(self.dataset).to(device)
+        pairs = RelevantPairs.from_dataset(self._training_set()).to(device)
         codes = pairs.codes()
         negatives = mine_negatives(queries, corpus, pairs, self.hard_negatives)
         if negatives is not None:

@@ -86,7 +86,8 @@ def score_embeddings(
     corpus_ids = list(dataset.corpus)
     by_id = sorted(range(len(corpus_ids)), key=corpus_ids.__getitem__)
     sorted_ids = np.array([corpus_ids[i] for i in by_id], dtype=object)
-    idx, scores = exact_top_k(q, c[by_id], max(ks))
+    # ranked in id order (ties go to the lower id) without copying the corpus
+    idx, scores = exact_top_k(q, c, max(ks), order=np.asarray(by_id, dtype=np.int64))
     retrieved = [list(row) for row in sorted_ids[idx]] if idx.size else [[] for _ in range(len(q))]
     info = {**(info or {}), "rank_seconds": round(time.perf_counter() - started, 4)}
     return build_result(dataset, retrieved, scores.tolist(), ks, metrics, name, info)

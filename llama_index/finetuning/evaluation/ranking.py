@@ -11,7 +11,15 @@ Example::
     idx        # array([[0, 2], [1, 0]]): the tie between rows 0 and 2 goes to the lower index
 
 Ties are broken by ascending corpus position, so a caller that sorts its corpus by id first
-gets sentence-transformers' order (``-score``, then ``corpus_id``) and the same metrics.
+(or passes that order as ``order=``) gets sentence-transformers' order (``-score``, then
+``corpus_id``) and the same metrics.
+
+The corpus is read block by block: each block is normalised (a float32 copy of that block
+only), scored against a block of queries, and merged into a running top-k per query. A
+block's cells that cannot enter the running top-k are dropped by one comparison, so after
+the first blocks the cost is the matrix product itself. Memory beyond the inputs: one
+similarity block (``block_cells`` float32 cells), one normalised corpus block and the
+(n_queries, k) results; never a queries x corpus matrix or a second copy of the corpus.
 """
 
 from __future__ import annotations
@@ -20,6 +28,9 @@ import numpy as np
 
 # float32 cells per similarity block: 2**24 cells = 64 MiB
 _BLOCK_CELLS = 1 << 24
+# queries scored at once against a corpus block (the block then has block_cells // this rows)
+_QUERY_ROWS = 256
+_NO_ROW = np.iinfo(np.int64).max
 
 
 def normalize_rows(x: np.ndarray) -> np.ndarray:
@@ -52,37 +63,71 @@ def _block_top_k(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return _order_rows(idx, vals)
 
 
+def _candidates(
+    sims: np.ndarray, floor: np.ndarray, k: int, offset: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the (at most k) best cells of ``sims`` strictly above ``floor`` (column +
+    ``offset``), padded with
+    ``(_NO_ROW, -inf)``. Earlier blocks hold lower positions, so a cell equal to the running
+    k-th score can never displace it."""
+    above = sims > floor
+    counts = above.sum(axis=1)
+    idx = np.full((len(sims), k), _NO_ROW, dtype=np.int64)
+    vals = np.full((len(sims), k), -np.inf, dtype=np.float32)
+    many = counts > k
+    if many.any():
+        block_idx, vals[many] = _block_top_k(sims[many], k)
+        idx[many] = block_idx + offset
+    few = np.flatnonzero((counts > 0) & ~many)
+    if few.size:
+        rows, cols = np.nonzero(above[few])  # row-major: each row's cells in column order
+        slot = np.arange(len(rows)) - np.repeat(np.cumsum(counts[few]) - counts[few], counts[few])
+        idx[few[rows], slot] = cols + offset
+        vals[few[rows], slot] = sims[few[rows], cols]
+    return idx, vals
+
+
 def exact_top_k(
     query_embeddings: np.ndarray,
     corpus_embeddings: np.ndarray,
     k: int,
     normalize: bool = True,
-    block_cells: int = _BLOCK_CELLS,
+    block_cells: int | None = None,
+    order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The k most similar corpus rows for each query row, best first.
 
     Args:
         query_embeddings: (n_queries, d).
-        corpus_embeddings: (n_corpus, d).
+        corpus_embeddings: (n_corpus, d); read block by block, never copied whole.
         k: results per query (at most n_corpus are returned).
         normalize: scale rows to unit length first, so scores are cosine similarities.
-        block_cells: at most this many similarities are held at once; queries are
-            processed in blocks of ``block_cells // n_corpus`` rows.
+        block_cells: at most this many similarities are held at once (default 2**24).
+        order: corpus rows in the order to rank them by (positions in ``order`` are
+            returned, and ties go to the lower position); default: as they are.
 
     Returns:
         ``(indices, scores)``, both (n_queries, min(k, n_corpus)).
     """
+    block_cells = block_cells or _BLOCK_CELLS
     q = normalize_rows(query_embeddings) if normalize else np.asarray(query_embeddings, np.float32)
-    c = (
-        normalize_rows(corpus_embeddings)
-        if normalize
-        else np.asarray(corpus_embeddings, np.float32)
-    )
-    k = min(k, c.shape[0])
-    rows = max(1, block_cells // max(1, c.shape[0]))
-    all_idx = np.empty((q.shape[0], k), dtype=np.int64)
-    all_vals = np.empty((q.shape[0], k), dtype=np.float32)
-    for start in range(0, q.shape[0], rows):
-        sims = q[start : start + rows] @ c.T
-        all_idx[start : start + rows], all_vals[start : start + rows] = _block_top_k(sims, k)
-    return all_idx, all_vals
+    n = corpus_embeddings.shape[0] if order is None else len(order)
+    k = min(k, n)
+    top_idx = np.full((q.shape[0], k), _NO_ROW, dtype=np.int64)
+    top_vals = np.full((q.shape[0], k), -np.inf, dtype=np.float32)
+    if k == 0 or q.shape[0] == 0:
+        return top_idx, top_vals
+    q_rows = max(1, min(q.shape[0], _QUERY_ROWS, block_cells))
+    c_rows = max(1, min(n, block_cells // q_rows))
+    for start in range(0, n, c_rows):
+        rows = slice(start, start + c_rows)
+        block = corpus_embeddings[rows] if order is None else corpus_embeddings[order[rows]]
+        block = normalize_rows(block) if normalize else np.asarray(block, np.float32)
+        for q_start in range(0, q.shape[0], q_rows):
+            qs = slice(q_start, q_start + q_rows)
+            sims = q[qs] @ block.T
+            idx, vals = _candidates(sims, top_vals[qs, -1:], k, start)
+            merged_idx = np.concatenate([top_idx[qs], idx], axis=1)
+            merged_vals = np.concatenate([top_vals[qs], vals], axis=1)
+            top_idx[qs], top_vals[qs] = (a[:, :k] for a in _order_rows(merged_idx, merged_vals))
+    return top_idx, top_vals
