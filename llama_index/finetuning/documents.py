@@ -158,8 +158,27 @@ def load_nodes(
         file_nodes = splitter.get_nodes_from_documents(load_documents([path]))
         for i, node in enumerate(file_nodes):
             node.id_ = f"{prefix}-{i}"
-        if max_chunks is not None and len(file_nodes) > max_chunks:
-            keep = random.Random(f"{seed}\x1f{prefix}").sample(range(len(file_nodes)), max_chunks)
-            file_nodes = [file_nodes[i] for i in sorted(keep)]
+            node.metadata["chunk_source"] = prefix
+            node.excluded_embed_metadata_keys = [*node.excluded_embed_metadata_keys, "chunk_source"]
+            node.excluded_llm_metadata_keys = [*node.excluded_llm_metadata_keys, "chunk_source"]
         nodes += file_nodes
-    return nodes
+    return sample_chunks(nodes, max_chunks, seed)
+
+
+def sample_chunks(nodes: list[BaseNode], max_chunks: int | None, seed: int = 0) -> list[BaseNode]:
+    """At most ``max_chunks`` chunks of each file of :func:`load_nodes`, a seeded random
+    sample kept in document order (``None``: all)."""
+    if max_chunks is None:
+        return list(nodes)
+    if max_chunks < 1:
+        raise ValueError(f"max_chunks must be at least 1, got {max_chunks}")
+    by_file: dict[str, list[int]] = {}
+    for i, node in enumerate(nodes):
+        by_file.setdefault(node.metadata.get("chunk_source", ""), []).append(i)
+    keep: set[int] = set()
+    for prefix, positions in by_file.items():
+        if len(positions) <= max_chunks:
+            keep.update(positions)
+        else:
+            keep.update(random.Random(f"{seed}\x1f{prefix}").sample(positions, max_chunks))
+    return [n for i, n in enumerate(nodes) if i in keep]

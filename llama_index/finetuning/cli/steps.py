@@ -28,6 +28,27 @@ class CLIError(Exception):
     """A user error: printed as one line, exit status 2."""
 
 
+class IncompleteRun(Exception):
+    """The command ran but did not produce all it was asked: printed as one line, exit 1."""
+
+
+# The dataset being generated now: a Ctrl-C reports how many of its chunks are saved.
+current_output: list[Path] = []
+
+
+def check_llm_spec(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an LLM that cannot answer (no API key, no server URL)."""
+    if getattr(args, "generator", "llm") != "llm":
+        return
+    kind, _, model = args.llm.partition(":")
+    if kind == "openai" and model and not (args.api_key or os.environ.get("OPENAI_API_KEY")):
+        raise CLIError(f"--llm {args.llm} needs an API key: set OPENAI_API_KEY or pass --api-key")
+    if kind == "openai-like" and model and not args.api_base:
+        raise CLIError(
+            "--llm openai-like:<model> needs --api-base URL (e.g. http://localhost:8000/v1)"
+        )
+
+
 # ---- building blocks -------------------------------------------------------------------
 
 
@@ -101,33 +122,70 @@ def build_embed_model(spec: str, base: str = "offline") -> Any:
     )
 
 
-def generate_dataset(paths: list[str], output: Path, args: argparse.Namespace) -> Any:
-    """Files -> chunks -> (question, chunk) pairs, saved to ``output`` (resumable)."""
+def load_chunks(paths: list[str], args: argparse.Namespace, max_chunks: int | None) -> list:
+    """Files -> chunks, sampled per file (``max_chunks``, seeded by ``--seed``)."""
     from ..documents import load_nodes
 
     nodes = load_nodes(
         paths,
         chunk_size=args.chunk_size,
         chunk_overlap=args.chunk_overlap,
-        max_chunks=args.max_chunks,
+        max_chunks=max_chunks,
+        seed=args.seed,
     )
     logger.info("%d chunks from %s", len(nodes), ", ".join(map(str, paths)))
+    return nodes
+
+
+def generate_dataset(nodes: list, output: Path, args: argparse.Namespace) -> Any:
+    """Chunks -> (question, chunk) pairs, saved to ``output`` (resumable).
+
+    Raises:
+        IncompleteRun: some chunks got no questions (after the dataset of the others is
+            saved), or none did.
+    """
+    current_output[:] = [output]
     if args.generator == "pseudo":
         from ..generation.pseudo_queries import generate_pseudo_query_pairs
 
-        return generate_pseudo_query_pairs(
+        ds = generate_pseudo_query_pairs(
             nodes, num_questions_per_chunk=args.num_questions, output_path=output, seed=args.seed
         )
+        if not len(ds):
+            raise IncompleteRun(f"no chunk gave a question ({len(nodes)} chunks) -> {output}")
+        return ds
     from ..generation import generate_qa_embedding_pairs
 
     llm = build_llm(args.llm, args.api_base, args.api_key)
-    return generate_qa_embedding_pairs(
+    kwargs = {"num_workers": args.num_workers} if args.num_workers else {}
+    ds, report = generate_qa_embedding_pairs(
         nodes=nodes,
         llm=llm,
         output_path=output,
         num_questions_per_chunk=args.num_questions,
-        num_workers=args.num_workers,
+        return_report=True,
+        **kwargs,
     )
+    current_output.clear()
+    if report.resumed:
+        print(f"resumed {report.resumed} of {report.chunks} chunks from an earlier run")
+    if not len(ds):
+        raise IncompleteRun(f"no chunk got a question ({report.chunks} chunks asked)")
+    if report.failed:
+        raise IncompleteRun(
+            f"{report.failed} of {report.chunks} chunks got no questions "
+            f"({len(ds)} questions over {len(ds.corpus)} chunks saved to {output}); "
+            f"rerun the same command to ask only those again: {rerun_command()}"
+        )
+    return ds
+
+
+def rerun_command() -> str:
+    """The command line this process was started with, ready to paste."""
+    import shlex
+    import sys
+
+    return shlex.join(["llamaindex-finetune", *sys.argv[1:]])
 
 
 def load_dataset(path: str) -> Any:
@@ -137,7 +195,10 @@ def load_dataset(path: str) -> Any:
         raise CLIError(
             f"dataset {path!r} does not exist (make one with `llamaindex-finetune generate`)"
         )
-    return EmbeddingQAFinetuneDataset.from_json(path)
+    ds = EmbeddingQAFinetuneDataset.from_json(path)
+    if not len(ds):
+        raise CLIError(f"{path}: the dataset has no questions (make one with `generate`)")
+    return ds
 
 
 def train_model(train: Any, val: Any, output: Path, args: argparse.Namespace) -> Path:
@@ -157,6 +218,7 @@ def train_model(train: Any, val: Any, output: Path, args: argparse.Namespace) ->
         model_id=args.model,
         model_output_path=str(output),
         val_dataset=val,
+        overwrite=args.overwrite,
         **kwargs,
     )
     engine.finetune()
@@ -184,6 +246,7 @@ def train_adapter(train: Any, val: Any, output: Path, args: argparse.Namespace) 
         model_output_path=str(output),
         adapter_model=adapter_model,
         val_dataset=val,
+        overwrite=args.overwrite,
         **kwargs,
     )
     engine.finetune()
@@ -191,18 +254,30 @@ def train_adapter(train: Any, val: Any, output: Path, args: argparse.Namespace) 
 
 
 def evaluate_models(
-    dataset: Any, models: dict[str, Any], output_dir: Path, top_k: list[int]
+    dataset: Any,
+    models: dict[str, Any],
+    output_dir: Path,
+    top_k: list[int],
+    overwrite: bool = False,
+    title: str | None = None,
 ) -> Any:
     from ..evaluation import compare
 
     comparison = compare(
-        dataset, models, top_k=top_k, output_dir=output_dir, baseline=next(iter(models))
+        dataset,
+        models,
+        top_k=top_k,
+        output_dir=output_dir,
+        baseline=next(iter(models)),
+        overwrite=overwrite,
     )
     k = max(top_k)  # the terminal gets the headline columns; the files get every metric
+    if title:
+        print(f"\n{title}")
     print(
         comparison.to_markdown(columns=[f"hit_rate@{i}" for i in top_k] + [f"mrr@{k}", f"ndcg@{k}"])
     )
-    print(f"\nreport written to {output_dir}")
+    print(f"report written to {output_dir}")
     return comparison
 
 

@@ -1,0 +1,233 @@
+"""The command line's arguments: one parser, defaults shown in every ``--help``.
+
+Example::
+
+    from llama_index.finetuning.cli.parser import build_parser
+
+    args = build_parser().parse_args(["generate", "docs/", "--max-chunks", "20", "-v"])
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from .steps import DEFAULT_GENERATOR, GENERATORS
+
+EXIT_STATUS = """\
+exit status:
+  0    the command produced everything it was asked for
+  1    it ran but did not: some chunks got no questions (the line printed says how many,
+       and that rerunning the same command asks only those again), or none did
+  2    bad input or arguments: nothing was written
+  130  interrupted (Ctrl-C): what was finished is saved; rerun the same command to resume
+
+Outputs: a command refuses an existing file that is not a dataset of this package, or a
+non-empty folder that this package did not write (it marks its folders with
+.llamaindex-finetune.json). --overwrite writes there anyway: files of the same names are
+replaced, nothing else is deleted."""
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in every option's help (unless the help names its own), epilog lines kept."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        help = action.help or ""
+        if "default" in help or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return help
+        return super()._get_help_string(action)
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _version() -> str:
+    from ..outputs import _version as package_version
+
+    return f"%(prog)s {package_version()}"
+
+
+def _common() -> argparse.ArgumentParser:
+    """``-v`` and ``--version``, accepted before and after the subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's absent -v must not reset one given before the subcommand
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more"
+    )
+    common.add_argument("--version", action="version", version=_version())
+    return common
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into an output that this package did not write (see 'Outputs' below)",
+    )
+
+
+def _add_generation_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("question generation")
+    g.add_argument(
+        "--generator",
+        choices=GENERATORS,
+        default=DEFAULT_GENERATOR,
+        help="llm: an LLM writes questions; pseudo: sentences of the chunk, no LLM",
+    )
+    g.add_argument(
+        "--llm",
+        default="local",
+        help="local (the bundled SmolLM2) | gguf:<file.gguf> | openai:<model> (needs "
+        "OPENAI_API_KEY or --api-key) | openai-like:<model> with --api-base (Ollama, "
+        "llama.cpp server, vLLM)",
+    )
+    g.add_argument(
+        "--api-base",
+        default=os.environ.get("OPENAI_API_BASE"),
+        help="server URL for openai-like, e.g. http://localhost:11434/v1",
+    )
+    g.add_argument("--api-key", default=None, help="API key (default: $OPENAI_API_KEY)")
+    g.add_argument("--num-questions", type=positive_int, default=2, help="questions per chunk")
+    g.add_argument(
+        "--num-workers",
+        type=positive_int,
+        default=None,
+        help="LLM calls in flight (default: the generator's, sized to the LLM)",
+    )
+    g.add_argument(
+        "--max-chunks",
+        type=positive_int,
+        default=None,
+        help="a random sample (seeded by --seed) of at most this many chunks of each input "
+        "file (default: all chunks)",
+    )
+    g.add_argument("--chunk-size", type=positive_int, default=1024, help="tokens per chunk")
+    g.add_argument("--chunk-overlap", type=int, default=200, help="tokens shared by neighbours")
+    g.add_argument("--seed", type=int, default=0, help="seed of the chunk sample and splits")
+
+
+def _add_training_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training (defaults: the measured best, see benchmarks/RESULTS.md)")
+    g.add_argument(
+        "--model",
+        default="offline",
+        help="base model: offline (the bundled all-MiniLM-L6-v2) | <hub id or folder>",
+    )
+    g.add_argument("--epochs", type=positive_int, default=None, help="default: the engine's")
+    g.add_argument("--batch-size", type=positive_int, default=None, help="default: the engine's")
+    g.add_argument("--hard-negatives", type=int, default=None, help="mined negatives per question")
+
+
+def _add_adapter_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("adapter")
+    g.add_argument(
+        "--adapter", choices=("linear", "two-layer"), default="linear", help="adapter shape"
+    )
+    g.add_argument(
+        "--adapter-epochs", type=positive_int, default=None, help="default: the engine's"
+    )
+    g.add_argument(
+        "--adapter-batch-size", type=positive_int, default=None, help="default: the engine's"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``llamaindex-finetune`` parser with its five subcommands."""
+    from .main import __doc__ as doc
+
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="llamaindex-finetune",
+        description=(doc or "").split("\n\n")[0],
+        epilog=EXIT_STATUS,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=help, description=help, parents=[common], epilog=EXIT_STATUS,
+            formatter_class=_Formatter,
+        )  # fmt: skip
+
+    p = command("generate", "files or folders -> question/chunk pairs (JSON)")
+    p.add_argument("inputs", nargs="+", help="PDF/text files or folders")
+    p.add_argument("--output", "-o", default="train_dataset.json", help="the dataset file")
+    _add_output_options(p)
+    _add_generation_options(p)
+
+    p = command("train", "finetune a sentence-transformers model on a dataset")
+    p.add_argument("dataset", help="a dataset JSON (from `generate`)")
+    p.add_argument("--val", default=None, help="validation dataset: picks the best checkpoint")
+    p.add_argument("--output", "-o", default="finetuned_model", help="the model folder")
+    _add_output_options(p)
+    _add_training_options(p)
+
+    p = command("adapt", "train an adapter over a frozen embedding model")
+    p.add_argument("dataset", help="a dataset JSON (from `generate`)")
+    p.add_argument("--val", default=None, help="validation dataset: picks the best epoch")
+    p.add_argument("--output", "-o", default="adapter", help="the adapter folder")
+    p.add_argument(
+        "--model", default="offline", help="base: offline | local:<id or folder> | openai:<model>"
+    )
+    _add_output_options(p)
+    _add_adapter_options(p)
+
+    p = command("evaluate", "compare models on a dataset: table, PNG and JSON")
+    p.add_argument("dataset", help="a dataset JSON (from `generate`)")
+    p.add_argument(
+        "--model",
+        action="append",
+        help="NAME=SPEC, repeatable: offline | local:<folder> | openai:<model> | "
+        "adapter:<folder> (default: base=offline)",
+    )
+    p.add_argument("--base", default="offline", help="base model under adapter:<folder> specs")
+    p.add_argument("--top-k", type=positive_int, nargs="+", default=[1, 5, 10], help="cut-offs")
+    p.add_argument("--output-dir", default="evaluation", help="the report folder")
+    _add_output_options(p)
+
+    p = command("run", "the whole tutorial: pairs -> finetuned model + adapter -> comparison")
+    p.add_argument("--train", nargs="+", required=True, help="training files or folders")
+    p.add_argument(
+        "--val",
+        nargs="+",
+        required=True,
+        help="validation files or folders: their pairs choose the checkpoint and the adapter "
+        "epoch (one part) and, without --test, are reported on (the other part)",
+    )
+    p.add_argument(
+        "--test",
+        nargs="+",
+        default=None,
+        help="files or folders for the report alone (default: a part of the --val pairs, "
+        "split by chunk)",
+    )
+    p.add_argument(
+        "--max-val-chunks",
+        type=positive_int,
+        default=None,
+        help="like --max-chunks, for the --val and --test files (default: --max-chunks)",
+    )
+    p.add_argument(
+        "--report-fraction",
+        type=float,
+        default=0.5,
+        help="without --test: the part of the val chunks kept for the report",
+    )
+    p.add_argument("--output-dir", default="finetune_run", help="the run folder")
+    p.add_argument("--top-k", type=positive_int, nargs="+", default=[1, 5, 10], help="cut-offs")
+    _add_output_options(p)
+    _add_generation_options(p)
+    _add_training_options(p)
+    _add_adapter_options(p)
+    return parser
