@@ -447,27 +447,95 @@ def test_compare_writes_table_markdown_png_and_wins_losses(dataset, minilm, fake
         top_k=[1, 5],
         baseline="base",
         output_dir=tmp_path / "eval",
+        dataset_name="the test facts",
     )
     assert list(report.table.index) == ["base", "minilm", "minilm-again"]
     assert report.table.loc["minilm", "mrr@5"] == report.table.loc["minilm-again", "mrr@5"]
     md = report.to_markdown()
-    assert md.splitlines()[0].startswith("| model | hit_rate@1 | hit_rate@5 | mrr@1")
+    lines = md.splitlines()
+    assert lines[0] == f"Scored on the test facts: {len(dataset.queries)} queries, 22 chunks."
+    # lean table; two queries have two relevant chunks, so recall and MAP are shown too
+    assert lines[2] == (
+        "| model | hit_rate@1 | hit_rate@5 | mrr@5 | ndcg@5 | recall@5 | map@5 "
+        "| wins/losses/ties (ndcg@5) | p (ndcg@5) |"
+    )
+    d = report.differences("minilm")["mrr@5"]
     delta = report.table.loc["minilm", "mrr@5"] - report.table.loc["base", "mrr@5"]
-    assert f"({delta:+.4f})" in md
+    assert d.difference == pytest.approx(delta)
+    assert d.low <= delta <= d.high
+    assert f"({delta:+.3f} [{d.low:+.3f}, {d.high:+.3f}])" in md
+    nd = report.differences("minilm")["ndcg@5"]
+    assert f"| {nd.wins}/{nd.losses}/{nd.ties} |" in md
+    assert report.differences("base") == {}
+
     png = (tmp_path / "eval" / "comparison.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 5000
     saved = json.loads((tmp_path / "eval" / "comparison.json").read_text())
+    assert saved["dataset"] == {
+        "name": "the test facts",
+        "n_queries": len(dataset.queries),
+        "n_corpus": len(dataset.corpus),
+    }
+    # every metric stays in the JSON, not only the table's columns
     assert saved["table"]["minilm"]["mrr@5"] == pytest.approx(report.table.loc["minilm", "mrr@5"])
+    assert saved["table"]["minilm"]["precision@1"] == report.table.loc["minilm", "precision@1"]
+    assert saved["differences"]["minilm"]["ndcg@5"]["wins"] == nd.wins
+    assert saved["statistics"]["primary_metric"] == "ndcg@5"
     assert (tmp_path / "eval" / "per_query" / "minilm.json").is_file()
-    assert "wins" in (tmp_path / "eval" / "comparison.md").read_text()
+    assert "wins/losses/ties" in (tmp_path / "eval" / "comparison.md").read_text()
 
-    wl = report.wins_losses("minilm", "base")
+    wl = report.wins_losses("minilm", "base")  # on ndcg@5, the table's metric
     assert len(wl) == len(dataset.queries)
-    assert wl.delta.sum() == pytest.approx(len(wl) * delta)
-    assert set(wl.outcome) <= {"win", "loss", "tie"}
+    assert wl.delta.sum() == pytest.approx(len(wl) * nd.difference)
+    assert (wl.outcome == "win").sum() == nd.wins and (wl.outcome == "loss").sum() == nd.losses
     assert (report.wins_losses("minilm", "minilm-again").outcome == "tie").all()
     with pytest.raises(KeyError, match="no model named 'tuned'"):
         report.wins_losses("tuned", "base")
+
+
+def _random_result(ds, noise, seed, top_k=(1, 5, 10), name="m"):
+    rng = np.random.default_rng(seed)
+    corpus = np.random.default_rng(0).normal(size=(len(ds.corpus), 16))
+    first = {d: i for i, d in enumerate(ds.corpus)}
+    rows = [first[ds.relevant_docs[q][0]] for q in ds.queries]
+    queries = corpus[rows] + rng.normal(size=(len(rows), 16)) * noise
+    return score_embeddings(ds, queries, corpus, top_k=list(top_k), name=name)
+
+
+def test_lean_table_and_a_marked_difference_whose_interval_holds_zero():
+    from llama_index.finetuning.evaluation import Comparison
+
+    n = 40
+    ds = EmbeddingQAFinetuneDataset(
+        queries={f"q{i}": f"question {i}" for i in range(n)},
+        corpus={f"c{i}": f"chunk {i}" for i in range(n)},
+        relevant_docs={f"q{i}": [f"c{i}"] for i in range(n)},
+    )
+    base = _random_result(ds, 1.5, seed=1)
+    report = Comparison(
+        {
+            "base": base,
+            "same": _random_result(ds, 1.5, seed=1),
+            "better": _random_result(ds, 0.3, 2),
+        },
+        baseline="base",
+    )
+    # one relevant chunk per query: recall = hit rate and MAP = MRR, so they are left out
+    assert report.headline_columns() == ["hit_rate@1", "hit_rate@5", "mrr@10", "ndcg@10"]
+    assert len(report.table.columns) == 18  # every metric is still computed
+    md = report.to_markdown()
+    same = next(line for line in md.splitlines() if line.startswith("| same |"))
+    assert same.count("(+0.000 [+0.000, +0.000]) †") == 4 and same.endswith("| 0/0/40 | 1.000 |")
+    better = report.differences("better")["ndcg@10"]
+    assert better.low > 0 and better.p_value < 0.01
+    better_line = next(line for line in md.splitlines() if line.startswith("| better |"))
+    assert "†" not in better_line.split("|")[5]
+    assert "† the interval contains 0" in md
+    # several relevant chunks for one query: recall and MAP come back
+    ds.relevant_docs["q0"] = ["c0", "c1"]
+    two = Comparison({"base": _random_result(ds, 1.5, 1), "x": _random_result(ds, 1.0, 3)})
+    assert two.headline_columns()[-2:] == ["recall@10", "map@10"]
+    assert "wins/losses" not in two.to_markdown()  # no baseline: no paired columns
 
 
 def test_importing_evaluation_does_not_import_torch():

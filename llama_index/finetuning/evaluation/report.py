@@ -10,9 +10,15 @@ Example::
         top_k=[1, 5, 10],
         baseline="base",
         output_dir="eval_report",   # comparison.md, comparison.png, comparison.json
+        dataset_name="report part of val",
     )
-    print(report)                              # the markdown table
+    print(report)                              # headline metrics, differences with intervals
+    report.differences("finetuned")["ndcg@10"] # PairedDifference: interval, p-value, wins
     report.wins_losses("finetuned", "base")    # the queries where they differ
+
+Score on data that selected nothing: when ``val_dataset`` picked the best checkpoint or
+adapter epoch, its scores favour the kept model. Split it first (``select, report_part =
+val.split(0.5)``), select on one part and ``compare()`` on the other.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +38,7 @@ import pandas as pd
 from ..dataset import EmbeddingQAFinetuneDataset
 from ..outputs import atomic_write_text, check_output_dir, claim_dir
 from . import metrics as M
+from . import stats as S
 from .evaluate import evaluate_embedding
 from .result import EvaluationResult
 from .retriever import evaluate_retriever
@@ -39,43 +46,200 @@ from .retriever import evaluate_retriever
 
 @dataclass
 class Comparison:
-    """The results of several models on one dataset.
+    """The results of several models on one dataset, and how each differs from a baseline.
 
     Attributes:
         results: model label -> :class:`EvaluationResult`, in the order given.
         baseline: the label the others are measured against (or None).
+        dataset_name: what the figures were computed on (e.g. ``"report part of the Uber
+            pairs"``), shown above the table and kept in the JSON.
+        primary_metric: the metric of the wins / losses / ties and of the p-value shown in
+            the table (default: ``ndcg@10``, else NDCG, else MRR at the largest k).
+        confidence, resamples, seed: the paired bootstrap interval (see :mod:`.stats`).
     """
 
     results: dict[str, EvaluationResult]
     baseline: str | None = None
+    dataset_name: str | None = None
+    primary_metric: str | None = None
+    confidence: float = S.DEFAULT_CONFIDENCE
+    resamples: int = S.DEFAULT_RESAMPLES
+    seed: int = 0
+    _paired: dict[str, dict[str, S.PairedDifference]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.baseline is not None and self.baseline not in self.results:
             raise ValueError(
                 f"baseline {self.baseline!r} is not one of the models {list(self.results)}"
             )
+        if self.primary_metric is not None and self.results:
+            first = next(iter(self.results.values()))
+            if self.primary_metric not in first.summary:
+                raise ValueError(
+                    f"primary_metric {self.primary_metric!r} was not computed: choose from "
+                    f"{list(first.summary)}"
+                )
 
     @property
     def table(self) -> pd.DataFrame:
-        """One row per model, one column per ``<metric>@<k>``."""
+        """One row per model, one column per ``<metric>@<k>`` (every metric computed)."""
         frame = pd.DataFrame({name: r.summary for name, r in self.results.items()}).T
         frame.index.name = "model"
         return frame
 
-    def to_markdown(self, columns: Sequence[str] | None = None, digits: int = 4) -> str:
-        """A markdown table; with a baseline, other rows show the change from it."""
-        table = self.table if columns is None else self.table[list(columns)]
-        base = table.loc[self.baseline] if self.baseline is not None else None
+    def headline_columns(self) -> list[str]:
+        """The lean default columns: hit rate at the small k, MRR and NDCG at the largest k.
+
+        With k = 1, 5, 10 that is hit_rate@1, hit_rate@5, mrr@10, ndcg@10 (hit rate at every
+        k when fewer than three were asked). Recall and MAP at the largest k are added only
+        when some query has several relevant chunks: with one each, recall equals hit rate
+        and MAP equals MRR.
+        """
+        if not self.results:
+            return []
+        first = next(iter(self.results.values()))
+        ks, have = sorted(first.top_k), set(first.summary)
+        top = ks[-1]
+        hit_ks = ks[:-1] if len(ks) >= 3 else ks
+        wanted = [f"hit_rate@{k}" for k in hit_ks] + [f"mrr@{top}", f"ndcg@{top}"]
+        if self._several_relevant():
+            wanted += [f"recall@{top}", f"map@{top}"]
+        columns = [c for c in wanted if c in have]
+        return columns or list(first.summary)
+
+    def _several_relevant(self) -> bool:
+        for result in self.results.values():
+            if "expected_ids" in result.per_query:
+                return bool(result.per_query["expected_ids"].map(len).gt(1).any())
+        return False
+
+    @property
+    def metric(self) -> str:
+        """The metric of the wins / losses / ties and the p-value in the table."""
+        if self.primary_metric is not None:
+            return self.primary_metric
+        return self._default_metric(next(iter(self.results.values())))
+
+    def differences(
+        self, name: str, metrics: Sequence[str] | None = None
+    ) -> dict[str, S.PairedDifference]:
+        """``{metric: PairedDifference}`` of model ``name`` against the baseline.
+
+        Example::
+
+            d = report.differences("finetuned")["ndcg@10"]
+            print(f"{d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}], p={d.p_value:.3f}")
+
+        ``metrics``: default every metric both models have (computed on first use, then
+        kept). Empty when there is no baseline, for the baseline itself, or when a result
+        has no per-query scores (e.g. read from a JSON saved without them).
+        """
+        self._get(name)
+        if self.baseline is None or name == self.baseline:
+            return {}
+        ra, rb = self.results[name], self.results[self.baseline]
+        common = [m for m in ra.summary if m in rb.summary]
+        wanted = common if metrics is None else [m for m in dict.fromkeys(metrics) if m in common]
+        if not self._has_per_query(ra, rb, wanted):
+            return {}
+        done = self._paired.setdefault(name, {})
+        todo = [m for m in wanted if m not in done]
+        if todo:
+            merged = ra.per_query[["query_id", *todo]].merge(
+                rb.per_query[["query_id", *todo]], on="query_id", suffixes=("_a", "_b")
+            )
+            if len(merged) != len(ra.per_query) or len(merged) != len(rb.per_query):
+                raise ValueError(
+                    f"models {name!r} and {self.baseline!r} were evaluated on different "
+                    "queries: compare them on the same dataset"
+                )
+            for m in todo:
+                done[m] = S.paired_difference(
+                    merged[f"{m}_a"].to_numpy(float),
+                    merged[f"{m}_b"].to_numpy(float),
+                    metric=m,
+                    confidence=self.confidence,
+                    resamples=self.resamples,
+                    seed=self.seed,
+                )
+        return {m: done[m] for m in wanted}
+
+    @staticmethod
+    def _has_per_query(ra: EvaluationResult, rb: EvaluationResult, metrics: list[str]) -> bool:
+        columns = ["query_id", *metrics]
+        return bool(metrics) and all(c in r.per_query for c in columns for r in (ra, rb))
+
+    def _scope(self) -> str:
+        """ "Scored on <dataset>: N queries, M chunks." from the first result's info."""
+        info = next(iter(self.results.values())).info if self.results else {}
+        sizes = ", ".join(
+            f"{info[key]} {label}"
+            for key, label in (("n_queries", "queries"), ("n_corpus", "chunks"))
+            if key in info
+        )
+        where = f"Scored on {self.dataset_name}" if self.dataset_name else "Scored"
+        return f"{where}: {sizes}." if sizes else f"{where}."
+
+    def to_markdown(
+        self, columns: Sequence[str] | None = None, digits: int = 4, intervals: bool = True
+    ) -> str:
+        """A markdown table of the headline columns (or ``columns``), with a line saying what
+        it was scored on; with a baseline, each other model shows its difference from it,
+        the bootstrap interval of that difference, wins / losses / ties and a p-value.
+
+        A difference whose interval contains 0 is marked with ``†`` and a footnote.
+        """
+        columns = self.headline_columns() if columns is None else list(columns)
+        table = self.table[columns]
+        paired = self.baseline is not None and intervals
+        metric = self.metric
+        d = max(2, digits - 1)
         header = ["model", *table.columns]
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        if paired:
+            header += [f"wins/losses/ties ({metric})", f"p ({metric})"]
+        lines = [self._scope(), "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        marked = False
         for name, row in table.iterrows():
+            diffs = self.differences(str(name), [*columns, metric]) if paired else {}
             cells = [str(name)]
             for col, value in row.items():
                 cell = "" if pd.isna(value) else f"{value:.{digits}f}"
-                if base is not None and name != self.baseline and not pd.isna(value):
-                    cell += f" ({value - base[col]:+.{digits}f})"
+                if self.baseline is not None and name != self.baseline and not pd.isna(value):
+                    diff = diffs.get(col)
+                    if diff is None:
+                        cell += f" ({value - table.loc[self.baseline, col]:+.{digits}f})"
+                    else:
+                        cell += (
+                            f" ({diff.difference:+.{d}f} [{diff.low:+.{d}f}, {diff.high:+.{d}f}])"
+                        )
+                        if diff.contains_zero:
+                            cell += " †"
+                            marked = True
                 cells.append(cell)
+            if paired:
+                diff = diffs.get(metric)
+                cells += (
+                    [f"{diff.wins}/{diff.losses}/{diff.ties}", _p_text(diff.p_value)]
+                    if diff is not None
+                    else ["", ""]
+                )
             lines.append("| " + " | ".join(cells) + " |")
+        if paired and len(self.results) > 1:
+            pct = f"{self.confidence:.0%}"
+            lines += [
+                "",
+                f"In parentheses: the difference from {self.baseline} and its {pct} bootstrap "
+                f"interval over queries ({self.resamples} resamples, seed {self.seed})."
+                + (
+                    " † the interval contains 0: no change shown on these queries."
+                    if marked
+                    else ""
+                ),
+                f"wins/losses/ties: queries scored above / below / equal to {self.baseline} on "
+                f"{metric}; p: two-sided paired permutation test on {metric}.",
+            ]
         return "\n".join(lines) + "\n"
 
     def __str__(self) -> str:
@@ -88,11 +252,11 @@ class Comparison:
         """Per query, how model ``a`` did against model ``b`` on ``metric``.
 
         Rows are sorted with ``a``'s largest gains first; ``outcome`` is ``"win"``,
-        ``"loss"`` or ``"tie"`` for ``a``. Default metric: MRR at the largest k (or the
-        first summary column when MRR was not computed).
+        ``"loss"`` or ``"tie"`` for ``a``. Default metric: :attr:`metric` (``ndcg@10`` when
+        computed). The counts and their significance: :meth:`differences`.
         """
         ra, rb = self._get(a), self._get(b)
-        metric = metric or self._default_metric(ra)
+        metric = metric or self.metric
         for label, r in ((a, ra), (b, rb)):
             if metric not in r.per_query:
                 raise ValueError(
@@ -107,7 +271,8 @@ class Comparison:
             raise ValueError(f"models {a!r} and {b!r} were evaluated on different queries")
         delta = merged[f"{metric}_{a}"] - merged[f"{metric}_{b}"]
         merged["delta"] = delta
-        merged["outcome"] = np.select([delta > 1e-12, delta < -1e-12], ["win", "loss"], "tie")
+        tol = S.TIE_TOLERANCE
+        merged["outcome"] = np.select([delta > tol, delta < -tol], ["win", "loss"], "tie")
         return merged.sort_values("delta", ascending=False, kind="stable").reset_index(drop=True)
 
     def _get(self, name: str) -> EvaluationResult:
@@ -117,56 +282,49 @@ class Comparison:
 
     @staticmethod
     def _default_metric(result: EvaluationResult) -> str:
-        key = f"mrr@{max(result.top_k)}"
-        return key if key in result.summary else next(iter(result.summary))
+        top = max(result.top_k)
+        for key in ("ndcg@10", f"ndcg@{top}", f"mrr@{top}"):
+            if key in result.summary:
+                return key
+        return next(iter(result.summary))
 
     def save_png(self, path: str | os.PathLike, columns: Sequence[str] | None = None) -> Path:
-        """Bar charts, one panel per metric: a group per k, a bar per model (headless)."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        """A bar chart of the columns (default: the headline ones), a bar per model, and with a
+        baseline a second panel: each model's difference from it with its interval."""
+        from .figure import draw_comparison
 
-        table = self.table if columns is None else self.table[list(columns)]
-        panels: dict[str, list[str]] = {}  # metric -> its columns, in table order
-        for col in table.columns:
-            panels.setdefault(col.rpartition("@")[0] or col, []).append(col)
-        n_models, n_panels = len(table), max(1, len(panels))
-        ncols = min(3, n_panels)
-        nrows = -(-n_panels // ncols)
-        fig = Figure(figsize=(4.2 * ncols, 3.2 * nrows + 0.6), layout="constrained")
-        FigureCanvasAgg(fig)
-        axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
-        top = float(np.nanmax(table.to_numpy(float))) if table.size else 1.0
-        width = 0.8 / max(1, n_models)
-        for ax, (metric, cols) in zip(axes, panels.items(), strict=False):
-            x = np.arange(len(cols))
-            for i, (name, row) in enumerate(table[cols].iterrows()):
-                offset = (i - (n_models - 1) / 2) * width
-                bars = ax.bar(
-                    x + offset, row.to_numpy(float), width, label=str(name), color=f"C{i}"
-                )
-                if len(cols) * n_models <= 12:
-                    ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
-            ax.set_xticks(x, ["@" + c.rpartition("@")[2] if "@" in c else c for c in cols])
-            ax.set_title(metric)
-            ax.set_ylim(0, min(1.05, max(0.1, top * 1.18)))
-            ax.grid(axis="y", alpha=0.3)
-        for ax in axes[len(panels) :]:
-            ax.set_visible(False)
-        handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(n_models, 6), fontsize=8)
-        n_q = next(iter(self.results.values())).info.get("n_queries") if self.results else None
-        fig.suptitle(f"Retrieval on {n_q} queries" if n_q else "Retrieval")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-        return path
+        return draw_comparison(self, path, columns)
 
     def to_dict(self, per_query: bool = False) -> dict[str, Any]:
-        return {
+        """JSON-ready: every metric of every model, and every metric's paired difference."""
+        first = next(iter(self.results.values())).info if self.results else {}
+        out: dict[str, Any] = {
+            "dataset": {
+                "name": self.dataset_name,
+                "n_queries": first.get("n_queries"),
+                "n_corpus": first.get("n_corpus"),
+            },
             "baseline": self.baseline,
+            "headline": self.headline_columns(),
             "table": {name: r.summary for name, r in self.results.items()},
-            "models": {name: r.to_dict(per_query=per_query) for name, r in self.results.items()},
         }
+        if self.baseline is not None:
+            out["statistics"] = {
+                "primary_metric": self.metric,
+                "interval": f"{self.confidence:.0%} percentile bootstrap over queries",
+                "resamples": self.resamples,
+                "seed": self.seed,
+                "p_value": "two-sided paired permutation (sign-flip) test",
+                "sign_test_p": "two-sided sign test on wins against losses",
+            }
+            shown = [*self.headline_columns(), self.metric]
+            out["differences"] = {
+                name: {m: d.to_dict() for m, d in self.differences(name, shown).items()}
+                for name in self.results
+                if name != self.baseline
+            }
+        out["models"] = {name: r.to_dict(per_query=per_query) for name, r in self.results.items()}
+        return out
 
     def save(self, output_dir: str | os.PathLike, overwrite: bool = False) -> dict[str, Path]:
         """Write ``comparison.md``, ``comparison.png``, ``comparison.json`` and, per model,
@@ -174,15 +332,7 @@ class Comparison:
         did not write is refused unless ``overwrite`` (see :mod:`..outputs`)."""
         out = claim_dir(output_dir, "report", overwrite)
         paths = {"markdown": out / "comparison.md", "json": out / "comparison.json"}
-        text = self.to_markdown()
-        if self.baseline is not None:
-            lines = [
-                f"- {name} vs {self.baseline} ({metric}): "
-                + ", ".join(f"{n} {_PLURAL[o]}" for o, n in counts.items())
-                for name, metric, counts in self._outcome_counts()
-            ]
-            text += "\nPer query:\n\n" + "\n".join(lines) + "\n"
-        atomic_write_text(paths["markdown"], text)
+        atomic_write_text(paths["markdown"], self.to_markdown())
         atomic_write_text(paths["json"], json.dumps(_finite(self.to_dict()), indent=2))
         paths["png"] = self.save_png(out / "comparison.png")
         for name, result in self.results.items():
@@ -190,17 +340,9 @@ class Comparison:
             result.save_json(out / "per_query" / f"{safe}.json")
         return paths
 
-    def _outcome_counts(self):
-        for name in self.results:
-            if name == self.baseline:
-                continue
-            metric = self._default_metric(self.results[name])
-            wl = self.wins_losses(name, self.baseline, metric)
-            counts = {o: int((wl.outcome == o).sum()) for o in ("win", "loss", "tie")}
-            yield name, metric, counts
 
-
-_PLURAL = {"win": "wins", "loss": "losses", "tie": "ties"}
+def _p_text(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _finite(value: Any) -> Any:
@@ -242,16 +384,25 @@ def compare(
     output_dir: str | os.PathLike | None = None,
     baseline: str | None = None,
     overwrite: bool = False,
+    dataset_name: str | None = None,
+    primary_metric: str | None = None,
+    confidence: float = S.DEFAULT_CONFIDENCE,
+    resamples: int = S.DEFAULT_RESAMPLES,
+    seed: int = 0,
     **evaluate_kwargs: Any,
 ) -> Comparison:
     """Evaluate several models on one dataset and put them side by side.
 
     Example::
 
-        report = compare(val, {"base": "offline", "finetuned": "local:exp_finetune"},
-                         top_k=[1, 5, 10], baseline="base", output_dir="eval")
-        print(report)
-        report.table["hit_rate@5"]
+        # val selected the checkpoint: report on data that chose nothing
+        select, report_part = val.split(0.5, seed=0)     # by chunk
+        report = compare(report_part, {"base": "offline", "finetuned": "local:exp_finetune"},
+                         top_k=[1, 5, 10], baseline="base", output_dir="eval",
+                         dataset_name="report half of val (seed 0)")
+        print(report)                                    # headline columns, intervals
+        report.table["recall@10"]                        # every metric is computed
+        report.differences("finetuned")["ndcg@10"].p_value
 
     Args:
         dataset: the queries, corpus and relevance judgements.
@@ -262,10 +413,17 @@ def compare(
         metrics: metric names (default: all six).
         output_dir: if given, write ``comparison.md``, ``comparison.png``,
             ``comparison.json`` and ``per_query/<model>.json`` there.
-        baseline: the label the others are compared with in the markdown and the
-            per-query win/loss counts.
+        baseline: the label the others are compared with: each gets the paired difference
+            of every metric with a bootstrap interval over queries, wins / losses / ties and
+            a permutation-test p-value (:meth:`Comparison.differences`).
         overwrite: write into ``output_dir`` even if it holds files this package did not
             write (checked before any evaluation; nothing there is deleted).
+        dataset_name: what ``dataset`` is (e.g. ``"report part of the Uber pairs"``), shown
+            above the table and in the JSON, so a reader knows which data the figures
+            come from.
+        primary_metric: the metric of the wins / losses / ties and p-value columns
+            (default ``ndcg@10``).
+        confidence / resamples / seed: the bootstrap interval (95%, 2000, 0).
         **evaluate_kwargs: passed to :func:`evaluate_embedding` (``show_progress``,
             ``embed_batch_size``, ``workers``, ...).
     """
@@ -278,7 +436,15 @@ def compare(
         name: _evaluate_one(dataset, name, model, ks, metrics, evaluate_kwargs)
         for name, model in models.items()
     }
-    comparison = Comparison(results=results, baseline=baseline)
+    comparison = Comparison(
+        results=results,
+        baseline=baseline,
+        dataset_name=dataset_name,
+        primary_metric=primary_metric,
+        confidence=confidence,
+        resamples=resamples,
+        seed=seed,
+    )
     if output_dir is not None:
         comparison.save(output_dir, overwrite=overwrite)
     return comparison
