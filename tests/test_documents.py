@@ -26,7 +26,30 @@ def test_text_files_and_folders_give_stable_ids(tmp_path):
     again = load_nodes([tmp_path], chunk_size=256, chunk_overlap=20)
     assert [n.node_id for n in first] == [n.node_id for n in again]
     assert first[0].node_id == "a-0" and first[-1].node_id == "b-0"
-    assert len(load_nodes([tmp_path], chunk_size=256, chunk_overlap=20, max_chunks=3)) == 3
+    sample = load_nodes([tmp_path], chunk_size=256, chunk_overlap=20, max_chunks=3)
+    # per file: 3 of a.txt's chunks, b.md's only chunk; seeded, in document order
+    assert [n.node_id for n in sample][-1] == "b-0" and len(sample) == 4
+    assert [n.node_id for n in sample] == [
+        n.node_id for n in load_nodes([tmp_path], chunk_size=256, chunk_overlap=20, max_chunks=3)
+    ]
+    other_seed = load_nodes([tmp_path], chunk_size=256, chunk_overlap=20, max_chunks=3, seed=1)
+    assert [n.node_id for n in other_seed] != [n.node_id for n in sample]
+    a_ids = [n.node_id for n in sample if n.node_id.startswith("a-")]
+    assert a_ids == sorted(a_ids, key=lambda i: int(i.split("-")[1]))
+
+
+def test_same_file_names_in_different_folders_both_arrive(tmp_path):
+    """Finding 12.3: per-year folders with the same file names used to share chunk ids."""
+    for year in ("2020", "2021"):
+        (tmp_path / "dup" / year).mkdir(parents=True)
+        (tmp_path / "dup" / year / "report.txt").write_text(f"Revenue in {year} was large.")
+    nodes = load_nodes([tmp_path / "dup"])
+    assert [n.node_id for n in nodes] == ["2020/report-0", "2021/report-0"]
+    # the same two files given directly: their stems collide, so their paths are the ids
+    direct = load_nodes([tmp_path / "dup" / "2020" / "report.txt", tmp_path / "dup" / "2021"])
+    assert len({n.node_id for n in direct}) == 2
+    single = load_nodes([tmp_path / "dup" / "2020" / "report.txt"])
+    assert [n.node_id for n in single] == ["report-0"]  # a file given alone keeps its stem
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "lyft_2021.pdf").exists(), reason="shared data absent")
@@ -49,6 +72,20 @@ def test_the_tutorial_pdf_is_read_page_by_page():
         (
             lambda d: (d / "junk.pdf").write_bytes(b"not a pdf at all") and d / "junk.pdf",
             "junk.pdf: not a readable PDF",
+        ),
+        (
+            lambda d: (d / "a.bin").write_bytes(bytes(range(256)) * 8) and d / "a.bin",
+            "a.bin: not a document \\(binary data\\)",
+        ),
+        (
+            lambda d: (d / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64)) and d / "x.png",
+            "x.png: an image, not a document",
+        ),
+        (
+            lambda d: (
+                (d / "photo.pdf").write_bytes(b"\xff\xd8\xff\xe0" + bytes(64)) and d / "photo.pdf"
+            ),
+            "photo.pdf: an image, not a document",
         ),
     ],
 )
