@@ -50,7 +50,8 @@ def test_keyword_and_positional_calls_build_the_dataset(fake_openai, tmp_path):
         "What does CHUNK-1 state about item 2?",
     ]
     assert EmbeddingQAFinetuneDataset.from_json(tmp_path / "a.json") == by_kw
-    assert not Journal.for_output(tmp_path / "a.json").path.exists()
+    kept = Journal.for_output(tmp_path / "a.json").load()  # raw questions stay for a rerun
+    assert set(kept) == set(by_kw.corpus) and all(e.fingerprint for e in kept.values())
 
 
 def test_calls_run_concurrently_up_to_num_workers(fake_openai, tmp_path):

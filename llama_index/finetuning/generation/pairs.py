@@ -13,18 +13,23 @@ Example::
         nodes=nodes, llm=OpenAI(model="gpt-4o-mini"), output_path="train_dataset.json"
     )
 
-Up to ``num_workers`` calls are in flight; each failed call is retried with exponential
-backoff and jitter. Every finished chunk is appended to ``<output_path>.journal.jsonl`` as
-it completes, so a rerun with the same ``output_path`` (after a crash, Ctrl-C or SIGKILL)
-asks the LLM only for chunks not yet done. The final JSON is written atomically.
+The first chunk is sent alone: an LLM that cannot be used (no API key, authentication,
+connection refused, model not found) raises one :class:`GenerationError` before any other
+call. Then up to ``num_workers`` calls are in flight (fewer if the LLM says it can take fewer,
+``llm.max_parallel_requests``); each failed call is retried with exponential backoff and
+jitter, and the timeout covers the call itself, never the wait for a free slot. Every
+finished chunk goes to ``<output_path>.journal.jsonl`` with its raw questions and a
+fingerprint (see :mod:`.resume`), so a rerun asks only for chunks not yet done. The quality
+gate (:mod:`.filters`) applies when the dataset is assembled; the JSON is written atomically.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import inspect
 import logging
 import random
+import threading
 import uuid
 import warnings
 from collections.abc import Sequence
@@ -37,8 +42,17 @@ from llama_index.core.schema import BaseNode, MetadataMode
 
 from ..async_utils import run_sync
 from ..dataset import EmbeddingQAFinetuneDataset
+from .errors import (
+    GenerationError,
+    GenerationInterrupted,
+    endpoint,
+    not_worth_retrying,
+    retry_after_seconds,
+)
+from .filters import afilter_pairs
 from .journal import Journal, JournalEntry
-from .parsing import DEFAULT_QA_GENERATE_PROMPT_TMPL, parse_questions
+from .parsing import DEFAULT_QA_GENERATE_PROMPT_TMPL, parse_questions, resolve_prompt
+from .resume import fingerprint, plan_resume, previous_entries
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +65,12 @@ class GenerationWarning(UserWarning):
 
 @dataclass
 class GenerationReport:
-    """What a generation run did. ``failed_node_ids`` are retried by the next run."""
+    """What a generation run did. ``failed_node_ids`` are retried by the next run.
+
+    ``resumed`` of ``chunks`` were reused from an earlier run; ``generated`` were asked now.
+    ``dropped`` counts questions removed by the quality gate, by reason; ``emptied`` counts
+    chunks that lost all their questions to it (kept in the corpus, not asked again).
+    """
 
     chunks: int = 0
     resumed: int = 0
@@ -62,38 +81,22 @@ class GenerationReport:
     questions: int = 0
     llm_calls: int = 0
     failed_node_ids: list[str] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    emptied: int = 0
+    appended: int = 0
+    first_error: str | None = None
+
+
+@dataclass
+class _RunState:  # shared with the sync wrapper, which reports a Ctrl-C
+    saved: int = 0
+    journal: Path | None = None
+    finished: threading.Event = field(default_factory=threading.Event)
 
 
 def question_id(node_id: str, position: int) -> str:
     """A query id that is the same on every run for the same node and position."""
     return str(uuid.uuid5(_QUESTION_ID_NAMESPACE, f"{node_id}\x1f{position}"))
-
-
-def _text_key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _retry_after_seconds(error: BaseException) -> float | None:
-    response = getattr(error, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    try:
-        return float(headers.get("retry-after"))
-    except (TypeError, ValueError):
-        return None
-
-
-def _previous_entries(output_path: Path | None, journal: Journal | None) -> list[JournalEntry]:
-    """Finished chunks from an earlier run: the output JSON (ours or 0.4's), then the journal."""
-    entries: list[JournalEntry] = []
-    if output_path is not None and output_path.exists():
-        previous = EmbeddingQAFinetuneDataset.from_json(output_path)
-        by_doc: dict[str, dict[str, str]] = {}
-        for qid, docs in previous.relevant_docs.items():
-            by_doc.setdefault(docs[0], {})[qid] = previous.queries[qid]
-        entries += [JournalEntry(d, previous.corpus[d], qs) for d, qs in by_doc.items()]
-    if journal is not None:
-        entries += journal.load().values()
-    return entries
 
 
 def _unique_text_nodes(nodes: Sequence[BaseNode]) -> tuple[dict[str, str], int]:
@@ -106,6 +109,212 @@ def _unique_text_nodes(nodes: Sequence[BaseNode]) -> tuple[dict[str, str], int]:
             continue
         texts[node.node_id] = text
     return texts, skipped
+
+
+async def _generate(
+    state: _RunState,
+    nodes: Sequence[BaseNode] | None = None,
+    llm: Any = None,
+    qa_generate_prompt_tmpl: str = DEFAULT_QA_GENERATE_PROMPT_TMPL,
+    num_questions_per_chunk: int = 2,
+    retry_limit: int = 3,
+    on_failure: Literal["continue", "fail"] = "continue",
+    save_every: int | None = None,
+    output_path: str | Path | None = "qa_finetune_dataset.json",
+    verbose: bool = True,
+    show_progress: bool | None = None,
+    num_workers: int = 16,
+    request_timeout: float | None = 120.0,
+    backoff_base: float = 1.0,
+    backoff_max: float = 30.0,
+    return_report: bool = False,
+    quality_filter: bool = True,
+    round_trip_model: Any = None,
+    round_trip_top_k: int = 10,
+    append: bool = False,
+) -> Any:
+    try:
+        if nodes is not None and llm is not None and hasattr(nodes, "acomplete"):
+            nodes, llm = llm, nodes  # the 0.4 positional order was (llm, nodes)
+        if nodes is None or llm is None:
+            raise TypeError("generate_qa_embedding_pairs needs nodes= and llm=")
+        if not hasattr(llm, "acomplete"):
+            raise TypeError(
+                f"llm must be a llama-index LLM (with acomplete), got {type(llm).__name__}"
+            )
+        if on_failure not in ("continue", "fail"):
+            raise ValueError(f"on_failure must be 'continue' or 'fail', got {on_failure!r}")
+        if num_questions_per_chunk < 1 or num_workers < 1 or retry_limit < 0:
+            raise ValueError(
+                "num_questions_per_chunk and num_workers must be >= 1, retry_limit >= 0"
+            )
+        template = resolve_prompt(qa_generate_prompt_tmpl)
+        del save_every  # every chunk is saved as it finishes; kept for 0.4 call compatibility
+        return await _run(
+            state, nodes, llm, template, num_questions_per_chunk, retry_limit, on_failure,
+            Path(output_path) if output_path is not None else None, verbose,
+            verbose if show_progress is None else show_progress, num_workers, request_timeout,
+            backoff_base, backoff_max, return_report, quality_filter, round_trip_model,
+            round_trip_top_k, append,
+        )  # fmt: skip
+    finally:
+        state.finished.set()
+
+
+async def _run(
+    state, nodes, llm, template, n, retry_limit, on_failure, out, verbose, progress,
+    num_workers, request_timeout, backoff_base, backoff_max, return_report, quality_filter,
+    round_trip_model, round_trip_top_k, append,
+):  # fmt: skip
+    texts, skipped = _unique_text_nodes(nodes)
+    fp = fingerprint(template, llm, n)
+    journal = Journal.for_output(out) if out is not None else None
+    plan = plan_resume(texts, previous_entries(out, journal), fp, append, out, question_id)
+    if journal is not None:
+        journal.open()
+    state.journal = journal.path if journal is not None else None
+    report = GenerationReport(chunks=len(texts), skipped=skipped, resumed=len(plan.done))
+    done, entries = plan.done, plan.entries
+    todo = [nid for nid in texts if nid not in done]
+    if verbose and (report.resumed or skipped or plan.stale):
+        logger.info(
+            "resumed %d of %d chunks, %d to ask (%d made with another prompt, LLM or count); "
+            "%d skipped (no text, or a repeated node id)",
+            report.resumed, len(texts), len(todo), plan.stale, skipped,
+        )  # fmt: skip
+
+    stop = asyncio.Event()
+    slots = min(num_workers, getattr(llm, "max_parallel_requests", None) or num_workers)
+
+    async def ask(node_id: str, probe: bool = False) -> None:
+        text = texts[node_id]
+        prompt = template.format(context_str=text, num_questions_per_chunk=n)
+        error, last_answer = "not started", None
+        for attempt in range(retry_limit + 1):
+            if stop.is_set():
+                return
+            try:
+                report.llm_calls += 1
+                response = await asyncio.wait_for(llm.acomplete(prompt), timeout=request_timeout)
+                answer = str(response.text)
+                found = parse_questions(answer, text, prompt_tmpl=template)
+                if found:
+                    questions = {question_id(node_id, i): q for i, q in enumerate(found)}
+                    entries[node_id] = JournalEntry(node_id, text, questions, fingerprint=fp)
+                    if journal is not None:
+                        journal.append(entries[node_id])
+                    done[node_id] = questions
+                    report.generated += 1
+                    return
+                error = f"no questions in the answer: {answer[:200]!r}"
+                if answer == last_answer:
+                    # A greedy model gives the same answer to the same prompt: asking again
+                    # only costs time (benchmarks/format_reminder.py).
+                    break
+                last_answer = answer
+                continue  # the service answered: ask again at once, without back-off
+            except Exception as e:  # noqa: BLE001  any failure of the call is retried
+                error = f"{type(e).__name__}: {e}"
+                if not_worth_retrying(e):
+                    if probe:
+                        raise GenerationError(
+                            f"the LLM cannot be used ({endpoint(llm)}): {error}; nothing "
+                            "else was sent. Check the API key, the server address and the "
+                            "model name."
+                        ) from e
+                    break
+                wait = retry_after_seconds(e)
+            else:
+                wait = None
+            if attempt < retry_limit:
+                cap = min(backoff_max, backoff_base * 2**attempt)
+                await asyncio.sleep(wait if wait is not None else cap * random.uniform(0.5, 1.0))
+        report.failed += 1
+        report.failed_node_ids.append(node_id)
+        report.first_error = report.first_error or error
+        logger.warning("chunk %s failed after %d attempts: %s", node_id, attempt + 1, error)
+        if on_failure == "fail":
+            stop.set()
+
+    try:
+        if todo:
+            await ask(todo[0], probe=True)
+        if len(todo) > 1:
+            jobs = [ask(nid) for nid in todo[1:]]
+            await run_jobs(jobs, show_progress=progress, workers=slots, desc="Generating questions")
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        if journal is not None:
+            journal.close()
+        state.saved = len(done)
+        logger.warning("interrupted: %d chunks saved to %s", len(done), state.journal)
+        raise
+    finally:
+        state.saved = len(done)
+        if journal is not None:
+            journal.close()
+
+    kept = f"{len(done)} finished chunks are kept in {state.journal or 'memory only'}"
+    if on_failure == "fail" and report.failed:
+        raise GenerationError(
+            f"question generation failed for chunk {report.failed_node_ids[0]!r} after "
+            f"{retry_limit + 1} attempts ({report.first_error}); {kept} and a rerun resumes"
+        )
+    if report.failed and not report.generated:
+        raise GenerationError(
+            f"every chunk asked failed ({report.failed} of {len(todo)}); the first error: "
+            f"{report.first_error} ({endpoint(llm)}); {kept}"
+        )
+    dataset = await _assemble(
+        texts, done, plan.extra, report, n, template, quality_filter, round_trip_model,
+        round_trip_top_k,
+    )  # fmt: skip
+    if out is not None:
+        dataset.save_json(out)
+        journal.rewrite([*(entries[nid] for nid in texts if nid in entries), *plan.extra.values()])
+    if report.failed or report.short:
+        warnings.warn(
+            f"{report.failed} of {report.chunks} chunks got no questions (retried next run) and "
+            f"{report.short} got fewer than {n}",
+            GenerationWarning,
+            stacklevel=3,
+        )
+    return (dataset, report) if return_report else dataset
+
+
+async def _assemble(
+    texts, done, extra, report, n, template, quality_filter, round_trip_model, round_trip_top_k
+) -> EmbeddingQAFinetuneDataset:
+    """All raw questions -> the quality gate -> at most ``n`` per chunk, in the nodes' order."""
+    texts = dict(texts)
+    for nid, entry in extra.items():
+        done.setdefault(nid, entry.questions)
+        texts.setdefault(nid, entry.text)
+        report.appended += 1
+    order = [nid for nid in texts if nid in done]
+    raw = EmbeddingQAFinetuneDataset(
+        queries={qid: q for nid in order for qid, q in done[nid].items()},
+        corpus={nid: texts[nid] for nid in order},
+        relevant_docs={qid: [nid] for nid in order for qid in done[nid]},
+    )
+    if quality_filter or round_trip_model is not None:
+        filtered, freport = await afilter_pairs(
+            raw, quality_filter, round_trip_model, round_trip_top_k, prompt_tmpl=template
+        )
+        report.dropped, report.emptied = freport.dropped, freport.chunks_emptied
+        if report.dropped:
+            logger.info("quality gate: %d of %d questions kept; dropped %s",
+                        freport.kept, freport.questions, report.dropped)  # fmt: skip
+    else:
+        filtered = raw
+    queries: dict[str, str] = {}
+    relevant: dict[str, list[str]] = {}
+    for nid in order:
+        kept = [qid for qid in done[nid] if qid in filtered.queries][:n]
+        report.short += len(kept) < n
+        for qid in kept:
+            queries[qid], relevant[qid] = filtered.queries[qid], [nid]
+    report.questions = len(queries)
+    return EmbeddingQAFinetuneDataset(queries=queries, corpus=raw.corpus, relevant_docs=relevant)
 
 
 async def agenerate_qa_embedding_pairs(
@@ -124,135 +333,17 @@ async def agenerate_qa_embedding_pairs(
     backoff_base: float = 1.0,
     backoff_max: float = 30.0,
     return_report: bool = False,
+    quality_filter: bool = True,
+    round_trip_model: Any = None,
+    round_trip_top_k: int = 10,
+    append: bool = False,
 ) -> EmbeddingQAFinetuneDataset | tuple[EmbeddingQAFinetuneDataset, GenerationReport]:
-    """Async :func:`generate_qa_embedding_pairs`; see there for the arguments."""
-    if nodes is not None and llm is not None and hasattr(nodes, "acomplete"):
-        nodes, llm = llm, nodes  # the 0.4 positional order was (llm, nodes)
-    if nodes is None or llm is None:
-        raise TypeError("generate_qa_embedding_pairs needs nodes= and llm=")
-    if not hasattr(llm, "acomplete"):
-        raise TypeError(f"llm must be a llama-index LLM (with acomplete), got {type(llm).__name__}")
-    if on_failure not in ("continue", "fail"):
-        raise ValueError(f"on_failure must be 'continue' or 'fail', got {on_failure!r}")
-    if num_questions_per_chunk < 1 or num_workers < 1 or retry_limit < 0:
-        raise ValueError("num_questions_per_chunk and num_workers must be >= 1, retry_limit >= 0")
-    for placeholder in ("{context_str}", "{num_questions_per_chunk}"):
-        if placeholder not in qa_generate_prompt_tmpl:
-            raise ValueError(f"qa_generate_prompt_tmpl lacks the placeholder {placeholder}")
-    del save_every  # every chunk is saved as it finishes; kept for 0.4 call compatibility
+    """Async :func:`generate_qa_embedding_pairs`; see there for the arguments.
 
-    texts, skipped = _unique_text_nodes(nodes)
-    out = Path(output_path) if output_path is not None else None
-    journal = Journal.for_output(out).open() if out is not None else None
-    report = GenerationReport(chunks=len(texts), skipped=skipped)
-    done: dict[str, dict[str, str]] = {}  # node id -> {question id: question}
-    extra: dict[str, JournalEntry] = {}  # earlier chunks that are not among these nodes
-    id_by_text = {_text_key(t): nid for nid, t in texts.items()}
-    for entry in _previous_entries(out, journal):
-        # Same id, or same text under a new id (splitters give fresh uuids on every run).
-        nid = entry.node_id if entry.node_id in texts else id_by_text.get(_text_key(entry.text))
-        if nid is None:
-            extra.setdefault(entry.node_id, entry)
-        elif nid not in done:
-            kept = list(entry.questions.values()) if nid != entry.node_id else None
-            done[nid] = (
-                {question_id(nid, i): q for i, q in enumerate(kept)} if kept else entry.questions
-            )
-    report.resumed = len(done)
-    todo = [nid for nid in texts if nid not in done]
-    if verbose and (report.resumed or skipped):
-        logger.info(
-            "%d chunks done by an earlier run, %d to ask; %d skipped (no text, or a repeated node id)",
-            report.resumed,
-            len(todo),
-            skipped,
-        )
-
-    stop = asyncio.Event()
-
-    async def ask(node_id: str) -> None:
-        text = texts[node_id]
-        prompt = qa_generate_prompt_tmpl.format(
-            context_str=text, num_questions_per_chunk=num_questions_per_chunk
-        )
-        error, last_answer = "not started", None
-        for attempt in range(retry_limit + 1):
-            if stop.is_set():
-                return
-            try:
-                report.llm_calls += 1
-                response = await asyncio.wait_for(llm.acomplete(prompt), timeout=request_timeout)
-                found = parse_questions(str(response.text), text, num_questions_per_chunk)
-                if found:
-                    questions = {question_id(node_id, i): q for i, q in enumerate(found)}
-                    if journal is not None:
-                        journal.append(JournalEntry(node_id, text, questions))
-                    done[node_id] = questions
-                    report.generated += 1
-                    return
-                error = f"no questions in the answer: {str(response.text)[:200]!r}"
-                if str(response.text) == last_answer:
-                    # A greedy model gives the same answer to the same prompt: asking again
-                    # only costs time (benchmarks/format_reminder.py: a reworded prompt made
-                    # SmolLM2 write junk questions instead).
-                    break
-                last_answer = str(response.text)
-                continue  # the service answered: ask again at once, without back-off
-            except Exception as e:  # noqa: BLE001  any failure of the call is retried
-                error = f"{type(e).__name__}: {e}"
-                wait = _retry_after_seconds(e)
-            else:
-                wait = None
-            if attempt < retry_limit:
-                cap = min(backoff_max, backoff_base * 2**attempt)
-                await asyncio.sleep(wait if wait is not None else cap * random.uniform(0.5, 1.0))
-        report.failed += 1
-        report.failed_node_ids.append(node_id)
-        logger.warning("chunk %s failed after %d attempts: %s", node_id, retry_limit + 1, error)
-        if on_failure == "fail":
-            stop.set()
-
-    progress = verbose if show_progress is None else show_progress
-    await run_jobs(
-        [ask(nid) for nid in todo],
-        show_progress=progress,
-        workers=num_workers,
-        desc="Generating questions",
-    )
-
-    if on_failure == "fail" and report.failed:
-        raise RuntimeError(
-            f"question generation failed for chunk {report.failed_node_ids[0]!r} after "
-            f"{retry_limit + 1} attempts; {len(done)} finished chunks are kept in "
-            f"{journal.path if journal else 'memory only (no output_path)'} and a rerun resumes"
-        )
-
-    queries: dict[str, str] = {}
-    corpus: dict[str, str] = {}
-    relevant: dict[str, list[str]] = {}
-    for nid, entry in extra.items():
-        done.setdefault(nid, entry.questions)
-        texts.setdefault(nid, entry.text)
-    for nid in [n for n in texts if n in done]:  # in the order of the nodes given
-        questions = done[nid]
-        corpus[nid] = texts[nid]
-        for qid, q in questions.items():
-            queries[qid] = q
-            relevant[qid] = [nid]
-        report.short += len(questions) < num_questions_per_chunk
-    report.questions = len(queries)
-    dataset = EmbeddingQAFinetuneDataset(queries=queries, corpus=corpus, relevant_docs=relevant)
-    if out is not None:
-        dataset.save_json(out)
-        journal.remove()  # everything it held is in the output now, which a rerun reads
-    if report.failed or report.short:
-        warnings.warn(
-            f"{report.failed} of {report.chunks} chunks got no questions (retried next run) and "
-            f"{report.short} got fewer than {num_questions_per_chunk}",
-            GenerationWarning,
-            stacklevel=2,
-        )
-    return (dataset, report) if return_report else dataset
+    A cancelled run (``asyncio.CancelledError``) has saved every finished chunk in the journal
+    and logs how many; it re-raises the cancellation.
+    """
+    return await _generate(_RunState(), **locals())
 
 
 def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
@@ -262,24 +353,52 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
 
         dataset = generate_qa_embedding_pairs(nodes=nodes, llm=llm, output_path="train.json")
         dataset = generate_qa_embedding_pairs(nodes, llm)      # positional works too
+        dataset, report = generate_qa_embedding_pairs(
+            nodes, llm, qa_generate_prompt_tmpl="small", return_report=True
+        )
+        report.resumed, report.failed, report.dropped   # 0, 0, {"off_topic": 3, ...}
 
     Args:
         nodes: the chunks (``BaseNode``), e.g. from ``SentenceSplitter``. Nodes with no text
             and repeated node ids are skipped.
-        llm: any llama-index LLM; its ``acomplete`` is called.
+        llm: any llama-index LLM; its ``acomplete`` is called. An LLM with a
+            ``max_parallel_requests`` attribute (a local runtime's slots) gets no more calls
+            in flight than that.
         qa_generate_prompt_tmpl: a template with ``{context_str}`` and
-            ``{num_questions_per_chunk}``.
+            ``{num_questions_per_chunk}``, or a name: ``"default"`` or ``"small"`` (written
+            for small local models, :data:`.parsing.SMALL_MODEL_QA_PROMPT_TMPL`).
         num_questions_per_chunk: questions kept per chunk (at most).
         retry_limit: retries per chunk after the first attempt.
         on_failure: ``"continue"`` (skip the chunk, count it) or ``"fail"`` (stop and raise;
             finished chunks are kept for the rerun).
         output_path: the dataset JSON; its journal sits beside it. ``None``: memory only.
         num_workers: LLM calls in flight at once.
-        request_timeout: seconds before one call counts as failed (``None``: no limit).
+        request_timeout: seconds before one call counts as failed (``None``: no limit); the
+            wait for a free slot does not count.
         show_progress: a tqdm bar (default: ``verbose``).
         return_report: return ``(dataset, GenerationReport)`` instead of the dataset.
+        quality_filter: apply the rule filters of :mod:`.filters` (on by default).
+        round_trip_model: an embedding model (LlamaIndex ``BaseEmbedding``): keep a question
+            only if it ranks the question's chunk within ``round_trip_top_k`` of the corpus.
+        round_trip_top_k: the ``k`` of the round trip (default 10).
+        append: allow ``output_path`` to hold chunks that are not among ``nodes`` (kept
+            beside them); without it such a rerun is refused.
+
+    Raises:
+        GenerationError: the LLM is unusable (checked on the first chunk, before any other
+            call), every chunk asked failed, or the output holds other chunks.
+        GenerationInterrupted: Ctrl-C; ``saved`` chunks are in ``journal`` for the rerun.
 
     Works in scripts and in Jupyter (a running event loop); from async code, await
     :func:`agenerate_qa_embedding_pairs` instead.
     """
-    return run_sync(agenerate_qa_embedding_pairs(*args, **kwargs))
+    bound = _SIGNATURE.bind(*args, **kwargs).arguments
+    state = _RunState()
+    try:
+        return run_sync(_generate(state, **bound))
+    except KeyboardInterrupt as e:
+        state.finished.wait(timeout=5)  # the cancelled run closes its journal
+        raise GenerationInterrupted(state.saved, state.journal) from e
+
+
+_SIGNATURE = inspect.signature(agenerate_qa_embedding_pairs)

@@ -1,4 +1,4 @@
-"""The question-writing prompt, and an LLM's answer -> clean questions.
+"""The question-writing prompts, and an LLM's answer -> clean questions.
 
 Example::
 
@@ -7,11 +7,18 @@ Example::
     answer = 'Here are 2 questions:\\n\\n1. "What was revenue in 2021?"\\n2) Who audits Lyft?'
     parse_questions(answer, chunk_text="...", limit=2)
     # ['What was revenue in 2021?', 'Who audits Lyft?']
+
+Two prompts ship: :data:`DEFAULT_QA_GENERATE_PROMPT_TMPL` (written for capable instruct
+models) and :data:`SMALL_MODEL_QA_PROMPT_TMPL` (short, one worked example, search-box
+questions that name what they are about, for small local models). Pass either, or its name
+(``"default"``, ``"small"``), or your own template, as ``qa_generate_prompt_tmpl``.
 """
 
 from __future__ import annotations
 
 import re
+
+from .filters import is_degenerate, is_prompt_echo
 
 # The placeholders are the ones of llama-index-finetuning 0.4, so users' own templates work.
 DEFAULT_QA_GENERATE_PROMPT_TMPL = """\
@@ -27,6 +34,39 @@ entities and periods they are about) and different from each other. Write one qu
 per line, with no answers and no other text.
 """
 
+# For 0.1-1B local models: few words to follow, one example to copy the shape of (from a
+# made-up bakery, so that a copied example question is off-topic and filtered), questions
+# as typed into a search box, naming their subject since the reader never sees the text.
+SMALL_MODEL_QA_PROMPT_TMPL = """\
+Write {num_questions_per_chunk} questions that a person would type into a search box to \
+find the text below. Each question names the company, figure or year it is about. Never \
+mention "the text", "the excerpt" or "the document". One question per line, nothing else.
+
+Example text: Northwind Bakery opened 12 new stores in 2019, bringing its total to 85, \
+while sales per store fell 4%.
+Example questions:
+How many new stores did Northwind Bakery open in 2019?
+How much did Northwind Bakery's sales per store fall in 2019?
+
+Text: {context_str}
+Questions:
+"""
+
+PROMPTS = {"default": DEFAULT_QA_GENERATE_PROMPT_TMPL, "small": SMALL_MODEL_QA_PROMPT_TMPL}
+
+
+def resolve_prompt(prompt: str) -> str:
+    """A prompt name from :data:`PROMPTS` -> its template; a template is checked and returned."""
+    template = PROMPTS.get(prompt, prompt)
+    for placeholder in ("{context_str}", "{num_questions_per_chunk}"):
+        if placeholder not in template:
+            raise ValueError(
+                f"qa_generate_prompt_tmpl lacks the placeholder {placeholder}: pass a template "
+                f"with {{context_str}} and {{num_questions_per_chunk}}, or one of {sorted(PROMPTS)}"
+            )
+    return template
+
+
 # "1." "2)" "(3)" "-" "*" "•" "Q1:" "Question 2." at the start of a line
 _MARKER = re.compile(
     r"^\s*(?:\(?\d{1,3}[.):\]]|[-*•·]+|q(?:uestion)?\s*\d{0,3}\s*[:.)-])\s*", re.IGNORECASE
@@ -36,6 +76,10 @@ _PREAMBLE_START = re.compile(
     r"^(here (are|is)|sure|certainly|of course|okay|ok\b|below are|the following)", re.IGNORECASE
 )
 _ANSWER_LINE = re.compile(r"^(answer|a\d*)\s*[:.)-]", re.IGNORECASE)
+# "A: What ...?", "B) What ...?": a letter label before a question
+_LETTER_LABEL = re.compile(r"^[A-Za-z]\s*[:)]\s+|^[A-Z]\.\s+(?=[A-Z])")
+# "What is the answer to the question: <question>" (SmolLM2 wraps questions so, repeatedly)
+_WRAPPER = re.compile(r"^(what is )?the answer to the question\s*:?\s*", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 _MIN_COPY_CHARS = 40
 
@@ -56,6 +100,10 @@ def _clean_line(line: str) -> str:
     while previous != line:  # "1. **Q1:** ..." has more than one marker
         previous = line
         line = _MARKER.sub("", line).strip().strip("*_").strip()
+        if line.endswith("?"):
+            line = _LETTER_LABEL.sub("", line).strip()
+        unwrapped = _WRAPPER.sub("", line).strip().lstrip(_QUOTES)
+        line = unwrapped if unwrapped.endswith("?") or not unwrapped else line
     return line.strip(_QUOTES).strip()
 
 
@@ -64,21 +112,29 @@ def _copies_chunk(question: str, chunk_norm: str) -> bool:
     return len(norm) >= _MIN_COPY_CHARS and norm in chunk_norm
 
 
-def parse_questions(answer: str, chunk_text: str = "", limit: int | None = None) -> list[str]:
+def parse_questions(
+    answer: str, chunk_text: str = "", limit: int | None = None, prompt_tmpl: str | None = None
+) -> list[str]:
     """Pull the questions out of an LLM's answer.
 
     Handles numbered and bulleted lists, "Here are 2 questions:" preambles, blank lines,
-    quotes and markdown emphasis; drops answer lines, duplicates (case and punctuation
-    ignored) and lines that merely copy the chunk. Keeps at most ``limit``.
+    quotes, markdown emphasis, letter labels ("A: What ...?") and the wrapper "What is the
+    answer to the question: ..."; drops answer lines, duplicates (case and punctuation
+    ignored), lines that merely copy the chunk, phrases that repeat themselves, and echoes
+    of the instructions (of ``prompt_tmpl`` when given). Keeps at most ``limit``.
     """
     chunk_norm = _normalise(chunk_text)
     questions: list[str] = []
     seen: set[str] = set()
     for raw in answer.splitlines():
         line = _clean_line(raw)
-        if not line or _is_preamble(line) or _ANSWER_LINE.match(line):
+        if not line or _is_preamble(line):
             continue
-        if _copies_chunk(line, chunk_norm):
+        if _ANSWER_LINE.match(line) and not line.endswith("?"):
+            continue
+        if _copies_chunk(line, chunk_norm) or is_degenerate(line):
+            continue
+        if is_prompt_echo(line, prompt_tmpl or DEFAULT_QA_GENERATE_PROMPT_TMPL):
             continue
         key = _normalise(line)
         if not key or key in seen:

@@ -1,0 +1,67 @@
+"""The two ways a generation run ends without its dataset: an error, or the user's Ctrl-C.
+
+Example::
+
+    try:
+        generate_qa_embedding_pairs(nodes=nodes, llm=llm, output_path="train.json")
+    except GenerationInterrupted as stop:
+        print(f"interrupted: {stop.saved} chunks saved to {stop.journal}; rerun to resume")
+    except GenerationError as e:
+        print(f"error: {e}")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+class GenerationError(RuntimeError):
+    """The run cannot do what was asked (the LLM is unusable, every chunk failed, the output
+    holds other chunks); the message names the cause and what to do."""
+
+
+class GenerationInterrupted(KeyboardInterrupt):
+    """Ctrl-C during generation; ``saved`` finished chunks are in ``journal`` for a rerun."""
+
+    def __init__(self, saved: int, journal: Path | None) -> None:
+        self.saved, self.journal = saved, journal
+        where = journal if journal is not None else "memory only (no output_path)"
+        super().__init__(
+            f"interrupted: {saved} chunks saved to {where}; rerun the same command to resume"
+        )
+
+
+def retry_after_seconds(error: BaseException) -> float | None:
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    try:
+        return float(headers.get("retry-after"))
+    except (TypeError, ValueError):
+        return None
+
+
+def not_worth_retrying(error: BaseException) -> bool:
+    """Authentication, permission, model not found, no API key, connection refused."""
+    status = getattr(error, "status_code", None)
+    if status is None:
+        status = getattr(getattr(error, "response", None), "status_code", None)
+    if status in (401, 403, 404):
+        return True
+    seen: BaseException | None = error
+    while seen is not None:
+        text = str(seen).lower()
+        if isinstance(seen, ConnectionRefusedError) or "connection refused" in text:
+            return True
+        if "api key" in text or "api_key" in text or "missing credentials" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def endpoint(llm: Any) -> str:
+    """The LLM and where it is served, for error messages."""
+    from .resume import llm_identity
+
+    base = getattr(llm, "api_base", None) or getattr(llm, "base_url", None)
+    return f"{llm_identity(llm)}" + (f" at {base}" if base else "")

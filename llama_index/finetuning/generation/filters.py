@@ -1,0 +1,256 @@
+"""A quality gate for synthetic (question, chunk) pairs: rule filters and a round-trip filter.
+
+Example::
+
+    from llama_index.finetuning import EmbeddingQAFinetuneDataset
+    from llama_index.finetuning.generation.filters import filter_pairs
+
+    raw = EmbeddingQAFinetuneDataset.from_json("train_dataset.json")
+    kept, report = filter_pairs(raw)               # rule filters only
+    report.dropped                                 # {"off_topic": 12, "template_repeat": 9, ...}
+
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    base = HuggingFaceEmbedding(model_name="BAAI/bge-small-en-v1.5")
+    kept, report = filter_pairs(raw, round_trip_model=base, round_trip_top_k=10)
+
+The rules drop what a small writer gets wrong (each counted under its reason): a question that
+shares no content word with its chunk (``off_topic``), one about the source rather than its
+content ("What is the purpose of the excerpt?", ``about_the_source``), an echo of the
+instructions (``prompt_echo``), a copy of the chunk (``copies_chunk``), a phrase repeating
+itself ("2023 2023 2023", ``degenerate``), too short or too long (``length``), not a question
+(``not_a_question``), and the same question on more than ``max_repeats`` chunks
+(``template_repeat``: all of its copies go, since it points to no chunk in particular).
+
+The round-trip filter (Promptagator, Dai et al. 2022; InPars, Bonifacio et al. 2022) keeps a
+question only if an embedding model ranks its own chunk within the top ``k`` of the corpus.
+The default ``k=10`` drops questions the model cannot tie to their chunk at all, yet keeps the
+hard ones it ranks 2nd-10th, which are the ones finetuning learns most from; on a 10-K (~350
+chunks) that is the top 3% of the corpus. Ranking reuses :mod:`llama_index.finetuning.evaluation`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..async_utils import run_sync
+from ..dataset import EmbeddingQAFinetuneDataset
+
+logger = logging.getLogger(__name__)
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_CONTENT = re.compile(r"[a-z]{4,}|\d+")
+_SOURCE = re.compile(
+    r"\bexcerpts?\b|\b(the|this|above) (document|passage|text|paragraph|section above)\b"
+    r"|\b(the|these|those) (\d+|two|three|previous|above) questions\b",
+    re.IGNORECASE,
+)
+_QUESTION_START = re.compile(
+    r"^(what|who|whom|whose|when|where|why|how|which|is|are|was|were|do|does|did|can|could|"
+    r"should|would|will|has|have|had|describe|explain|list|name|compare|summari[sz]e|identify|"
+    r"define|give|find|show|outline)\b",
+    re.IGNORECASE,
+)
+_INSTRUCTION = re.compile(r"\b(write|generate|create|make)\b.*\bquestions?\b", re.IGNORECASE)
+MIN_WORDS, MAX_WORDS, MAX_CHARS = 3, 40, 300
+_MIN_COPY_CHARS = 40
+
+RULES = (
+    "length",
+    "degenerate",
+    "not_a_question",
+    "prompt_echo",
+    "about_the_source",
+    "copies_chunk",
+    "off_topic",
+    "template_repeat",
+)
+
+
+def _stopwords() -> frozenset[str]:
+    from llama_index.core.utils import globals_helper  # NLTK's English list, shipped with core
+
+    return frozenset(globals_helper.stopwords)
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation gone, single spaces: what two copies of a text share."""
+    return " ".join(_TOKEN.findall(text.lower()))
+
+
+def content_words(text: str, stopwords: frozenset[str] | None = None) -> set[str]:
+    """Words of 4+ letters that are not stopwords, and numbers."""
+    stop = _stopwords() if stopwords is None else stopwords
+    return {w for w in _CONTENT.findall(text.lower()) if w not in stop}
+
+
+def is_degenerate(question: str) -> bool:
+    """A phrase repeated back to back: 3+ times (one word or more), or twice (3+ words)."""
+    tokens = normalise(question).split()
+    for n in range(1, min(12, len(tokens) // 2) + 1):
+        for i in range(len(tokens) - 2 * n + 1):
+            if tokens[i : i + n] == tokens[i + n : i + 2 * n]:
+                if n >= 3 or tokens[i : i + n] == tokens[i + 2 * n : i + 3 * n]:
+                    return True
+    return False
+
+
+def is_prompt_echo(question: str, prompt_tmpl: str) -> bool:
+    """The question restates the instructions ("How can I write 2 questions ...?")."""
+    if _INSTRUCTION.search(question):
+        return True
+    instructions = prompt_tmpl.replace("{context_str}", " ").replace(
+        "{num_questions_per_chunk}", " "
+    )
+    words = content_words(question)
+    return len(words) >= 2 and len(words & content_words(instructions)) >= 0.75 * len(words)
+
+
+def rule_reason(
+    question: str, chunk: str, prompt_tmpl: str | None = None, stopwords: Any = None
+) -> str | None:
+    """Why a question fails the rules (a name from :data:`RULES`), or None if it passes."""
+    stop = _stopwords() if stopwords is None else stopwords
+    words = question.split()
+    if not (MIN_WORDS <= len(words) <= MAX_WORDS) or len(question) > MAX_CHARS:
+        return "length"
+    if is_degenerate(question):
+        return "degenerate"
+    if not (question.rstrip().endswith("?") or _QUESTION_START.match(question.strip())):
+        return "not_a_question"
+    if not question.rstrip().endswith("?") and _QUESTION_START.match(question.strip()):
+        first = _QUESTION_START.match(question.strip()).group(1).lower()
+        if first in {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}:
+            return "not_a_question"  # a wh-question cut off before its end
+    if prompt_tmpl is not None and is_prompt_echo(question, prompt_tmpl):
+        return "prompt_echo"
+    if _SOURCE.search(question):
+        return "about_the_source"
+    norm = normalise(question)
+    if len(norm) >= _MIN_COPY_CHARS and norm in normalise(chunk):
+        return "copies_chunk"
+    if not content_words(question, stop) & content_words(chunk, stop):
+        return "off_topic"
+    return None
+
+
+@dataclass
+class FilterReport:
+    """What the gate did: questions in and kept, and how many were dropped for each reason."""
+
+    questions: int = 0
+    kept: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    chunks_emptied: int = 0  # chunks that had questions and lost all of them
+
+    def count(self, reason: str, n: int = 1) -> None:
+        self.dropped[reason] = self.dropped.get(reason, 0) + n
+
+
+def _subset(ds: EmbeddingQAFinetuneDataset, keep: Iterable[str]) -> EmbeddingQAFinetuneDataset:
+    keep = set(keep)
+    queries = {q: t for q, t in ds.queries.items() if q in keep}
+    relevant = {q: list(ds.relevant_docs[q]) for q in queries}
+    return EmbeddingQAFinetuneDataset(
+        queries=queries, corpus=dict(ds.corpus), relevant_docs=relevant
+    )
+
+
+def apply_rules(
+    dataset: EmbeddingQAFinetuneDataset,
+    report: FilterReport,
+    prompt_tmpl: str | None = None,
+    max_repeats: int = 2,
+) -> list[str]:
+    """The ids of the questions that pass every rule; drops are counted in ``report``."""
+    stop = _stopwords()
+    chunks_of: dict[str, set[str]] = {}
+    for qid, text in dataset.queries.items():
+        chunks_of.setdefault(normalise(text), set()).update(dataset.relevant_docs[qid])
+    kept: list[str] = []
+    for qid, text in dataset.queries.items():
+        chunk = " ".join(dataset.corpus.get(d, "") for d in dataset.relevant_docs[qid])
+        reason = rule_reason(text, chunk, prompt_tmpl, stop)
+        if reason is None and len(chunks_of[normalise(text)]) > max_repeats:
+            reason = "template_repeat"
+        if reason is None:
+            kept.append(qid)
+        else:
+            report.count(reason)
+            logger.debug("dropped (%s): %r", reason, text)
+    return kept
+
+
+async def round_trip_keep(dataset: EmbeddingQAFinetuneDataset, model: Any, top_k: int) -> list[str]:
+    """The ids of the questions whose relevant chunk ``model`` ranks within ``top_k``."""
+    from ..evaluation.evaluate import aevaluate_embedding
+
+    if not dataset.queries:
+        return []
+    result = await aevaluate_embedding(dataset, model, top_k=top_k, metrics=["hit_rate"])
+    rows = result.per_query
+    ranks = rows["first_hit_rank"].fillna(top_k + 1).astype(int)
+    return [qid for qid, rank in zip(rows["query_id"], ranks, strict=True) if rank <= top_k]
+
+
+async def afilter_pairs(
+    dataset: EmbeddingQAFinetuneDataset,
+    rules: bool = True,
+    round_trip_model: Any = None,
+    round_trip_top_k: int = 10,
+    prompt_tmpl: str | None = None,
+    max_repeats: int = 2,
+) -> tuple[EmbeddingQAFinetuneDataset, FilterReport]:
+    """Async :func:`filter_pairs`."""
+    if round_trip_top_k < 1:
+        raise ValueError(f"round_trip_top_k must be >= 1, got {round_trip_top_k}")
+    report = FilterReport(questions=len(dataset.queries))
+    kept = (
+        apply_rules(dataset, report, prompt_tmpl, max_repeats) if rules else list(dataset.queries)
+    )
+    if round_trip_model is not None and kept:
+        subset = _subset(dataset, kept)
+        close = set(await round_trip_keep(subset, round_trip_model, round_trip_top_k))
+        report.count("round_trip", len(kept) - len(close))
+        for qid in kept:
+            if qid not in close:
+                logger.debug("dropped (round_trip): %r", dataset.queries[qid])
+        kept = [q for q in kept if q in close]
+    out = _subset(dataset, kept)
+    had = {d for q in dataset.queries for d in dataset.relevant_docs[q]}
+    has = {d for q in out.queries for d in out.relevant_docs[q]}
+    report.kept, report.chunks_emptied = len(out.queries), len(had - has)
+    report.dropped = {r: report.dropped[r] for r in (*RULES, "round_trip") if r in report.dropped}
+    return out, report
+
+
+def filter_pairs(
+    dataset: EmbeddingQAFinetuneDataset,
+    rules: bool = True,
+    round_trip_model: Any = None,
+    round_trip_top_k: int = 10,
+    prompt_tmpl: str | None = None,
+    max_repeats: int = 2,
+) -> tuple[EmbeddingQAFinetuneDataset, FilterReport]:
+    """Drop synthetic questions that fail the rules or the round trip; count why.
+
+    Example::
+
+        kept, report = filter_pairs(dataset, round_trip_model=base_model, round_trip_top_k=10)
+        print(report.kept, "of", report.questions, "kept;", report.dropped)
+
+    Args:
+        dataset: (question, chunk) pairs; the corpus is kept whole (it is the search space).
+        rules: apply the rule filters (see the module docstring).
+        round_trip_model: a LlamaIndex ``BaseEmbedding`` (or a spec such as ``"local:<dir>"``);
+            ``None`` skips the round trip.
+        round_trip_top_k: a question is kept if its chunk ranks within this many.
+        prompt_tmpl: the prompt the questions were written from, to catch echoes of it.
+        max_repeats: a question text on more chunks than this is dropped everywhere.
+    """
+    return run_sync(
+        afilter_pairs(dataset, rules, round_trip_model, round_trip_top_k, prompt_tmpl, max_repeats)
+    )
