@@ -54,12 +54,23 @@ def check_llm_spec(args: argparse.Namespace) -> None:
 
 @functools.lru_cache(maxsize=4)  # `run` asks twice (train and val files): load the model once
 def build_llm(spec: str, api_base: str | None = None, api_key: str | None = None) -> Any:
-    """``local`` | ``openai:<model>`` | ``openai-like:<model>`` (with ``api_base``) -> an LLM."""
+    """``local`` | ``gguf:<file>`` | ``openai:<model>`` | ``openai-like:<model>`` (with
+    ``api_base``) -> an LLM."""
     kind, _, model = spec.partition(":")
     if kind == "local":
         from ..llms.local import LocalLLM
 
         return LocalLLM()
+    if kind == "gguf":
+        from ..llms.local import LocalLLM
+
+        path = Path(model).expanduser()
+        if not model or not path.is_file():
+            raise CLIError(f"--llm gguf:{model}: no such file; give the path of a .gguf model")
+        with open(path, "rb") as file:
+            if file.read(4) != b"GGUF":
+                raise CLIError(f"--llm gguf:{model}: {path} is not a GGUF model file")
+        return LocalLLM(model_path=str(path))
     if kind == "openai" and model:
         from llama_index.llms.openai import OpenAI
 
@@ -78,7 +89,9 @@ def build_llm(spec: str, api_base: str | None = None, api_key: str | None = None
             is_chat_model=True,
             context_window=8192,
         )
-    raise CLIError(f"unknown --llm {spec!r}: use local, openai:<model> or openai-like:<model>")
+    raise CLIError(
+        f"unknown --llm {spec!r}: use local, gguf:<file>, openai:<model> or openai-like:<model>"
+    )
 
 
 @functools.lru_cache(maxsize=8)  # `run` needs the base model for the adapter and the report
@@ -197,7 +210,9 @@ def load_dataset(path: str) -> Any:
         )
     ds = EmbeddingQAFinetuneDataset.from_json(path)
     if not len(ds):
-        raise CLIError(f"{path}: the dataset has no questions (make one with `generate`)")
+        raise CLIError(
+            f"{path}: the dataset has no questions (make one with `llamaindex-finetune generate`)"
+        )
     return ds
 
 
