@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import warnings
 from typing import Any
 
 import torch
@@ -32,6 +33,7 @@ from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayloa
 from llama_index.core.constants import DEFAULT_EMBED_BATCH_SIZE
 from llama_index.core.utils import infer_torch_device
 
+from .record import base_mismatch, describe_record, read_base_record
 from .utils import BaseAdapter, adapter_dims, load_adapter
 
 logger = logging.getLogger(__name__)
@@ -124,12 +126,18 @@ class AdapterEmbeddingModel(BaseEmbedding):
         device: torch device for the adapter; ``None`` = cuda / mps / cpu, whichever exists.
         embed_batch_size: texts per batch in ``get_text_embedding_batch`` and queries per
             batch in ``get_query_embedding_batch``.
+        strict: refuse (``ValueError``) a base model other than the one the adapter was
+            trained over, as recorded in ``base_model.json``; by default that only warns.
+            Folders without the record (older ones) load without a check.
     """
 
     adapter_path: str = Field(description="Folder holding the adapter's config and weights.")
     transform_query: bool = Field(default=True, description="Adapt query embeddings.")
     transform_text: bool = Field(default=False, description="Adapt text embeddings too.")
     device: str | None = Field(default=None, description="Torch device of the adapter.")
+    strict: bool = Field(
+        default=False, description="Refuse a base model other than the recorded one."
+    )
 
     _base_embed_model: BaseEmbedding = PrivateAttr()
     _adapter: BaseAdapter = PrivateAttr()
@@ -145,6 +153,7 @@ class AdapterEmbeddingModel(BaseEmbedding):
         embed_batch_size: int = DEFAULT_EMBED_BATCH_SIZE,
         callback_manager: CallbackManager | None = None,
         transform_text: bool = False,
+        strict: bool = False,
         **kwargs: Any,
     ) -> None:
         device = device or infer_torch_device()
@@ -153,6 +162,7 @@ class AdapterEmbeddingModel(BaseEmbedding):
             transform_query=transform_query,
             transform_text=transform_text,
             device=device,
+            strict=strict,
             embed_batch_size=embed_batch_size,
             callback_manager=callback_manager,
             model_name=f"Adapter for {base_embed_model.model_name}",
@@ -171,6 +181,7 @@ class AdapterEmbeddingModel(BaseEmbedding):
         base_dim = known_embedding_dim(base_embed_model)
         if base_dim is not None:
             self._check_dim(base_dim)
+        self._check_base(base_embed_model)
 
     @classmethod
     def class_name(cls) -> str:
@@ -193,6 +204,24 @@ class AdapterEmbeddingModel(BaseEmbedding):
                 f"{self._base_embed_model.model_name!r} returns {base_dim}-dim embeddings: "
                 "use the adapter trained for this base model"
             )
+
+    def _check_base(self, base_embed_model: BaseEmbedding) -> None:
+        record = read_base_record(self.adapter_path)
+        if record is None:
+            logger.debug("%s records no base model: not checked", self.adapter_path)
+            return
+        why = base_mismatch(record, base_embed_model)
+        if why is None:
+            return
+        message = (
+            f"the adapter in {self.adapter_path} was trained over {describe_record(record)}, "
+            f"but the base model given is {base_embed_model.model_name!r}: {why}. Its "
+            "embeddings would be transformed by a map learned for another model; load it "
+            "over the model it was trained for"
+        )
+        if self.strict:
+            raise ValueError(message)
+        warnings.warn(message + " (strict=True refuses this)", UserWarning, stacklevel=3)
 
     def _adapt(self, embeddings: list[Embedding]) -> list[Embedding]:
         """The adapter applied to a batch of base embeddings, in one forward pass."""

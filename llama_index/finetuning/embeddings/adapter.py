@@ -37,6 +37,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
 from ..types import BaseEmbeddingFinetuneEngine
+from .finetune_result import FinetuneResult, adapter_result
 
 if TYPE_CHECKING:
     import torch
@@ -190,6 +191,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         # filled by finetune()
         self.history: list[dict[str, Any]] = []
         self.best_epoch: int | None = None
+        self.result: FinetuneResult | None = None  # also what finetune() returns
         self.embedding_stats: dict[str, int] = {}
         self.global_step = 0
 
@@ -274,13 +276,20 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         else:
             logger.info(text)
 
-    def finetune(self) -> None:
+    def finetune(self) -> FinetuneResult:
         """Embed what is not cached, train for ``epochs``, save to ``model_output_path``.
+
+        Returns (and keeps as ``self.result``) a :class:`FinetuneResult`: the val score before
+        training and of the saved epoch, and whether the untrained start was kept (then it
+        logs "no epoch beat the base model; the saved adapter is the identity"). Both are
+        scored on ``val_dataset``, which chose the epoch: report on other data.
 
         Calling it again goes on training the same adapter (the embeddings come from the cache).
         """
         import torch
         from llama_index.core.utils import infer_torch_device
+
+        from llama_index.embeddings.adapter.record import describe_base_model, write_base_record
 
         from ..outputs import claim_dir
         from .cache import EmbeddingCache
@@ -306,6 +315,9 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             f"calls, {cache.reused} read from the cache ({cache.path})"
         )
         self.model = self._build_adapter(train[0].shape[1]).to(device)
+        record = describe_base_model(self.embed_model, dim=train[0].shape[1])
+        write_base_record(self.model_output_path, record)  # AdapterEmbeddingModel checks it
+        first_record = len(self.history)
         # Each step multiplies matrices of batch_size rows: on a CPU, intra-op threads cost
         # far more than they save (measured 16 ms vs 0.2 ms per step on 2 busy cores).
         threads = torch.get_num_threads()
@@ -315,7 +327,9 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             self._train(self.model, train, val, device)
         finally:
             torch.set_num_threads(threads)
-        self._say(f"adapter saved to {self.model_output_path}")
+        self.result = adapter_result(self, first_record, val)
+        self._say(f"adapter saved to {self.model_output_path}: {self.result}")
+        return self.result
 
     def _train(
         self,
@@ -402,9 +416,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             self.history.append(record)
             self._say(line)
         if best_state is not None:
-            adapter.load_state_dict(best_state)
-            if self.best_epoch == 0:
-                self._say("no epoch beat the adapter as it was before training: keeping that one")
+            adapter.load_state_dict(best_state)  # finetune() tells when that is the start
         adapter.eval()
         adapter.save(self.model_output_path)
 
