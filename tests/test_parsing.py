@@ -74,3 +74,72 @@ def test_instructions_without_question_marks_are_kept_when_nothing_else_is_a_que
 def test_empty_or_preamble_only_answers_give_nothing():
     assert parse_questions("", CHUNK) == []
     assert parse_questions("Here are 2 questions:\n\n", CHUNK) == []
+
+
+# Shapes seen in SmolLM2-135M's answers (benchmarks/data/lyft_train.json and issue 12, item 9).
+
+
+def test_a_question_labelled_a_is_a_question_not_an_answer():
+    answer = "A: What is the total amount of equity awarded to employees in 2021?"
+    assert parse_questions(answer, CHUNK) == [
+        "What is the total amount of equity awarded to employees in 2021?"
+    ]
+
+
+def test_a_letter_label_before_a_question_is_removed():
+    answer = "A: What was revenue in 2021?\nB: What drove ridesharing demand?"
+    assert parse_questions(answer, CHUNK) == [
+        "What was revenue in 2021?",
+        "What drove ridesharing demand?",
+    ]
+
+
+def test_an_answer_labelled_a_is_still_dropped():
+    answer = "Q: What was revenue in 2021?\nA: $3.2 billion."
+    assert parse_questions(answer, CHUNK) == ["What was revenue in 2021?"]
+
+
+def test_an_echo_of_the_prompt_is_not_a_question():
+    answer = (
+        "1. How can I write 2 questions that a reader could answer from it?\n"
+        "2. What was Lyft's revenue in 2021?"
+    )
+    assert parse_questions(answer, CHUNK) == ["What was Lyft's revenue in 2021?"]
+
+
+def test_an_echo_of_a_custom_prompt_is_recognised_from_that_prompt():
+    prompt = "Context: {context_str}\nAsk {num_questions_per_chunk} tricky quiz items, please."
+    answer = "What tricky quiz items, please?\nWhat was Lyft's revenue in 2021?"
+    assert parse_questions(answer, CHUNK, prompt_tmpl=prompt) == [
+        "What was Lyft's revenue in 2021?"
+    ]
+
+
+def test_the_repeated_answer_to_the_question_wrapper_is_dropped():
+    answer = (
+        'What is the answer to the question: "What is the answer to the question: What is the '
+        "answer to the question: What is the answer to the question: What is the answer to the "
+        "question\nWhat drove ridesharing demand?"
+    )
+    assert parse_questions(answer, CHUNK) == ["What drove ridesharing demand?"]
+
+
+def test_a_single_answer_to_the_question_wrapper_is_unwrapped():
+    answer = 'What is the answer to the question: "What was revenue in 2021?"'
+    assert parse_questions(answer, CHUNK) == ["What was revenue in 2021?"]
+
+
+def test_a_year_repeated_until_the_token_limit_is_dropped():
+    answer = (
+        "1. What is the difference between the 2025 Notes and the 2025 2025 2023 2023 2023 2023 "
+        "2023 2023 2023 20\n2. What was revenue in 2021?"
+    )
+    assert parse_questions(answer, CHUNK) == ["What was revenue in 2021?"]
+
+
+def test_a_question_mark_inside_quotes_after_a_number_marker():
+    answer = '1. "How did Lyft\'s revenue change in 2021?"\n2. "Why did demand recover?"'
+    assert parse_questions(answer, CHUNK) == [
+        "How did Lyft's revenue change in 2021?",
+        "Why did demand recover?",
+    ]

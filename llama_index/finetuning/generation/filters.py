@@ -214,7 +214,8 @@ async def afilter_pairs(
     if round_trip_model is not None and kept:
         subset = _subset(dataset, kept)
         close = set(await round_trip_keep(subset, round_trip_model, round_trip_top_k))
-        report.count("round_trip", len(kept) - len(close))
+        if len(close) < len(kept):
+            report.count("round_trip", len(kept) - len(close))
         for qid in kept:
             if qid not in close:
                 logger.debug("dropped (round_trip): %r", dataset.queries[qid])

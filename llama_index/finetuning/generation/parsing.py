@@ -102,7 +102,7 @@ def _clean_line(line: str) -> str:
         line = _MARKER.sub("", line).strip().strip("*_").strip()
         if line.endswith("?"):
             line = _LETTER_LABEL.sub("", line).strip()
-        unwrapped = _WRAPPER.sub("", line).strip().lstrip(_QUOTES)
+        unwrapped = _WRAPPER.sub("", line).strip().strip(_QUOTES)
         line = unwrapped if unwrapped.endswith("?") or not unwrapped else line
     return line.strip(_QUOTES).strip()
 

@@ -1,0 +1,170 @@
+"""The quality gate: each rule drops what it must and keeps its near miss; the round trip."""
+
+from __future__ import annotations
+
+import pytest
+
+from llama_index.finetuning import EmbeddingQAFinetuneDataset
+from llama_index.finetuning.generation import (
+    DEFAULT_QA_GENERATE_PROMPT_TMPL,
+    SMALL_MODEL_QA_PROMPT_TMPL,
+    filter_pairs,
+)
+from llama_index.finetuning.generation.filters import rule_reason
+
+CHUNK = (
+    "Lyft's revenue increased 36% to $3.2 billion in 2021 compared to the prior year, "
+    "driven by the recovery of ridesharing demand after the pandemic."
+)
+
+
+@pytest.mark.parametrize(
+    "dropped, reason, kept",
+    [
+        (
+            "What is the most important thing to remember when driving?",
+            "off_topic",
+            "What drove the recovery in demand?",
+        ),
+        (  # a number is a content word too
+            "What happened to the total in 2019?",
+            "off_topic",
+            "What happened to the total in 2021?",
+        ),
+        (
+            "How can I write 2 questions that a reader could answer from it?",
+            "prompt_echo",
+            "How could a rider answer questions about Lyft revenue?",
+        ),
+        (
+            "How can I make them different from each other?",
+            "prompt_echo",
+            "How did Lyft's revenue differ from the prior year?",
+        ),
+        (
+            "What is the purpose of the excerpt about Lyft revenue?",
+            "about_the_source",
+            "What is the purpose of Lyft's revenue recognition policy?",
+        ),
+        (
+            "What is the difference between the 2 questions about revenue?",
+            "about_the_source",
+            "What is the difference between 2021 and 2020 revenue?",
+        ),
+        (
+            "Lyft's revenue increased 36% to $3.2 billion in 2021 compared to the prior year?",
+            "copies_chunk",
+            "Lyft's revenue increased by how much in 2021 compared to the prior year?",
+        ),
+        (
+            "What is the total cash 2019-2020 2019-2020 2019-2020 2019-2020?",
+            "degenerate",
+            "What is the total cash in 2019-2020 and in 2020-2021?",
+        ),
+        (
+            "What is the answer to the question: What is the answer to the question: revenue?",
+            "degenerate",
+            "What was the revenue in 2021 and what was the revenue in 2020?",
+        ),
+        ("Lyft revenue?", "length", "What was Lyft revenue?"),
+        (
+            "What was the revenue in 2021 " + " ".join(f"and segment {i}" for i in range(12)) + "?",
+            "length",
+            "What is the revenue of the ridesharing company in 2021?",
+        ),
+        (
+            "The revenue increased strongly in 2021.",
+            "not_a_question",
+            "Describe how revenue changed in 2021.",
+        ),
+        (  # a wh-question cut off before its end, as a small model's token limit leaves it
+            "What is the total value of the revenue in 2021, as well as the",
+            "not_a_question",
+            "What is the total value of the revenue in 2021, as well as the growth?",
+        ),
+    ],
+)
+def test_each_rule_drops_its_case_and_keeps_the_near_miss(dropped, reason, kept):
+    assert rule_reason(dropped, CHUNK, DEFAULT_QA_GENERATE_PROMPT_TMPL) == reason
+    assert rule_reason(kept, CHUNK, DEFAULT_QA_GENERATE_PROMPT_TMPL) is None
+
+
+def test_an_echo_of_the_small_prompt_is_caught_when_that_prompt_is_named():
+    echo = "Which company, figure or year would a person type into a search box?"
+    assert rule_reason(echo, CHUNK, SMALL_MODEL_QA_PROMPT_TMPL) == "prompt_echo"
+    assert rule_reason(echo, CHUNK, None) is None  # shares "year" with the chunk
+
+
+def _dataset(pairs: list[tuple[str, str]], chunks: dict[str, str]) -> EmbeddingQAFinetuneDataset:
+    return EmbeddingQAFinetuneDataset(
+        queries={f"q{i}": q for i, (q, _) in enumerate(pairs)},
+        corpus=chunks,
+        relevant_docs={f"q{i}": [c] for i, (_, c) in enumerate(pairs)},
+    )
+
+
+def test_a_question_on_more_than_two_chunks_is_dropped_everywhere_two_are_kept():
+    chunks = {
+        f"c{i}": f"In {2015 + i} the company reported revenue of ${i} billion." for i in range(5)
+    }
+    template = "What revenue did the company report?"
+    twice = "How much revenue was reported by the company?"
+    pairs = [(template, f"c{i}") for i in range(3)] + [(twice, "c3"), (twice, "c4")]
+    pairs += [(f"What revenue was reported in {2015 + i}?", f"c{i}") for i in range(5)]
+    kept, report = filter_pairs(_dataset(pairs, chunks))
+    assert template not in kept.queries.values()
+    assert list(kept.queries.values()).count(twice) == 2
+    assert report.dropped == {"template_repeat": 3}
+    assert report.questions == 10 and report.kept == 7 and report.chunks_emptied == 0
+    assert kept.corpus == chunks  # the corpus is the search space: it stays whole
+
+
+def test_a_chunk_that_loses_every_question_is_counted():
+    chunks = {"a": CHUNK, "b": "The board met four times during 2021 to review risk."}
+    pairs = [("What is the purpose of this document?", "b"), ("What was Lyft revenue?", "a")]
+    kept, report = filter_pairs(_dataset(pairs, chunks))
+    assert list(kept.queries.values()) == ["What was Lyft revenue?"]
+    assert report.chunks_emptied == 1 and report.dropped == {"about_the_source": 1}
+
+
+def test_rules_off_keeps_everything():
+    pairs = [("What is the purpose of this document?", "a")]
+    kept, report = filter_pairs(_dataset(pairs, {"a": CHUNK}), rules=False)
+    assert len(kept) == 1 and report.dropped == {}
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    from llama_index.finetuning.resources import offline_base_model_path
+
+    return HuggingFaceEmbedding(model_name=str(offline_base_model_path()), device="cpu")
+
+
+def test_round_trip_keeps_a_question_that_finds_its_chunk_and_drops_one_that_does_not(minilm):
+    chunks = {
+        "revenue": "Lyft's revenue grew 36% to $3.2 billion in 2021 as riders returned.",
+        "bikes": "The company operates bike-share systems in New York, Chicago and Boston.",
+        "insurance": "Insurance reserves cover auto liability claims from drivers' accidents.",
+        "staff": "As of December 31, 2021, Lyft had 4,453 full-time employees.",
+        "stock": "Class B common stock carries twenty votes per share and is held by the founders.",
+    }
+    pairs = [
+        ("How much did Lyft's revenue grow in 2021?", "revenue"),  # matches its chunk
+        ("In which cities does Lyft run bike-share systems?", "revenue"),  # about "bikes"
+    ]
+    kept, report = filter_pairs(
+        _dataset(pairs, chunks), rules=False, round_trip_model=minilm, round_trip_top_k=1
+    )
+    assert list(kept.queries.values()) == ["How much did Lyft's revenue grow in 2021?"]
+    assert report.dropped == {"round_trip": 1}
+    wide, report = filter_pairs(
+        _dataset(pairs, chunks), rules=False, round_trip_model=minilm, round_trip_top_k=5
+    )
+    assert len(wide) == 2 and report.dropped == {}  # every chunk is within the top 5 of 5
+
+
+def test_round_trip_k_must_be_positive():
+    with pytest.raises(ValueError, match="round_trip_top_k"):
+        filter_pairs(_dataset([("What was Lyft revenue?", "a")], {"a": CHUNK}), round_trip_top_k=0)
