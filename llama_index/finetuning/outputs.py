@@ -125,19 +125,21 @@ def claim_dir(path: str | os.PathLike, kind: str, overwrite: bool = False) -> Pa
     return path
 
 
-def claim_scratch_dir(path: str | os.PathLike, kind: str = "checkpoints") -> Path:
-    """Create and mark a working folder that :func:`remove_own_dir` deletes later.
-
-    A non-empty folder there that this package did not make is refused even under
-    ``overwrite``: it would be deleted with the working files.
-    """
+def check_scratch_dir(path: str | os.PathLike, kind: str = "checkpoints") -> Path:
+    """Refuse a non-empty folder this package did not make as a working folder, even under
+    ``overwrite``: it would be deleted with the working files at the end."""
     path = Path(path)
     if path.exists() and (not path.is_dir() or (not is_own_dir(path) and any(path.iterdir()))):
         raise OutputExistsError(
             f"{path}: holds files this package did not write, and it keeps its {kind} there "
             "(deleting them at the end); move them, or choose another output folder"
         )
-    return claim_dir(path, kind, overwrite=True)
+    return path
+
+
+def claim_scratch_dir(path: str | os.PathLike, kind: str = "checkpoints") -> Path:
+    """Create and mark a working folder that :func:`remove_own_dir` deletes later."""
+    return claim_dir(check_scratch_dir(path, kind), kind, overwrite=True)
 
 
 def remove_own_dir(path: str | os.PathLike) -> bool:

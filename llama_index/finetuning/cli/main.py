@@ -132,10 +132,14 @@ def _interrupted(command: str) -> None:
     """One line, then exit 130 at once (worker threads of the LLM clients are not awaited)."""
     line = f"llamaindex-finetune {command}: interrupted"
     if current_output:
-        from ..generation.journal import Journal
+        output, saved = current_output[0], "the finished"
+        try:
+            from ..generation.journal import Journal
 
-        output = current_output[0]
-        saved = len(Journal.for_output(output).load())
+            journal = Journal.for_output(output)
+            saved, output = str(len(journal.load())), journal.path
+        except Exception:  # noqa: BLE001  the line matters more than the count
+            pass
         line += f": {saved} chunks saved to {output}; rerun the same command to resume"
     print(line, file=sys.stderr)
     sys.stdout.flush()

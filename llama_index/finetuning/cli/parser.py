@@ -38,6 +38,13 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
         return super()._get_help_string(action)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line (and where to read more), not the whole usage."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def positive_int(text: str) -> int:
     """An argparse type: an integer of at least 1."""
     try:
@@ -144,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .main import __doc__ as doc
 
     common = _common()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="llamaindex-finetune",
         description=(doc or "").split("\n\n")[0],
         epilog=EXIT_STATUS,

@@ -29,7 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
-from ..outputs import check_output_dir, claim_dir, claim_scratch_dir, remove_own_dir
+from ..outputs import (
+    check_output_dir,
+    check_scratch_dir,
+    claim_dir,
+    claim_scratch_dir,
+    remove_own_dir,
+)
 from ..resources import resolve_model_id
 from ..types import BaseEmbeddingFinetuneEngine
 from .base_models import (
@@ -245,8 +251,9 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         resume = train_kwargs.setdefault("resume_from_checkpoint", self.resume_from_checkpoint)
         checkpoints = Path(self.model_output_path) / CHECKPOINT_DIR
         check_output_dir(self.model_output_path, self.overwrite)
-        claim_scratch_dir(checkpoints)  # a user's own checkpoints/ is refused, never deleted
+        check_scratch_dir(checkpoints)  # a user's own checkpoints/ is refused, never deleted
         claim_dir(self.model_output_path, "model", self.overwrite)
+        claim_scratch_dir(checkpoints)
         if resume is True and not any(checkpoints.glob("checkpoint-*")):
             raise FileNotFoundError(
                 f"resume_from_checkpoint=True but there is no checkpoint in {checkpoints.resolve()}: "
