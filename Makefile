@@ -6,7 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # CPU build of torch (see README): installing it first keeps pip from pulling a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
-DEMO_ARGS ?=
+# The demo's data: Lyft's and Uber's 2021 10-K filings as PDFs (see README, "The demo data").
+DATA_DIR ?= ../shared/data/10k
+# The PDFs LlamaIndex's tutorials use (the 10-Ks are public on SEC EDGAR, CIK 1759509 / 1543151).
+DATA_URL := https://raw.githubusercontent.com/run-llama/llama_index/main/docs/docs/examples/data/10k
+# A seeded sample of each filing's chunks keeps `make demo` within ~15 min on 2 cores;
+# `make demo DEMO_ARGS=` asks about every chunk (hours on a CPU).
+DEMO_ARGS ?= --max-chunks 100 --max-val-chunks 60
 TEST_ARGS ?=
 
 .PHONY: install test demo bench lint clean
@@ -25,8 +31,14 @@ test: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest $(TEST_ARGS)
 
 demo: $(STAMP)
+	@for f in lyft_2021 uber_2021; do test -f "$(DATA_DIR)/$$f.pdf" || { \
+		echo "make demo: $(DATA_DIR)/$$f.pdf is missing (Lyft's and Uber's 2021 10-K). Get them:"; \
+		echo "  mkdir -p data/10k && for f in lyft_2021 uber_2021; do"; \
+		echo "    curl -fL -o data/10k/\$$f.pdf $(DATA_URL)/\$$f.pdf; done"; \
+		echo "  then: make demo DATA_DIR=data/10k"; \
+		exit 1; }; done
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/llamaindex-finetune run \
-		--train ../shared/data/10k/lyft_2021.pdf --val ../shared/data/10k/uber_2021.pdf \
+		--train $(DATA_DIR)/lyft_2021.pdf --val $(DATA_DIR)/uber_2021.pdf \
 		--output-dir demo_output $(DEMO_ARGS)
 
 bench: $(STAMP)

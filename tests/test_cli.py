@@ -72,6 +72,22 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message, monkeyp
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
 
 
+def test_max_chunks_samples_each_file_and_the_sample_is_recorded(fake_openai, tmp_path, capsys):
+    server = fake_openai()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("a", "b"):
+        (docs / f"{name}.txt").write_text(
+            " ".join(f"CHUNK-{i}: {name} reported item {i} in 2021." for i in range(60))
+        )
+    argv = ["generate", str(docs), "--max-chunks", "2", "--chunk-size", "64",
+            "--chunk-overlap", "0", "--llm", "openai-like:m", "--api-base", server.url,
+            "--output", str(tmp_path / "d.json")]  # fmt: skip
+    assert main(argv) == 0
+    ids = sorted(EmbeddingQAFinetuneDataset.from_json(tmp_path / "d.json").corpus)
+    assert [i.split("-")[0] for i in ids] == ["a", "a", "b", "b"]  # 2 per file, not 2 in all
+
+
 def test_evaluate_writes_table_png_and_json(tmp_path, capsys):
     ds = EmbeddingQAFinetuneDataset(
         queries={"q1": "What was revenue in 2021?", "q2": "Who is the chief executive?"},
@@ -125,5 +141,17 @@ def test_run_from_files_to_comparison_in_a_subprocess(fake_openai, tmp_path):
     table = json.loads((out / "report" / "comparison.json").read_text())["table"]
     assert list(table) == ["base", "finetuned", "adapter"]
     assert "| finetuned |" in proc.stdout and "total time:" in proc.stdout
-    assert "[5/5" in proc.stderr  # the stage lines
+    assert "[6/6" in proc.stderr  # the stage lines
+
+    # Honest numbers: the report part of the val pairs chose nothing (issue 13.1).
+    select = EmbeddingQAFinetuneDataset.from_json(out / "val_select.json")
+    report = EmbeddingQAFinetuneDataset.from_json(out / "val_report.json")
+    assert select.corpus and report.corpus and not set(select.corpus) & set(report.corpus)
+    record = json.loads((out / "run.json").read_text())
+    assert sorted(record["sets"]["report"]["chunks"]) == sorted(report.corpus)
+    assert record["chunks"]["train"] and record["seed"] == 0
+    base = json.loads((out / "report" / "comparison.json").read_text())["models"]["base"]
+    assert base["info"]["n_queries"] == len(report)  # the table is the report part's
+    assert "REPORT: " in proc.stdout and "selection questions" in proc.stdout
+    assert (out / "report_selection" / "comparison.json").exists()
     assert "Loading weights" not in proc.stderr  # library bars are silenced without -v

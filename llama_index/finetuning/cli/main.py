@@ -121,17 +121,13 @@ def cli_message(error: BaseException) -> str:
     return text
 
 
-def _generation_error_types() -> tuple[type[BaseException], ...]:
-    """The generation library's "nothing produced / endpoint unusable" errors, if it has them."""
-    from .. import generation
-
-    return tuple(t for t in (getattr(generation, "GenerationError", None),) if isinstance(t, type))
-
-
-def _interrupted(command: str) -> None:
+def _interrupted(command: str, error: BaseException) -> None:
     """One line, then exit 130 at once (worker threads of the LLM clients are not awaited)."""
     line = f"llamaindex-finetune {command}: interrupted"
-    if current_output:
+    saved, journal = getattr(error, "saved", None), getattr(error, "journal", None)
+    if saved is not None and journal is not None:  # GenerationInterrupted
+        line += f": {saved} chunks saved to {journal}; rerun the same command to resume"
+    elif current_output:
         output, saved = current_output[0], "the finished"
         try:
             from ..generation.journal import Journal
@@ -178,14 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("llamaindex-finetune").setLevel(logging.INFO)
     from ..documents import DocumentError
+    from ..generation import GenerationError
     from ..outputs import OutputExistsError
 
     prefix = f"llamaindex-finetune {args.command}: error:"
     try:
         COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        _interrupted(args.command)
-    except IncompleteRun as e:
+    except KeyboardInterrupt as e:  # GenerationInterrupted too: it says what was saved
+        _interrupted(args.command, e)
+    except (IncompleteRun, GenerationError) as e:
         print(f"{prefix} {cli_message(e)}", file=sys.stderr)
         return 1
     except (CLIError, DocumentError, OutputExistsError, FileNotFoundError, ValueError) as e:
@@ -193,11 +190,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prefix} {cli_message(e)}", file=sys.stderr)
         return 2
     except Exception as e:
-        if isinstance(e, _generation_error_types()) or type(e).__name__ == "GenerationInterrupted":
-            if type(e).__name__ == "GenerationInterrupted":
-                _interrupted(args.command)
-            print(f"{prefix} {cli_message(e)}", file=sys.stderr)
-            return 1
         if verbose:
             raise
         print(f"{prefix} {type(e).__name__}: {cli_message(e)} (run with -v for details)",

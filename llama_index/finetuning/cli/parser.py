@@ -18,7 +18,8 @@ EXIT_STATUS = """\
 exit status:
   0    the command produced everything it was asked for
   1    it ran but did not: some chunks got no questions (the line printed says how many,
-       and that rerunning the same command asks only those again), or none did
+       and that rerunning the same command asks only those again), none did, or the LLM
+       could not be used (no answer, a bad key: checked with one call before the others)
   2    bad input or arguments: nothing was written
   130  interrupted (Ctrl-C): what was finished is saved; rerun the same command to resume
 
@@ -103,6 +104,43 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--api-key", default=None, help="API key (default: $OPENAI_API_KEY)")
     g.add_argument("--num-questions", type=positive_int, default=2, help="questions per chunk")
+    g.add_argument(
+        "--prompt",
+        choices=("default", "small"),
+        default="default",
+        help="the question prompt: default, or small (written for small local models)",
+    )
+    g.add_argument(
+        "--no-quality-filter",
+        dest="quality_filter",
+        action="store_false",
+        help="keep questions the rule filters drop (off-topic, copies of the prompt or chunk, "
+        "template repeats)",
+    )
+    g.add_argument(
+        "--round-trip-k",
+        type=positive_int,
+        default=10,
+        help="keep a question only if the base embedding model ranks its chunk in the top K",
+    )
+    g.add_argument(
+        "--no-round-trip",
+        dest="round_trip_k",
+        action="store_const",
+        const=None,
+        help="no round-trip filter (it loads the base embedding model)",
+    )
+    g.add_argument(
+        "--round-trip-model",
+        default=None,
+        help="the model of the round trip (default: --model where there is one, else offline)",
+    )
+    g.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the chunks an existing output holds that are not among these inputs "
+        "(without it, such an output is refused)",
+    )
     g.add_argument(
         "--num-workers",
         type=positive_int,

@@ -170,18 +170,29 @@ def generate_dataset(nodes: list, output: Path, args: argparse.Namespace) -> Any
     from ..generation import generate_qa_embedding_pairs
 
     llm = build_llm(args.llm, args.api_base, args.api_key)
-    kwargs = {"num_workers": args.num_workers} if args.num_workers else {}
+    kwargs: dict[str, Any] = {"num_workers": args.num_workers} if args.num_workers else {}
+    if args.round_trip_k:  # the base embedding model must rank the chunk within k
+        kwargs["round_trip_model"] = build_embed_model(
+            args.round_trip_model or getattr(args, "model", "offline")
+        )
+        kwargs["round_trip_top_k"] = args.round_trip_k
     ds, report = generate_qa_embedding_pairs(
         nodes=nodes,
         llm=llm,
         output_path=output,
         num_questions_per_chunk=args.num_questions,
+        qa_generate_prompt_tmpl=args.prompt,
+        quality_filter=args.quality_filter,
+        append=args.append,
         return_report=True,
         **kwargs,
     )
     current_output.clear()
     if report.resumed:
         print(f"resumed {report.resumed} of {report.chunks} chunks from an earlier run")
+    if report.dropped:
+        reasons = ", ".join(f"{n} {why}" for why, n in sorted(report.dropped.items()))
+        print(f"quality gate: dropped {sum(report.dropped.values())} questions ({reasons})")
     if not len(ds):
         raise IncompleteRun(f"no chunk got a question ({report.chunks} chunks asked)")
     if report.failed:
