@@ -43,11 +43,13 @@ from .steps import (
 
 def cmd_generate(args: argparse.Namespace) -> None:
     from ..documents import check_inputs
-    from ..outputs import check_output_file
+    from ..outputs import check_output_file, is_dataset_file
 
     output = check_output_file(args.output, args.overwrite)
     check_inputs(args.inputs)
     check_llm_spec(args)
+    if args.overwrite and output.is_file() and not is_dataset_file(output):
+        output.unlink()  # the user asked to replace a file that is not a dataset
     ds = generate_dataset(load_chunks(args.inputs, args, args.max_chunks), output, args)
     print(f"{len(ds)} questions over {len(ds.corpus)} chunks -> {output}")
 
@@ -80,7 +82,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     output = check_output_dir(args.output_dir, args.overwrite)
     dataset = load_dataset(args.dataset)
     models = parse_models(args.model or ["base=offline"], args.base)
-    evaluate_models(dataset, models, output, args.top_k, args.overwrite)
+    evaluate_models(dataset, models, output, args.top_k, args.overwrite, dataset_name=args.dataset)
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -110,6 +112,7 @@ _CLI_WORDS = (
     ("generate_qa_embedding_pairs", "`llamaindex-finetune generate`"),
     ("huggingface-cli download ...", "hf download <id>"),
     ("overwrite=True", "--overwrite"),
+    ("append=True (CLI: --append)", "--append"),
 )
 
 

@@ -148,10 +148,13 @@ def run(args: argparse.Namespace) -> None:
     evaluate_models(
         report, models, out / "report", args.top_k, args.overwrite,
         title=f"REPORT: {len(report)} questions that chose nothing: {source}",
+        dataset_name=source, seed=args.seed,
     )  # fmt: skip
     evaluate_models(
         select, models, out / "report_selection", args.top_k, args.overwrite,
         title=f"for comparison, the {len(select)} selection questions (they chose the "
         "checkpoint and the adapter epoch, so they flatter):",
+        dataset_name="the selection part of the --val pairs (it chose the checkpoint and the "
+        "adapter epoch)", seed=args.seed,
     )  # fmt: skip
     print(f"total time: {time.perf_counter() - started:.0f} s")

@@ -286,7 +286,11 @@ def evaluate_models(
     top_k: list[int],
     overwrite: bool = False,
     title: str | None = None,
+    dataset_name: str | None = None,
+    seed: int = 0,
 ) -> Any:
+    """Compare ``models`` on ``dataset`` (the first is the baseline): print the headline
+    table, with paired intervals and wins/losses, and write every metric to ``output_dir``."""
     from ..evaluation import compare
 
     comparison = compare(
@@ -296,13 +300,12 @@ def evaluate_models(
         output_dir=output_dir,
         baseline=next(iter(models)),
         overwrite=overwrite,
+        dataset_name=dataset_name,
+        seed=seed,
     )
-    k = max(top_k)  # the terminal gets the headline columns; the files get every metric
     if title:
         print(f"\n{title}")
-    print(
-        comparison.to_markdown(columns=[f"hit_rate@{i}" for i in top_k] + [f"mrr@{k}", f"ndcg@{k}"])
-    )
+    print(comparison.to_markdown())
     print(f"report written to {output_dir}")
     return comparison
 
