@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 from conftest import make_nodes, openai_llm
+from llama_index.llms.openai import OpenAI
 from openai_server import default_answer
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset, generate_qa_embedding_pairs
 from llama_index.finetuning.generation import (
+    GenerationError,
     GenerationWarning,
     agenerate_qa_embedding_pairs,
 )
@@ -297,3 +299,179 @@ def test_sigkill_at_any_moment_loses_nothing_and_asks_finished_chunks_once(fake_
         assert server.requests_per_key[key] == requests_before_rerun[key]
     assert sum(server.requests_per_key.values()) < n + 3 * 4 + 1  # at most the in-flight ones again
     assert EmbeddingQAFinetuneDataset.from_json(out) == ds
+
+
+# ---- exact resume, truthful failure, local runtimes, Ctrl-C, the quality gate -----------
+
+
+def test_resume_reuses_only_chunks_made_with_the_same_prompt_llm_and_count(fake_openai, tmp_path):
+    server = fake_openai()
+    out = tmp_path / "train.json"
+
+    def run(**kwargs):
+        kwargs.setdefault("llm", openai_llm(server))
+        return generate_qa_embedding_pairs(
+            nodes=make_nodes(3), output_path=out, return_report=True, **FAST, **kwargs
+        )[1]
+
+    assert run().generated == 3
+    same = run()
+    assert (same.resumed, same.generated, server.completion_requests) == (3, 0, 3)
+    assert run(qa_generate_prompt_tmpl="small").resumed == 0  # another prompt: asked again
+    assert server.completion_requests == 6
+    assert run(qa_generate_prompt_tmpl="small", num_questions_per_chunk=1).resumed == 0
+    other_model = OpenAI(model="gpt-4o", api_base=server.url, api_key="t", max_retries=0)
+    assert (
+        run(qa_generate_prompt_tmpl="small", num_questions_per_chunk=1, llm=other_model).resumed
+        == 0
+    )
+    assert server.completion_requests == 12
+    again = run(qa_generate_prompt_tmpl="small", num_questions_per_chunk=1, llm=other_model)
+    assert again.resumed == 3 and server.completion_requests == 12
+
+
+def test_a_rerun_with_other_inputs_is_refused_unless_append(fake_openai, tmp_path):
+    server = fake_openai()
+    out = tmp_path / "train.json"
+    generate_qa_embedding_pairs(
+        nodes=make_nodes(3), llm=openai_llm(server), output_path=out, **FAST
+    )
+    before = out.read_bytes()
+    other = make_nodes(2, prefix="OTHER")
+    for node in other:
+        node.id_ = "other-" + node.id_
+    with pytest.raises(GenerationError, match="3 chunks that are not among these inputs.*append"):
+        generate_qa_embedding_pairs(nodes=other, llm=openai_llm(server), output_path=out, **FAST)
+    assert server.completion_requests == 3 and out.read_bytes() == before
+    rechunked = make_nodes(3)
+    rechunked[0].text += " More text after a change of chunk size."
+    with pytest.raises(GenerationError, match="node-0"):
+        generate_qa_embedding_pairs(
+            nodes=rechunked, llm=openai_llm(server), output_path=out, **FAST
+        )
+    both = generate_qa_embedding_pairs(
+        nodes=other, llm=openai_llm(server), output_path=out, append=True, **FAST
+    )
+    assert len(both.corpus) == 5 and server.completion_requests == 5
+
+
+@pytest.mark.parametrize("status", [401, 404])
+def test_an_unusable_llm_fails_on_the_first_chunk_before_any_other_call(fake_openai, status):
+    server = fake_openai(faults={"CHUNK-0": [status] * 5})
+    with pytest.raises(GenerationError, match=f"{server.url}.*{status}"):
+        generate_qa_embedding_pairs(
+            nodes=make_nodes(20), llm=openai_llm(server), output_path=None, **FAST
+        )
+    assert server.completion_requests == 1
+
+
+def test_a_refused_connection_and_a_missing_key_are_named(monkeypatch):
+    from llama_index.llms.openai import OpenAI
+
+    nowhere = OpenAI(
+        model="gpt-4o-mini", api_base="http://127.0.0.1:9/v1", api_key="x", max_retries=0
+    )
+    with pytest.raises(GenerationError, match="127.0.0.1:9"):
+        generate_qa_embedding_pairs(nodes=make_nodes(3), llm=nowhere, output_path=None, **FAST)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(GenerationError, match="api_key"):
+        generate_qa_embedding_pairs(
+            nodes=make_nodes(3), llm=OpenAI(model="gpt-4o-mini", max_retries=0), output_path=None,
+            **FAST,
+        )  # fmt: skip
+
+
+def test_a_run_where_every_chunk_fails_raises_the_first_error_and_keeps_nothing_false(
+    fake_openai, tmp_path
+):
+    server = fake_openai(faults={f"CHUNK-{i}": [503] * 2 for i in range(3)})
+    out = tmp_path / "train.json"
+    with pytest.raises(GenerationError, match="every chunk asked failed.*503"):
+        generate_qa_embedding_pairs(
+            nodes=make_nodes(3), llm=openai_llm(server), output_path=out, retry_limit=1, **FAST
+        )
+    assert not out.exists()  # no empty dataset that looks like a result
+
+
+class SlotLLM(OpenAI):
+    """The OpenAI client with the attribute a local runtime sets: how many calls it takes."""
+
+    max_parallel_requests: int = 2
+
+
+def test_calls_in_flight_are_capped_at_the_llms_slots_and_none_times_out_queued(fake_openai):
+    server = fake_openai(latency=0.3)
+    llm = SlotLLM(model="gpt-4o-mini", api_base=server.url, api_key="t", max_retries=0)
+    ds, report = generate_qa_embedding_pairs(
+        nodes=make_nodes(8), llm=llm, num_workers=8, request_timeout=1.0, output_path=None,
+        return_report=True, **FAST,
+    )  # fmt: skip
+    assert server.max_in_flight == 2  # 8 asked at 2 a time: 1.2 s in all, over the timeout
+    assert report.failed == 0 and server.completion_requests == 8 and len(ds.corpus) == 8
+
+
+def test_the_quality_gate_drops_junk_counts_it_and_the_journal_keeps_the_raw_questions(
+    fake_openai, tmp_path
+):
+    def junk_first(key: str, prompt: str, n: int) -> str:
+        return "1. What is the purpose of this document?\n" + default_answer(key, prompt, n)
+
+    server = fake_openai(answer=junk_first)
+    out = tmp_path / "train.json"
+    ds, report = generate_qa_embedding_pairs(
+        nodes=make_nodes(4), llm=openai_llm(server), output_path=out, return_report=True, **FAST
+    )
+    assert report.dropped == {"about_the_source": 4} and report.short == 0
+    assert "What is the purpose of this document?" not in ds.queries.values()
+    assert all(len(qs) == 2 for qs in keys_of(ds).values())
+    raw = Journal.for_output(out).load()
+    assert all(len(e.questions) == 3 for e in raw.values())
+    unfiltered = generate_qa_embedding_pairs(
+        nodes=make_nodes(4), llm=openai_llm(server), output_path=out, quality_filter=False, **FAST
+    )  # the filters change without asking the LLM again
+    assert server.completion_requests == 4
+    assert list(unfiltered.queries.values()).count("What is the purpose of this document?") == 4
+
+
+CTRL_C_WORKER = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {tests!r})
+    from conftest import make_nodes, openai_llm
+    from openai_server import FakeOpenAIServer
+    from llama_index.finetuning import generate_qa_embedding_pairs
+    from llama_index.finetuning.generation import GenerationInterrupted
+
+    class Remote(FakeOpenAIServer):
+        url = sys.argv[1]
+
+    try:
+        generate_qa_embedding_pairs(nodes=make_nodes(200), llm=openai_llm(Remote()),
+                                    output_path=sys.argv[2], num_workers=4, show_progress=False)
+    except GenerationInterrupted as stop:
+        print("SAVED", stop.saved, stop.journal, flush=True)
+        sys.exit(130)
+    """
+)
+
+
+def test_ctrl_c_stops_the_run_and_says_how_many_chunks_are_saved_where(fake_openai, tmp_path):
+    server = fake_openai(latency=0.2)
+    out = tmp_path / "train.json"
+    journal = Journal.for_output(out)
+    script = tmp_path / "worker.py"
+    script.write_text(CTRL_C_WORKER.format(tests=str(Path(__file__).parent)))
+    proc = subprocess.Popen(
+        [sys.executable, str(script), server.url, str(out)], stdout=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.path.exists() and journal.path.read_bytes().count(b"\n") >= 5:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stdout
+    _, saved, where = stdout.split()
+    assert where == str(journal.path) and int(saved) == len(journal.load()) >= 5
+    assert server.completion_requests < 200

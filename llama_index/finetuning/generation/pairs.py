@@ -26,6 +26,7 @@ gate (:mod:`.filters`) applies when the dataset is assembled; the JSON is writte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import random
@@ -40,7 +41,7 @@ from typing import Any, Literal
 from llama_index.core.async_utils import run_jobs
 from llama_index.core.schema import BaseNode, MetadataMode
 
-from ..async_utils import run_sync
+from ..async_utils import background_loop, run_sync
 from ..dataset import EmbeddingQAFinetuneDataset
 from .errors import (
     GenerationError,
@@ -398,7 +399,22 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
         return run_sync(_generate(state, **bound))
     except KeyboardInterrupt as e:
         state.finished.wait(timeout=5)  # the cancelled run closes its journal
+        _settle(timeout=2)
         raise GenerationInterrupted(state.saved, state.journal) from e
+
+
+def _settle(timeout: float) -> None:
+    """Let the cancelled calls unwind on the package's loop before the caller exits: a
+    thread still inside an extension module when Python shuts down can abort the process."""
+
+    async def others_done() -> None:
+        me = asyncio.current_task()
+        pending = [t for t in asyncio.all_tasks() if t is not me]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    with contextlib.suppress(Exception):
+        asyncio.run_coroutine_threadsafe(others_done(), background_loop()).result(timeout + 1)
 
 
 _SIGNATURE = inspect.signature(agenerate_qa_embedding_pairs)
