@@ -12,7 +12,14 @@ Example::
 
 sentence-transformers writes the card itself (architecture, usage, its own training log);
 this adds, in one place, what a reader of a finetuned retrieval model wants first: how much
-data it saw, with which settings, and the validation metrics before and after.
+data it saw, with which settings, the validation metrics before and after, and which set
+chose the checkpoint (the same set those metrics come from, so they favour it).
+
+Training text stays out of the card unless asked for: sentence-transformers puts training
+rows (questions and whole chunks) in its widget, usage example and dataset samples, and a
+model shared on the Hub would publish them. :func:`card_data` returns its card data with
+``examples="none"`` (nothing from the data), ``"questions"`` (a few validation questions,
+never a chunk) or ``"all"`` (the library's own choice, chunks included).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 SECTION_TITLE = "## Finetuned with llama-index-finetuning-embeddings"
+CARD_EXAMPLES = ("none", "questions", "all")
 SETTINGS_FILE = "finetune_settings.json"
 
 # validation metrics shown, in this order, with their display names (suffixes of the
@@ -70,16 +78,31 @@ def _metrics_table(val_metrics: dict[str, dict[str, float]]) -> list[str]:
 
 
 def render_finetune_section(
-    settings: dict[str, Any], val_metrics: dict[str, dict[str, float]]
+    settings: dict[str, Any],
+    val_metrics: dict[str, dict[str, float]],
+    selected_on: str | None = None,
 ) -> str:
-    """The markdown section: settings table, then validation metrics (if any)."""
+    """The markdown section: settings table, then validation metrics (if any) and the set
+    they come from (``selected_on``: the set that also chose the checkpoint)."""
     lines = [SECTION_TITLE, "", "| setting | value |", "|---|---|"]
     lines += [f"| {key} | {value} |" for key, value in settings.items()]
     lines.append("")
     if val_metrics:
-        lines += ["### Validation retrieval metrics", ""] + _metrics_table(val_metrics)
+        where = selected_on or "the validation set"
+        lines += [
+            "### Validation retrieval metrics",
+            "",
+            f"Checkpoint selected on {where}; the figures below are measured on that same "
+            "set, so they favour the saved checkpoint. For figures on data that chose "
+            "nothing, evaluate on a held-out set (e.g. the other part of "
+            "`EmbeddingQAFinetuneDataset.split`).",
+            "",
+            *_metrics_table(val_metrics),
+        ]
     else:
-        lines.append("No validation set was given: no validation metrics.")
+        lines.append(
+            "No validation set was given: no validation metrics; the saved model is the last step."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -87,6 +110,7 @@ def write_finetune_card(
     model_path: str | os.PathLike,
     settings: dict[str, Any],
     val_metrics: dict[str, dict[str, float]],
+    selected_on: str | None = None,
 ) -> None:
     """Append the section to ``model_path/README.md`` and write ``finetune_settings.json`` beside it."""
     path = Path(model_path)
@@ -94,12 +118,75 @@ def write_finetune_card(
     text = readme.read_text(encoding="utf-8") if readme.exists() else ""
     if SECTION_TITLE in text:  # re-saving: replace our section, keep the library's card
         text = text[: text.index(SECTION_TITLE)].rstrip() + "\n"
-    section = render_finetune_section(settings, val_metrics)
+    section = render_finetune_section(settings, val_metrics, selected_on)
     readme.write_text((text + "\n" if text else "") + section, encoding="utf-8")
-    (path / SETTINGS_FILE).write_text(
-        json.dumps({"settings": settings, "validation": val_metrics}, indent=2, default=str),
-        encoding="utf-8",
+    record = {"settings": settings, "validation": val_metrics, "selected_on": selected_on}
+    (path / SETTINGS_FILE).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+
+
+def check_card_examples(value: str) -> str:
+    if value not in CARD_EXAMPLES:
+        raise ValueError(
+            f"card_examples={value!r} is not one of {CARD_EXAMPLES}: 'none' keeps training text "
+            "out of the model card, 'questions' shows a few validation questions, 'all' lets "
+            "sentence-transformers show training rows (chunks included)"
+        )
+    return value
+
+
+def card_data(examples: str = "none", questions: list[str] | None = None, **kwargs: Any) -> Any:
+    """sentence-transformers' ``SentenceTransformerModelCardData`` that keeps training text out.
+
+    Example::
+
+        model = SentenceTransformer(model_id, model_card_data=card_data("questions", val_qs))
+
+    Args:
+        examples: ``"none"``: no widget, usage example or dataset samples from the data
+            (the library's generic usage example instead); ``"questions"``: widget and usage
+            example from ``questions`` (pass validation questions, never chunks), no dataset
+            samples; ``"all"``: the library's default (training rows, chunks included).
+        questions: the texts ``"questions"`` may show.
+        **kwargs: passed to ``SentenceTransformerModelCardData`` (e.g. ``local_files_only``).
+    """
+    check_card_examples(examples)
+    return _private_card_class()(
+        card_examples=examples, example_questions=list(questions or [])[:4], **kwargs
     )
+
+
+_CARD_CLASS: list[type] = []
+
+
+def _private_card_class() -> type:
+    if _CARD_CLASS:
+        return _CARD_CLASS[0]
+    from dataclasses import dataclass, field
+
+    from sentence_transformers import SentenceTransformerModelCardData
+
+    @dataclass
+    class PrivateModelCardData(SentenceTransformerModelCardData):
+        card_examples: str = "none"
+        example_questions: list[str] = field(default_factory=list)
+
+        def set_widget_examples(self, dataset: Any) -> None:
+            if self.card_examples == "all":
+                super().set_widget_examples(dataset)
+            elif self.card_examples == "questions" and len(self.example_questions) >= 2:
+                first, *rest = self.example_questions
+                self.widget = [{"source_sentence": first, "sentences": rest}]
+                self.usage_examples = list(self.example_questions)
+
+        def compute_dataset_metrics(self, dataset, dataset_info, loss, router_mapping=None):
+            info = super().compute_dataset_metrics(dataset, dataset_info, loss, router_mapping)
+            if self.card_examples != "all" and info:
+                for key in ("examples", "examples_table", "_example_columns"):
+                    info.pop(key, None)
+            return info
+
+    _CARD_CLASS.append(PrivateModelCardData)
+    return PrivateModelCardData
 
 
 def engine_card_settings(engine: Any, trainer: Any) -> dict[str, Any]:
@@ -133,5 +220,6 @@ def engine_card_settings(engine: Any, trainer: Any) -> dict[str, Any]:
         "query prompt": repr(query_prompt),
         "passage prompt": repr(passage_prompt),
         "seed": engine.seed,
+        "examples from the data in this card": getattr(engine, "card_examples", "none"),
         "training pairs/s": engine.train_metrics.get("train_samples_per_second", "-"),
     }

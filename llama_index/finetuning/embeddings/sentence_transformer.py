@@ -45,7 +45,8 @@ from .base_models import (
     resolve_prompts,
     saved_prompts,
 )
-from .model_card import engine_card_settings, write_finetune_card
+from .finetune_result import FinetuneResult, describe_val_set, sentence_transformer_result
+from .model_card import card_data, check_card_examples, engine_card_settings, write_finetune_card
 from .negatives import training_pairs, with_hard_negatives
 from .training_setup import (
     LOSSES,
@@ -109,6 +110,10 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             evaluating and serving. ``None``: the prompts saved with the model, else the
             documented prompts of known models (bge, e5, nomic, ...), else none.
         training_args: extra ``SentenceTransformerTrainingArguments`` (they win over the above).
+        card_examples: what the saved model card (README.md) may quote from the data:
+            ``"none"`` (default: nothing), ``"questions"`` (a few validation questions, never
+            a chunk) or ``"all"`` (sentence-transformers' widget and samples: training chunks
+            included; a model shared on the Hub publishes them).
         overwrite: write into ``model_output_path`` even if it holds files this package did
             not write (they are replaced only where names clash, never deleted). Without
             it, such a folder is refused (``OutputExistsError``) before any work.
@@ -145,7 +150,9 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         passage_prompt: str | None = None,
         training_args: dict[str, Any] | None = None,
         overwrite: bool = False,
+        card_examples: str = "none",
     ) -> None:
+        check_card_examples(card_examples)
         check_dataset(dataset, "dataset")
         if val_dataset is not None:
             check_dataset(val_dataset, "val_dataset", "evaluated on")
@@ -198,7 +205,9 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.passage_prompt = passage_prompt
         self.training_args = dict(training_args or {})
         self.overwrite = overwrite
+        self.card_examples = card_examples
         # set by finetune()
+        self.result: FinetuneResult | None = None  # also what finetune() returns
         self.model: Any = None
         self.base_model_id: str | None = None
         self.trainer: Any = None
@@ -243,8 +252,18 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             trainer.remove_callback(PrinterCallback)
         return trainer
 
-    def finetune(self, **train_kwargs: Any) -> None:
+    def finetune(self, **train_kwargs: Any) -> FinetuneResult:
         """Train, keep the best checkpoint (with a val set), save it to ``model_output_path``.
+
+        Returns (and keeps as ``self.result``) a :class:`FinetuneResult`: val NDCG@10 of the
+        base model and of the kept checkpoint. ``val_dataset`` chose that checkpoint, so
+        report on other data::
+
+            select, report = val.split(0.5, seed=0)      # by chunk
+            engine = SentenceTransformersFinetuneEngine(train, val_dataset=select)
+            engine.finetune()
+            compare(report, {"base": "offline", "tuned": engine.get_finetuned_model()},
+                    baseline="base", dataset_name="report half of val")
 
         ``train_kwargs`` go to ``SentenceTransformerTrainer.train``.
         """
@@ -281,10 +300,17 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         if trainer.is_world_process_zero():
             out = Path(self.model_output_path)
             model.save_pretrained(str(out))
-            write_finetune_card(out, engine_card_settings(self, trainer), self.val_metrics)
+            write_finetune_card(
+                out,
+                engine_card_settings(self, trainer),
+                self.val_metrics,
+                selected_on=describe_val_set(self.val_dataset),
+            )
             remove_own_dir(out / CHECKPOINT_DIR)  # only the folder this engine marked
         barrier()
         self.trainer = None  # a second finetune() starts again from the base model
+        self.result = sentence_transformer_result(self)
+        return self.result
 
     def get_finetuned_model(self, **model_kwargs: Any) -> Any:
         """The saved model as a llama-index ``HuggingFaceEmbedding``, with its prompts."""
@@ -308,21 +334,25 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
     # ---- pieces ------------------------------------------------------------------------
 
     def _load_model(self):
-        from sentence_transformers import SentenceTransformerModelCardData
-
         model_id = default_model_id() if self.model_id is None else resolve_model_id(self.model_id)
         self.base_model_id = model_id
         # a local folder has no hub page for the model card to link to
         local = os.path.isdir(os.path.expanduser(model_id)) or hub_offline()
         model = load_sentence_transformer(
             model_id,
-            model_card_data=SentenceTransformerModelCardData(local_files_only=local),
+            model_card_data=card_data(
+                self.card_examples, self._card_questions(), local_files_only=local
+            ),
             device=load_device(self.device),
             trust_remote_code=self.trust_remote_code,
         )
         if self.max_seq_length:
             model.max_seq_length = self.max_seq_length
         return model
+
+    def _card_questions(self) -> list[str]:
+        """Validation questions the card may show (``card_examples="questions"``); never chunks."""
+        return list(self.val_dataset.queries.values())[:4] if self.val_dataset else []
 
     def _training_rows(self, model):
         rows = training_pairs(self.dataset, self.use_all_docs)
