@@ -11,7 +11,8 @@ Example::
         output_dir="eval",            # writes comparison.md, comparison.png, comparison.json
         baseline="base",
     )
-    print(report.to_markdown())
+    print(report.to_markdown())   # headline metrics; each model's difference from "base"
+                                  # with a 95% bootstrap interval, wins/losses/ties, p-value
 
 Public names are imported on first use, so importing this package does not import torch.
 """
@@ -33,10 +34,13 @@ _EXPORTS = {
     "compare": ".report",
     "Comparison": ".report",
     "metrics": ".metrics",
+    "stats": ".stats",
+    "PairedDifference": ".stats",
 }
 
 __all__ = [
     "Comparison",
+    "PairedDifference",
     "EvaluationResult",
     "aevaluate_embedding",
     "aevaluate_retriever",
@@ -47,11 +51,12 @@ __all__ = [
     "evaluate_retriever",
     "metrics",
     "score_embeddings",
+    "stats",
 ]
 assert sorted(__all__) == sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import metrics
+    from . import metrics, stats
     from .evaluate import (
         aevaluate_embedding,
         clear_embedding_cache,
@@ -61,6 +66,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .report import Comparison, compare
     from .result import EvaluationResult
     from .retriever import aevaluate_retriever, corpus_nodes, evaluate_retriever
+    from .stats import PairedDifference
 
 
 def __getattr__(name: str) -> Any:
@@ -68,7 +74,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     mod = importlib.import_module(module, __name__)
-    value = mod if name == "metrics" else getattr(mod, name)
+    value = mod if name in ("metrics", "stats") else getattr(mod, name)
     globals()[name] = value
     return value
 
