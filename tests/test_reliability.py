@@ -180,7 +180,8 @@ def test_an_unreachable_server_fails_with_one_line(tmp_path):
 
 
 def test_a_partial_run_exits_1_and_says_how_to_resume(tmp_path, fake_openai):
-    server = fake_openai(faults={"CHUNK-2": [500, 500, 500, 500]})
+    # 400: the OpenAI client does not retry it itself, so each of the 4 attempts reaches us
+    server = fake_openai(faults={"CHUNK-2": [400, 400, 400, 400]})
     docs = write_docs(tmp_path / "docs")
     argv = ["generate", docs, "--llm", "openai-like:m", "--api-base", server.url,
             "--output", tmp_path / "d.json"]  # fmt: skip
@@ -323,3 +324,30 @@ def test_help_shows_defaults_and_verbose_and_version_work_anywhere():
     for argv in (["-v", "generate", "--version"], ["generate", "-v", "--version"]):
         proc = cli(*argv)
         assert proc.returncode == 0 and proc.stdout.startswith("llamaindex-finetune")
+
+
+# ---- the same guarantees in Python ---------------------------------------------------------
+
+
+def test_engines_and_compare_refuse_a_users_folder_before_any_work(tmp_path, user_folder):
+    from llama_index.core.embeddings import MockEmbedding
+
+    from llama_index.finetuning import (
+        EmbeddingAdapterFinetuneEngine,
+        SentenceTransformersFinetuneEngine,
+        compare,
+    )
+    from llama_index.finetuning.outputs import OutputExistsError
+
+    before = snapshot(user_folder)
+    data = EmbeddingQAFinetuneDataset.from_json(small_dataset(tmp_path / "d.json"))
+    engines = [
+        SentenceTransformersFinetuneEngine(data, model_id="offline", model_output_path=str(user_folder)),
+        EmbeddingAdapterFinetuneEngine(data, MockEmbedding(embed_dim=8), model_output_path=str(user_folder)),
+    ]  # fmt: skip
+    for engine in engines:
+        with pytest.raises(OutputExistsError, match="overwrite"):
+            engine.finetune()
+    with pytest.raises(OutputExistsError, match="overwrite"):
+        compare(data, {"base": MockEmbedding(embed_dim=8)}, output_dir=user_folder)
+    assert snapshot(user_folder) == before

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 MARKER = ".llamaindex-finetune.json"
-OVERWRITE_HINT = "--overwrite"
+OVERWRITE_HINT = "overwrite=True"  # the CLI says --overwrite (cli.main.cli_message)
 
 
 class OutputExistsError(FileExistsError):

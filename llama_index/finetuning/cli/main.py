@@ -158,6 +158,8 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' bars follow it
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    # the OpenAI client logs each of its own retries; generation counts and reports failures
+    logging.getLogger("llama_index.llms.openai.utils").setLevel(logging.ERROR)
     warnings.showwarning = lambda message, category, *args, **kwargs: print(
         f"warning: {message}", file=sys.stderr
     )
