@@ -191,56 +191,9 @@ class Comparison:
 
         A difference whose interval contains 0 is marked with ``†`` and a footnote.
         """
-        columns = self.headline_columns() if columns is None else list(columns)
-        table = self.table[columns]
-        paired = self.baseline is not None and intervals
-        metric = self.metric
-        d = max(2, digits - 1)
-        header = ["model", *table.columns]
-        if paired:
-            header += [f"wins/losses/ties ({metric})", f"p ({metric})"]
-        lines = [self._scope(), "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        marked = False
-        for name, row in table.iterrows():
-            diffs = self.differences(str(name), [*columns, metric]) if paired else {}
-            cells = [str(name)]
-            for col, value in row.items():
-                cell = "" if pd.isna(value) else f"{value:.{digits}f}"
-                if self.baseline is not None and name != self.baseline and not pd.isna(value):
-                    diff = diffs.get(col)
-                    if diff is None:
-                        cell += f" ({value - table.loc[self.baseline, col]:+.{digits}f})"
-                    else:
-                        cell += (
-                            f" ({diff.difference:+.{d}f} [{diff.low:+.{d}f}, {diff.high:+.{d}f}])"
-                        )
-                        if diff.contains_zero:
-                            cell += " †"
-                            marked = True
-                cells.append(cell)
-            if paired:
-                diff = diffs.get(metric)
-                cells += (
-                    [f"{diff.wins}/{diff.losses}/{diff.ties}", _p_text(diff.p_value)]
-                    if diff is not None
-                    else ["", ""]
-                )
-            lines.append("| " + " | ".join(cells) + " |")
-        if paired and len(self.results) > 1:
-            pct = f"{self.confidence:.0%}"
-            lines += [
-                "",
-                f"In parentheses: the difference from {self.baseline} and its {pct} bootstrap "
-                f"interval over queries ({self.resamples} resamples, seed {self.seed})."
-                + (
-                    " † the interval contains 0: no change shown on these queries."
-                    if marked
-                    else ""
-                ),
-                f"wins/losses/ties: queries scored above / below / equal to {self.baseline} on "
-                f"{metric}; p: two-sided paired permutation test on {metric}.",
-            ]
-        return "\n".join(lines) + "\n"
+        from .table import render_markdown
+
+        return render_markdown(self, columns, digits, intervals)
 
     def __str__(self) -> str:
         return self.to_markdown()
@@ -339,10 +292,6 @@ class Comparison:
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
             result.save_json(out / "per_query" / f"{safe}.json")
         return paths
-
-
-def _p_text(p: float) -> str:
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _finite(value: Any) -> Any:
