@@ -24,8 +24,9 @@ import secrets
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,7 @@ def import_xllamacpp() -> Any:
     the binding loads OpenMP, so it is set (to ``PASSIVE``, unless the user set it) only
     around the import, and other libraries loaded later do not see it.
     """
-    if "xllamacpp" in sys.modules:
+    if sys.modules.get("xllamacpp") is not None:
         return sys.modules["xllamacpp"]
     set_here = "OMP_WAIT_POLICY" not in os.environ
     if set_here:
@@ -123,70 +124,95 @@ class LlamaCppRuntime:
             messages.insert(0, {"role": "system", "content": self.llm.system_prompt})
         return messages
 
-    def request(self, prompt: str | None = None, messages: list[dict] | None = None) -> str:
-        """One answer: to ``messages`` in the chat template, or to ``prompt`` sent as is."""
+    def _generate(
+        self,
+        on_piece: Callable[[str], None],
+        prompt: str | None = None,
+        messages: list[dict[str, str]] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """Stream one answer into ``on_piece``; ``stop`` (when set) ends it early."""
         self.load()
+        errors: list[dict[str, Any]] = []
+
+        def on_chunk(chunk: dict[str, Any]) -> bool:
+            if "choices" not in chunk:  # the server's error answer
+                errors.append(chunk)
+                return True
+            for choice in chunk["choices"]:
+                piece = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
+                if piece:
+                    on_piece(piece)
+            return stop is not None and stop.is_set()
+
         if messages is not None:
-            response = self._server.handle_chat_completions(self._body(messages=messages))
+            self._server.handle_chat_completions(
+                self._body(messages=messages, stream=True), on_chunk
+            )
         else:
-            response = self._server.handle_completions(self._body(prompt=prompt))
-        choices = response.get("choices")
-        if not choices:
-            raise _error(response)
-        choice = choices[0]
-        text = choice["message"]["content"] if "message" in choice else choice["text"]
-        return (text or "").strip()
+            self._server.handle_completions(self._body(prompt=prompt, stream=True), on_chunk)
+        if errors:
+            raise _error(errors[0])
 
-    def complete(self, prompt: str, formatted: bool = False) -> str:
+    def request(
+        self,
+        prompt: str | None = None,
+        messages: list[dict[str, str]] | None = None,
+        stop: threading.Event | None = None,
+    ) -> str:
+        """One answer: to ``messages`` in the chat template, or to ``prompt`` sent as is."""
+        pieces: list[str] = []
+        self._generate(pieces.append, prompt, messages, stop)
+        return "".join(pieces).strip()
+
+    def complete(self, prompt: str, formatted: bool = False, stop: Any = None) -> str:
         if formatted:
-            return self.request(prompt=prompt)
-        return self.request(messages=self._messages(prompt))
+            return self.request(prompt=prompt, stop=stop)
+        return self.request(messages=self._messages(prompt), stop=stop)
 
-    def chat(self, messages: list[dict[str, str]]) -> str:
-        return self.request(messages=messages)
+    def chat(self, messages: list[dict[str, str]], stop: Any = None) -> str:
+        return self.request(messages=messages, stop=stop)
+
+    async def _in_executor(self, call: Callable[..., str], *args: Any) -> str:
+        # At most `slots` calls are in the server; the rest wait in the executor's queue (no
+        # timeout). A cancelled call (a caller's timeout, Ctrl-C) stops its generation.
+        stop = threading.Event()
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, partial(call, *args, stop=stop))
+        except asyncio.CancelledError:
+            stop.set()
+            raise
 
     async def acomplete(self, prompt: str, formatted: bool = False) -> str:
-        # At most `slots` calls are in the server; the rest wait in the executor's queue.
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.complete, prompt, formatted)
+        return await self._in_executor(self.complete, prompt, formatted)
 
     async def achat(self, messages: list[dict[str, str]]) -> str:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.chat, messages)
+        return await self._in_executor(self.chat, messages)
 
     def stream(self, prompt: str, formatted: bool = False) -> Iterator[str]:
         """The answer's pieces as the model writes them."""
-        self.load()
         pieces: queue.Queue[Any] = queue.Queue()
         stop = threading.Event()
         done = object()
 
-        def on_chunk(chunk: dict[str, Any]) -> bool:
-            pieces.put(chunk)
-            return stop.is_set()  # True stops the generation
-
         def run() -> None:
             try:
                 if formatted:
-                    body = self._body(prompt=prompt, stream=True)
-                    self._server.handle_completions(body, on_chunk)
+                    self._generate(pieces.put, prompt=prompt, stop=stop)
                 else:
-                    body = self._body(messages=self._messages(prompt), stream=True)
-                    self._server.handle_chat_completions(body, on_chunk)
-            finally:
-                pieces.put(done)
+                    self._generate(pieces.put, messages=self._messages(prompt), stop=stop)
+            except Exception as error:  # noqa: BLE001  re-raised in the caller's thread
+                pieces.put(error)
+            pieces.put(done)
 
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
         try:
-            while (chunk := pieces.get()) is not done:
-                choices = chunk.get("choices")
-                if choices is None:
-                    raise _error(chunk)
-                for choice in choices:
-                    delta = choice.get("delta", {}).get("content") or choice.get("text") or ""
-                    if delta:
-                        yield delta
+            while (piece := pieces.get()) is not done:
+                if isinstance(piece, Exception):
+                    raise piece
+                yield piece
         finally:
             stop.set()
             thread.join()
