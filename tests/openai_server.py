@@ -213,6 +213,10 @@ class FakeOpenAIServer:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # socketserver's default listen backlog of 5 drops the SYNs of a burst of 32 new
+    # connections, which the client resends only after 1 s; real servers queue hundreds
+    request_queue_size = 128
+
     def handle_error(self, request, client_address):  # clients killed mid-request are normal here
         import sys
 

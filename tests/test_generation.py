@@ -475,3 +475,24 @@ def test_ctrl_c_stops_the_run_and_says_how_many_chunks_are_saved_where(fake_open
     _, saved, where = stdout.split()
     assert where == str(journal.path) and int(saved) == len(journal.load()) >= 5
     assert server.completion_requests < 200
+
+
+def test_the_round_trip_filter_runs_on_the_given_embedding_model(fake_openai):
+    """The server's embeddings are bags of words: a question that names another chunk ranks
+    that chunk first, and the round trip at k=1 drops it."""
+    from llama_index.embeddings.openai import OpenAIEmbedding
+
+    def one_good_one_astray(key: str, prompt: str, n: int) -> str:
+        other = f"CHUNK-{(int(key.split('-')[1]) + 1) % 4}"
+        return f"1. What does {key} state about the company?\n2. What does {other} report?"
+
+    server = fake_openai(answer=one_good_one_astray)
+    embed = OpenAIEmbedding(api_base=server.url, api_key="t", max_retries=0)
+    ds, report = generate_qa_embedding_pairs(
+        nodes=make_nodes(4), llm=openai_llm(server), output_path=None, quality_filter=False,
+        round_trip_model=embed, round_trip_top_k=1, return_report=True, **FAST,
+    )  # fmt: skip
+    assert report.dropped == {"round_trip": 4} and server.embedding_requests > 0
+    assert sorted(ds.queries.values()) == [
+        f"What does CHUNK-{i} state about the company?" for i in range(4)
+    ]

@@ -30,10 +30,12 @@ chunks) that is the top 3% of the corpus. Ranking reuses :mod:`llama_index.finet
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..async_utils import run_sync
@@ -70,10 +72,25 @@ RULES = (
 )
 
 
+@functools.lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    from llama_index.core.utils import globals_helper  # NLTK's English list, shipped with core
+    """NLTK's English list, as llama-index-core ships it; read as a file because importing
+    nltk (``globals_helper.stopwords``) takes seconds, which would stall the event loop."""
+    import llama_index.core
 
-    return frozenset(globals_helper.stopwords)
+    path = Path(llama_index.core.__file__).parent / "_static/nltk_cache/corpora/stopwords/english"
+    try:
+        return frozenset(path.read_text(encoding="utf-8").split())
+    except OSError:
+        from llama_index.core.utils import globals_helper
+
+        return frozenset(globals_helper.stopwords)
+
+
+@functools.lru_cache(maxsize=16)
+def _instruction_words(prompt_tmpl: str) -> frozenset[str]:
+    text = prompt_tmpl.replace("{context_str}", " ").replace("{num_questions_per_chunk}", " ")
+    return frozenset(content_words(text))
 
 
 def normalise(text: str) -> str:
@@ -102,11 +119,8 @@ def is_prompt_echo(question: str, prompt_tmpl: str) -> bool:
     """The question restates the instructions ("How can I write 2 questions ...?")."""
     if _INSTRUCTION.search(question):
         return True
-    instructions = prompt_tmpl.replace("{context_str}", " ").replace(
-        "{num_questions_per_chunk}", " "
-    )
     words = content_words(question)
-    return len(words) >= 2 and len(words & content_words(instructions)) >= 0.75 * len(words)
+    return len(words) >= 2 and len(words & _instruction_words(prompt_tmpl)) >= 0.75 * len(words)
 
 
 def rule_reason(
