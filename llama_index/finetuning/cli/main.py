@@ -178,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("llamaindex-finetune").setLevel(logging.INFO)
+    # GenerationInterrupted carries what the library logs on Ctrl-C: the CLI says it once
+    logging.getLogger("llama_index.finetuning.generation.pairs").addFilter(
+        lambda record: not str(record.msg).startswith("interrupted")
+    )
     from ..documents import DocumentError
     from ..generation import GenerationError
     from ..outputs import OutputExistsError
