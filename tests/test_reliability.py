@@ -173,10 +173,11 @@ def test_openai_without_a_key_is_refused_before_any_work(tmp_path):
 def test_an_unreachable_server_fails_with_one_line(tmp_path):
     proc = cli("generate", write_docs(tmp_path / "docs", n=2), "--llm", "openai-like:none",
                "--api-base", "http://127.0.0.1:9/v1", "--output", tmp_path / "fail.json")  # fmt: skip
-    assert proc.returncode != 0
+    assert proc.returncode == 1, proc.stderr[-2000:]
     err = proc.stderr.strip().splitlines()
     assert "Traceback" not in proc.stderr
-    assert err and "error:" in err[-1]
+    assert err and "error:" in err[-1] and "127.0.0.1:9" in err[-1]
+    assert sum("error" in line.lower() for line in err) == 1
 
 
 def test_a_partial_run_exits_1_and_says_how_to_resume(tmp_path, fake_openai):
@@ -196,6 +197,28 @@ def test_a_partial_run_exits_1_and_says_how_to_resume(tmp_path, fake_openai):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert server.requests_per_key["CHUNK-2"] == 5 and server.requests_per_key["CHUNK-0"] == 1
     assert len(EmbeddingQAFinetuneDataset.from_json(tmp_path / "d.json").corpus) == 4
+
+
+def test_a_rerun_with_other_inputs_does_not_merge_into_the_output(tmp_path, fake_openai):
+    """Finding 12.4: a quick run into a full run's output used to train on both."""
+    server = fake_openai()
+    out = tmp_path / "merged.json"
+    base = ["--llm", "openai-like:m", "--api-base", server.url, "--no-round-trip", "--output", out]
+    proc = cli("generate", write_docs(tmp_path / "full", n=4), *base)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.txt").write_text("CHUNK-9: another company reported item 9 in 2022. " * 3)
+    before = snapshot(tmp_path)
+    proc = cli("generate", other, *base)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "merged.json" in last and "--append" in last and "Traceback" not in proc.stderr
+    assert snapshot(tmp_path) == before
+
+    proc = cli("generate", other, *base, "--append")  # said explicitly: both are kept
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(EmbeddingQAFinetuneDataset.from_json(out).corpus) == 5
 
 
 # ---- 12.7 the user's umask -------------------------------------------------------------------
