@@ -61,6 +61,7 @@ def test_generate_through_an_openai_compatible_server(fake_openai, tmp_path, cap
 )
 def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)  # default outputs land here, not in the checkout
     docs = write_docs(tmp_path / "docs")
     dataset = tmp_path / "d.json"
     dataset.write_text(

@@ -275,14 +275,14 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         checkpoints = Path(self.model_output_path) / CHECKPOINT_DIR
         check_output_dir(self.model_output_path, self.overwrite)
         check_scratch_dir(checkpoints)  # a user's own checkpoints/ is refused, never deleted
-        claim_dir(self.model_output_path, "model", self.overwrite)
-        claim_scratch_dir(checkpoints)
         if resume is True and not any(checkpoints.glob("checkpoint-*")):
             raise FileNotFoundError(
                 f"resume_from_checkpoint=True but there is no checkpoint in {checkpoints.resolve()}: "
                 "pass the path of a checkpoint folder, or train from the start"
             )
         trainer = self.trainer or self.build_trainer()
+        claim_dir(self.model_output_path, "model", self.overwrite)  # the model loaded: mark
+        claim_scratch_dir(checkpoints)
         base_metrics = None
         if trainer.evaluator is not None and not resume and trainer.is_world_process_zero():
             base_metrics = trainer.evaluator(trainer.model)  # for the model card
