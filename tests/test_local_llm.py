@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 from llama_index.core.base.llms.types import ChatMessage
@@ -17,7 +18,7 @@ from llama_index.core.schema import TextNode
 from llama_index.finetuning import resources
 from llama_index.finetuning.cli.steps import CLIError, build_llm
 from llama_index.finetuning.generation import generate_qa_embedding_pairs
-from llama_index.finetuning.llms import LocalLLM
+from llama_index.finetuning.llms import LocalLLM, llamacpp
 
 PROMPTS = [
     "Name a planet of the solar system.",
@@ -113,9 +114,12 @@ def test_metadata_and_class_name(tmp_path):
 
 @needs_llamacpp
 def test_llamacpp_imports_with_passive_openmp_threads_unless_the_user_chose():
+    path = Path(llamacpp.__file__)  # the module alone: it imports nothing heavy at the top
     code = (
-        "import os; from llama_index.finetuning.llms.llamacpp import import_xllamacpp; "
-        "import_xllamacpp(); print(os.environ.get('OMP_WAIT_POLICY'))"
+        "import importlib.util as u, os\n"
+        f"spec = u.spec_from_file_location('llamacpp', {str(path)!r})\n"
+        "m = u.module_from_spec(spec); spec.loader.exec_module(m); m.import_xllamacpp()\n"
+        "print(os.environ.get('OMP_WAIT_POLICY'))"
     )
     out = run_python(code, OMP_DISPLAY_ENV="TRUE")
     assert "OMP_WAIT_POLICY = 'PASSIVE'" in out.stderr
@@ -299,3 +303,11 @@ def test_llm_spec_gguf_builds_a_local_llm_for_the_file_and_names_bad_files(tmp_p
     llm = build_llm(f"gguf:{gguf}")
     assert isinstance(llm, LocalLLM) and llm.model_path == str(gguf)
     assert llm.model_name == gguf.stem and llm._runtime is None  # loads on first use
+
+
+@needs_llamacpp
+def test_llamacpp_names_a_file_it_cannot_load(tmp_path):
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 200)  # the magic, then nothing a model needs
+    with pytest.raises(ValueError, match="could not load .*broken.gguf"):
+        LocalLLM(model_path=str(broken), runtime="llamacpp").load()
