@@ -168,3 +168,11 @@ def test_round_trip_keeps_a_question_that_finds_its_chunk_and_drops_one_that_doe
 def test_round_trip_k_must_be_positive():
     with pytest.raises(ValueError, match="round_trip_top_k"):
         filter_pairs(_dataset([("What was Lyft revenue?", "a")], {"a": CHUNK}), round_trip_top_k=0)
+
+
+def test_a_question_that_borrows_the_small_prompts_example_company_is_an_echo():
+    leaked = "What is the impact of the COVID-19 pandemic on Northwind Bakery?"
+    covid = "The COVID-19 pandemic reduced Lyft's ridesharing demand in 2020."
+    assert rule_reason(leaked, covid, SMALL_MODEL_QA_PROMPT_TMPL) == "prompt_echo"
+    near = "What was the impact of the COVID-19 pandemic on Lyft?"
+    assert rule_reason(near, covid, SMALL_MODEL_QA_PROMPT_TMPL) is None

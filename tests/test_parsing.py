@@ -143,3 +143,15 @@ def test_a_question_mark_inside_quotes_after_a_number_marker():
         "How did Lyft's revenue change in 2021?",
         "Why did demand recover?",
     ]
+
+
+def test_a_copy_of_the_small_prompts_example_is_dropped_and_the_next_question_kept():
+    from llama_index.finetuning.generation import SMALL_MODEL_QA_PROMPT_TMPL
+
+    answer = (  # SmolLM2-135M's answer to the small prompt on a Lyft chunk
+        "1. How many stores did Northwind Bakery open in 2019?\n"
+        "2. How much did Lyft's revenue grow in 2021?"
+    )
+    assert parse_questions(answer, CHUNK, prompt_tmpl=SMALL_MODEL_QA_PROMPT_TMPL) == [
+        "How much did Lyft's revenue grow in 2021?"
+    ]

@@ -56,6 +56,7 @@ _QUESTION_START = re.compile(
     r"define|give|find|show|outline)\b",
     re.IGNORECASE,
 )
+_PROPER = re.compile(r"(?<=[a-z0-9,] )[A-Z][a-z]+")
 _INSTRUCTION = re.compile(r"\b(write|generate|create|make)\b.*\bquestions?\b", re.IGNORECASE)
 MIN_WORDS, MAX_WORDS, MAX_CHARS = 3, 40, 300
 _MIN_COPY_CHARS = 40
@@ -88,6 +89,13 @@ def _stopwords() -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=16)
+def _proper_nouns(prompt_tmpl: str) -> frozenset[str]:
+    """Capitalised words of the prompt that do not open a line or a sentence."""
+    text = prompt_tmpl.replace("{context_str}", "\n").replace("{num_questions_per_chunk}", "2")
+    return frozenset(w.lower() for w in _PROPER.findall(text))
+
+
+@functools.lru_cache(maxsize=16)
 def _instruction_words(prompt_tmpl: str) -> frozenset[str]:
     text = prompt_tmpl.replace("{context_str}", " ").replace("{num_questions_per_chunk}", " ")
     return frozenset(content_words(text))
@@ -115,10 +123,15 @@ def is_degenerate(question: str) -> bool:
     return False
 
 
-def is_prompt_echo(question: str, prompt_tmpl: str) -> bool:
-    """The question restates the instructions ("How can I write 2 questions ...?")."""
+def is_prompt_echo(question: str, prompt_tmpl: str, chunk: str | None = None) -> bool:
+    """The question restates the instructions ("How can I write 2 questions ...?"), or (given
+    its chunk) names a proper noun of the prompt's example that the chunk lacks."""
     if _INSTRUCTION.search(question):
         return True
+    if chunk is not None:
+        named = set(_TOKEN.findall(question.lower())) & _proper_nouns(prompt_tmpl)
+        if named - set(_TOKEN.findall(chunk.lower())):
+            return True
     words = content_words(question)
     return len(words) >= 2 and len(words & _instruction_words(prompt_tmpl)) >= 0.75 * len(words)
 
@@ -139,7 +152,7 @@ def rule_reason(
         first = _QUESTION_START.match(question.strip()).group(1).lower()
         if first in {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}:
             return "not_a_question"  # a wh-question cut off before its end
-    if prompt_tmpl is not None and is_prompt_echo(question, prompt_tmpl):
+    if prompt_tmpl is not None and is_prompt_echo(question, prompt_tmpl, chunk):
         return "prompt_echo"
     if _SOURCE.search(question):
         return "about_the_source"

@@ -34,22 +34,21 @@ entities and periods they are about) and different from each other. Write one qu
 per line, with no answers and no other text.
 """
 
-# For 0.1-1B local models: few words to follow, one example to copy the shape of (from a
-# made-up bakery, so that a copied example question is off-topic and filtered), questions
-# as typed into a search box, naming their subject since the reader never sees the text.
+# For 0.1-1B local models: few words, one worked example to copy the shape of, the
+# instruction after the text (small models follow what they read last), questions as typed
+# into a search box that name their subject, since the searcher never sees the text. The
+# example's made-up bakery is there so that a copied example is caught: SmolLM2-135M copies
+# it ("How many stores did Northwind Bakery open in 2019?"), and a question naming a proper
+# noun of the prompt that its chunk lacks is dropped as an echo (filters.is_prompt_echo).
 SMALL_MODEL_QA_PROMPT_TMPL = """\
-Write {num_questions_per_chunk} questions that a person would type into a search box to \
-find the text below. Each question names the company, figure or year it is about. Never \
-mention "the text", "the excerpt" or "the document". One question per line, nothing else.
-
-Example text: Northwind Bakery opened 12 new stores in 2019, bringing its total to 85, \
-while sales per store fell 4%.
-Example questions:
-How many new stores did Northwind Bakery open in 2019?
-How much did Northwind Bakery's sales per store fall in 2019?
+Example text: Northwind Bakery opened 12 new stores in 2019.
+Example question: How many stores did Northwind Bakery open in 2019?
 
 Text: {context_str}
-Questions:
+
+Write {num_questions_per_chunk} questions a person would type into a search box to find \
+this text. Each question names the company, figure or year it asks about. Do not mention \
+"the text" or "the excerpt". One question per line:
 """
 
 PROMPTS = {"default": DEFAULT_QA_GENERATE_PROMPT_TMPL, "small": SMALL_MODEL_QA_PROMPT_TMPL}
@@ -134,7 +133,7 @@ def parse_questions(
             continue
         if _copies_chunk(line, chunk_norm) or is_degenerate(line):
             continue
-        if is_prompt_echo(line, prompt_tmpl or DEFAULT_QA_GENERATE_PROMPT_TMPL):
+        if is_prompt_echo(line, prompt_tmpl or DEFAULT_QA_GENERATE_PROMPT_TMPL, chunk_text):
             continue
         key = _normalise(line)
         if not key or key in seen:
