@@ -124,3 +124,10 @@ def test_adapter_engine_embeds_only_queries_and_their_chunks(fake_openai, tmp_pa
     checked.finetune()
     assert checked.embedding_stats["computed"] == 0
     assert len(checked.history) == 2
+
+
+def test_nan_embeddings_are_one_clear_error():
+    q = np.ones((2, 4))
+    q[1, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        exact_top_k(q, np.eye(4), 2)

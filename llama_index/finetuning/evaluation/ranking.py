@@ -131,4 +131,6 @@ def exact_top_k(
             merged_idx = np.concatenate([top_idx[qs], idx], axis=1)
             merged_vals = np.concatenate([top_vals[qs], vals], axis=1)
             top_idx[qs], top_vals[qs] = (a[:, :k] for a in _order_rows(merged_idx, merged_vals))
+    if (top_idx == _NO_ROW).any():  # only a NaN score is never above -inf
+        raise ValueError("the embeddings contain NaN values: check the model that made them")
     return top_idx, top_vals
