@@ -139,6 +139,7 @@ def main() -> None:
 def write_fragment(rows: list[dict], start_load: float, n: int) -> None:
     from llama_index.finetuning.llms.llamacpp import DEFAULT_SLOTS
 
+    start = "" if start_load != start_load else f"{start_load:.1f} at the start, "  # nan
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(label(row), []).append(row)
@@ -154,9 +155,10 @@ def write_fragment(rows: list[dict], start_load: float, n: int) -> None:
         f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU, Python "
         f"{platform.python_version()}; "
         f"{'busy' if max(r['load_avg'] for r in rows) > 1.0 else 'quiet'}: other jobs ran "
-        f"beside it (1-min load average {start_load:.1f} at the start, "
+        f"beside it (1-min load average {start}"
         f"{min(r['load_avg'] for r in rows):.1f}-{max(r['load_avg'] for r in rows):.1f} "
-        "during the runs), so the figures carry that noise.",
+        "during the runs), so the figures carry that noise. Greedy answers differ a little "
+        "between slot counts (batched arithmetic), hence the questions columns.",
         "",
         "| runtime | runs | load s | s / chunk (each run) | chunks / min | questions / chunk "
         "| chunks with 2 |",

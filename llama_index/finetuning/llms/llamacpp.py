@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .local import LocalLLM
 
-# Slots when LocalLLM.n_parallel is None: prompts of ~850 tokens on 2 cores gave the most
+# Slots when LocalLLM.n_parallel is None: prompts of ~850 tokens on 2 busy cores gave the most
 # chunks per second with this many (benchmarks/results/local_runtime.md).
-DEFAULT_SLOTS = 2
+DEFAULT_SLOTS = 4
 
 
 def import_xllamacpp() -> Any:

@@ -74,7 +74,7 @@ class LocalLLM(CustomLLM):
         llm = LocalLLM(max_new_tokens=32)
         llm.complete("Name a planet.").text
         llm.chat([ChatMessage(role="user", content="Name a planet.")]).message.content
-        llm.runtime_name, llm.max_parallel_requests      # ('llamacpp', 2) with xllamacpp
+        llm.runtime_name, llm.max_parallel_requests      # ('llamacpp', 4) with xllamacpp
 
     Runtime: ``runtime="auto"`` (default) uses llama.cpp (the ``xllamacpp`` binding, in the
     ``offline`` extra) when it imports: it loads in about a second and answers
@@ -107,7 +107,7 @@ class LocalLLM(CustomLLM):
     repetition_penalty: float = Field(default=1.0, gt=0.0, description="1.0: none.")
     seed: int = Field(default=0, description="Seed of the sampler, when sampling.")
     n_parallel: int | None = Field(
-        default=None, ge=1, description="llama.cpp slots; None: the measured default (2)."
+        default=None, ge=1, description="llama.cpp slots; None: the measured default (4)."
     )
     max_batch_size: int = Field(
         default=1, ge=1, description="transformers: concurrent calls answered by one generate."
