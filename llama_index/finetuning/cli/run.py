@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> None:
     atomic_write_text(out / "run.json", json.dumps(record, indent=2))
     print(
         f"pairs: {len(train)} train; {len(select)} select the checkpoint and adapter epoch, "
-        f"{len(report)} are reported on ({source})"
+        f"{len(report)} are reported on: {source}"
     )
 
     base_name = "the bundled all-MiniLM-L6-v2" if args.model == "offline" else args.model

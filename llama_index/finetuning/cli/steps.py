@@ -247,8 +247,20 @@ def train_model(train: Any, val: Any, output: Path, args: argparse.Namespace) ->
         overwrite=args.overwrite,
         **kwargs,
     )
-    engine.finetune()
+    with _quiet_stdout(args):
+        engine.finetune()
     return output
+
+
+def _quiet_stdout(args: argparse.Namespace) -> Any:
+    """Without ``-v``, the trainer's printed log dicts and the miner's statistics table stay
+    out of the terminal (its progress bars, on stderr, stay)."""
+    import contextlib
+    import io
+
+    if getattr(args, "verbose", False):
+        return contextlib.nullcontext()
+    return contextlib.redirect_stdout(io.StringIO())
 
 
 def train_adapter(train: Any, val: Any, output: Path, args: argparse.Namespace) -> Path:
