@@ -147,9 +147,11 @@ def test_run_from_files_to_comparison_in_a_subprocess(fake_openai, tmp_path):
     # Honest numbers: the report part of the val pairs chose nothing (issue 13.1).
     select = EmbeddingQAFinetuneDataset.from_json(out / "val_select.json")
     report = EmbeddingQAFinetuneDataset.from_json(out / "val_report.json")
-    assert select.corpus and report.corpus and not set(select.corpus) & set(report.corpus)
+    answers = lambda d: {c for docs in d.relevant_docs.values() for c in docs}  # noqa: E731
+    assert answers(select) and answers(report) and not answers(select) & answers(report)
+    assert select.corpus == report.corpus  # both search every val chunk
     record = json.loads((out / "run.json").read_text())
-    assert sorted(record["sets"]["report"]["chunks"]) == sorted(report.corpus)
+    assert record["sets"]["report"]["chunks"] == sorted(answers(report))
     assert record["chunks"]["train"] and record["seed"] == 0
     base = json.loads((out / "report" / "comparison.json").read_text())["models"]["base"]
     assert base["info"]["n_queries"] == len(report)  # the table is the report part's

@@ -107,13 +107,34 @@ def test_split_by_chunk_puts_no_chunk_on_both_sides():
     assert ds.split(val_fraction=0.25, seed=4) != (train, val)
 
 
-def test_split_keeps_a_query_with_chunks_on_both_sides_in_train():
+def test_split_keeps_chunks_that_share_a_query_together():
+    ds = EmbeddingQAFinetuneDataset(
+        queries={"q1": "one?", "q2": "two?", "q3": "three?"},
+        corpus={f"c{i}": f"chunk {i}" for i in range(4)},
+        relevant_docs={"q1": ["c0", "c1"], "q2": ["c1"], "q3": ["c2", "c3"]},
+    )
+    for seed in range(20):  # the landed split put c1 in both parts with seed 2
+        train, val = ds.split(val_fraction=0.5, seed=seed)
+        assert not set(train.corpus) & set(val.corpus)
+        assert len(train) + len(val) == 3 and len(val) > 0
+        answers = lambda d: {c for docs in d.relevant_docs.values() for c in docs}  # noqa: E731
+        assert not answers(train) & answers(val)
+
+
+def test_split_refuses_when_one_query_ties_every_chunk():
     ds = EmbeddingQAFinetuneDataset(
         queries={"q": "both?"}, corpus={"a": "A", "b": "B"}, relevant_docs={"q": ["a", "b"]}
     )
-    train, val = ds.split(val_fraction=0.5)
-    assert train.queries == {"q": "both?"} and set(train.corpus) == {"a", "b"}
-    assert len(val) == 0
+    with pytest.raises(ValueError, match="tied"):
+        ds.split(val_fraction=0.5)
+
+
+def test_split_keep_corpus_searches_the_whole_corpus_in_both_parts():
+    ds = small(n_chunks=10)
+    select, report = ds.split(val_fraction=0.5, seed=0, keep_corpus=True)
+    assert select.corpus == ds.corpus == report.corpus
+    answers = lambda d: {c for docs in d.relevant_docs.values() for c in docs}  # noqa: E731
+    assert answers(select) and answers(report) and not answers(select) & answers(report)
 
 
 def test_merge_unions_and_refuses_conflicting_texts():

@@ -161,25 +161,55 @@ class EmbeddingQAFinetuneDataset(BaseModel):
         )
 
     def split(
-        self, val_fraction: float = 0.2, seed: int = 0
+        self, val_fraction: float = 0.2, seed: int = 0, keep_corpus: bool = False
     ) -> tuple[EmbeddingQAFinetuneDataset, EmbeddingQAFinetuneDataset]:
-        """Split into (train, val) by chunk, so that no chunk is in both.
+        """Split into (train, val) by chunk, so that no chunk is relevant in both.
 
-        Chunks are shuffled with ``seed`` and about ``val_fraction`` of them (at least one)
-        go to val with all their queries. A query whose relevant chunks would fall on both
-        sides stays in train, with the chunks it needs.
+        Example::
+
+            select, report = val.split(0.5, seed=0, keep_corpus=True)
+
+        Chunks that share a query stay together (a query relevant to two chunks would
+        otherwise tie the parts); these groups are shuffled with ``seed`` and about
+        ``val_fraction`` of the chunks (at least one group) go to val with all their
+        queries. ``keep_corpus=True`` keeps the whole corpus in both parts as the search
+        space (the other part's chunks are then distractors, never answers); by default
+        each part holds only the chunks its queries need.
         """
         if not 0.0 < val_fraction < 1.0:
             raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
         if len(self.corpus) < 2:
             raise ValueError(f"cannot split a dataset of {len(self.corpus)} chunk(s) by chunk")
-        doc_ids = sorted(self.corpus)
-        random.Random(seed).shuffle(doc_ids)
-        n_val = min(len(doc_ids) - 1, max(1, round(len(doc_ids) * val_fraction)))
-        val_docs = set(doc_ids[:n_val])
-        val_q = [q for q in self.queries if set(self.relevant_docs[q]) <= val_docs]
-        train_q = [q for q in self.queries if q not in set(val_q)]
-        return self.subset(train_q), self.subset(val_q)
+        group_of = {d: d for d in self.corpus}  # union-find over chunks that share a query
+
+        def root(d: str) -> str:
+            while group_of[d] != d:
+                group_of[d] = group_of[group_of[d]]
+                d = group_of[d]
+            return d
+
+        for docs in self.relevant_docs.values():
+            for d in docs[1:]:
+                group_of[root(d)] = root(docs[0])
+        groups: dict[str, list[str]] = {}
+        for d in sorted(self.corpus):
+            groups.setdefault(root(d), []).append(d)
+        if len(groups) < 2:
+            raise ValueError("cannot split by chunk: every chunk is tied to the others by a query")
+        ordered = sorted(groups.values())
+        random.Random(seed).shuffle(ordered)
+        target = max(1, round(len(self.corpus) * val_fraction))
+        val_docs: set[str] = set()
+        for group in ordered[:-1]:  # the last group always stays in train
+            if len(val_docs) >= target:
+                break
+            val_docs.update(group)
+        val_q = [q for q in self.queries if self.relevant_docs[q][0] in val_docs]
+        train_q = [q for q in self.queries if self.relevant_docs[q][0] not in val_docs]
+        train, val = self.subset(train_q), self.subset(val_q)
+        if keep_corpus:
+            train.corpus, val.corpus = dict(self.corpus), dict(self.corpus)
+        return train, val
 
     @classmethod
     def merge(cls, *datasets: EmbeddingQAFinetuneDataset) -> EmbeddingQAFinetuneDataset:

@@ -74,10 +74,16 @@ def _split_val(val: Any, args: argparse.Namespace, out: Path) -> tuple[Any, Any,
             f"the --val files gave questions on {len(val.corpus)} chunk(s): too few to split "
             "into a selection part and a report part; give more (--max-val-chunks) or --test"
         )
-    select, report = val.split(val_fraction=args.report_fraction, seed=args.seed)
+    # Both parts search every val chunk; only their questions (and answers) are disjoint.
+    select, report = val.split(val_fraction=args.report_fraction, seed=args.seed, keep_corpus=True)
     select.save_json(out / "val_select.json")
     report.save_json(out / "val_report.json")
     return select, report, f"the report part of the --val pairs ({out / 'val_report.json'})"
+
+
+def _answer_chunks(dataset: Any) -> list[str]:
+    """The chunks that answer some question of ``dataset`` (the rest are distractors)."""
+    return sorted({d for docs in dataset.relevant_docs.values() for d in docs})
 
 
 def run(args: argparse.Namespace) -> None:
@@ -125,8 +131,8 @@ def run(args: argparse.Namespace) -> None:
     else:
         select, report, source = _split_val(val, args, out)
     record["sets"] = {
-        "selection": {"queries": len(select), "chunks": sorted(select.corpus)},
-        "report": {"queries": len(report), "chunks": sorted(report.corpus), "source": source},
+        "selection": {"queries": len(select), "chunks": _answer_chunks(select)},
+        "report": {"queries": len(report), "chunks": _answer_chunks(report), "source": source},
     }
     atomic_write_text(out / "run.json", json.dumps(record, indent=2))
     print(
