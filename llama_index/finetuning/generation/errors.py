@@ -12,8 +12,14 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..async_utils import background_loop
 
 
 class GenerationError(RuntimeError):
@@ -65,3 +71,26 @@ def endpoint(llm: Any) -> str:
 
     base = getattr(llm, "api_base", None) or getattr(llm, "base_url", None)
     return f"{llm_identity(llm)}" + (f" at {base}" if base else "")
+
+
+@dataclass
+class RunState:
+    """Shared by a run and the sync wrapper, which reports a Ctrl-C from it."""
+
+    saved: int = 0
+    journal: Path | None = None
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
+def settle(timeout: float) -> None:
+    """Let the cancelled calls unwind on the package's loop before the caller exits: a
+    thread still inside an extension module when Python shuts down can abort the process."""
+
+    async def others_done() -> None:
+        me = asyncio.current_task()
+        pending = [t for t in asyncio.all_tasks() if t is not me]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    with contextlib.suppress(Exception):
+        asyncio.run_coroutine_threadsafe(others_done(), background_loop()).result(timeout + 1)

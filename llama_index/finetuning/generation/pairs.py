@@ -26,11 +26,9 @@ gate (:mod:`.filters`) applies when the dataset is assembled; the JSON is writte
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 import random
-import threading
 import uuid
 import warnings
 from collections.abc import Sequence
@@ -41,14 +39,16 @@ from typing import Any, Literal
 from llama_index.core.async_utils import run_jobs
 from llama_index.core.schema import BaseNode, MetadataMode
 
-from ..async_utils import background_loop, run_sync
+from ..async_utils import run_sync
 from ..dataset import EmbeddingQAFinetuneDataset
 from .errors import (
     GenerationError,
     GenerationInterrupted,
+    RunState,
     endpoint,
     not_worth_retrying,
     retry_after_seconds,
+    settle,
 )
 from .filters import afilter_pairs
 from .journal import Journal, JournalEntry
@@ -88,13 +88,6 @@ class GenerationReport:
     first_error: str | None = None
 
 
-@dataclass
-class _RunState:  # shared with the sync wrapper, which reports a Ctrl-C
-    saved: int = 0
-    journal: Path | None = None
-    finished: threading.Event = field(default_factory=threading.Event)
-
-
 def question_id(node_id: str, position: int) -> str:
     """A query id that is the same on every run for the same node and position."""
     return str(uuid.uuid5(_QUESTION_ID_NAMESPACE, f"{node_id}\x1f{position}"))
@@ -113,7 +106,7 @@ def _unique_text_nodes(nodes: Sequence[BaseNode]) -> tuple[dict[str, str], int]:
 
 
 async def _generate(
-    state: _RunState,
+    state: RunState,
     nodes: Sequence[BaseNode] | None = None,
     llm: Any = None,
     qa_generate_prompt_tmpl: str = DEFAULT_QA_GENERATE_PROMPT_TMPL,
@@ -344,7 +337,7 @@ async def agenerate_qa_embedding_pairs(
     A cancelled run (``asyncio.CancelledError``) has saved every finished chunk in the journal
     and logs how many; it re-raises the cancellation.
     """
-    return await _generate(_RunState(), **locals())
+    return await _generate(RunState(), **locals())
 
 
 def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
@@ -394,27 +387,13 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
     :func:`agenerate_qa_embedding_pairs` instead.
     """
     bound = _SIGNATURE.bind(*args, **kwargs).arguments
-    state = _RunState()
+    state = RunState()
     try:
         return run_sync(_generate(state, **bound))
     except KeyboardInterrupt as e:
         state.finished.wait(timeout=5)  # the cancelled run closes its journal
-        _settle(timeout=2)
+        settle(timeout=2)
         raise GenerationInterrupted(state.saved, state.journal) from e
-
-
-def _settle(timeout: float) -> None:
-    """Let the cancelled calls unwind on the package's loop before the caller exits: a
-    thread still inside an extension module when Python shuts down can abort the process."""
-
-    async def others_done() -> None:
-        me = asyncio.current_task()
-        pending = [t for t in asyncio.all_tasks() if t is not me]
-        if pending:
-            await asyncio.wait(pending, timeout=timeout)
-
-    with contextlib.suppress(Exception):
-        asyncio.run_coroutine_threadsafe(others_done(), background_loop()).result(timeout + 1)
 
 
 _SIGNATURE = inspect.signature(agenerate_qa_embedding_pairs)
