@@ -180,7 +180,8 @@ def test_tutorial_cell_sequence_with_a_val_set_keeps_the_best_checkpoint(tmp_pat
         train_dataset,
         model_output_path=str(tmp_path / "test_model"),
         val_dataset=val_dataset,
-        evaluation_steps=2,
+        # the quality gate drops this set's word-less paraphrases (off_topic): fewer steps
+        evaluation_steps=1,
         show_progress_bar=False,
     )
     finetune_engine.finetune()

@@ -31,9 +31,12 @@ from .steps import (
     train_model,
 )
 
-# Seconds the bundled question writer takes per chunk on 2 CPU cores, measured by
-# benchmarks/demo.py (the lead sets it after each measurement): the up-front time estimate.
-SECONDS_PER_CHUNK_LOCAL = 2.5
+# Seconds the bundled question writer (SmolLM2-135M through llama.cpp, 4 slots, 2 threads)
+# takes per chunk on a quiet 2-core machine: about 0.9 s plus 4.5 ms per token of chunk (the
+# prompt pass dominates): 3.2 s at 512 tokens, 5.5 s at 1024 (measured for the up-front
+# estimate; benchmarks/results/demo.md has the demo's measured stage times).
+SECONDS_PER_CHUNK_LOCAL = 0.9
+SECONDS_PER_CHUNK_TOKEN_LOCAL = 0.0045
 
 STAGES = 6
 
@@ -42,8 +45,9 @@ def _estimate(args: argparse.Namespace, n_chunks: int) -> str:
     if args.generator != "llm":
         return "seconds (no LLM)"
     if args.llm == "local" or args.llm.startswith("gguf:"):
-        minutes = n_chunks * SECONDS_PER_CHUNK_LOCAL / 60
-        return f"roughly {minutes:.0f} min on 2 CPU cores ({SECONDS_PER_CHUNK_LOCAL:g} s a chunk)"
+        per_chunk = SECONDS_PER_CHUNK_LOCAL + SECONDS_PER_CHUNK_TOKEN_LOCAL * args.chunk_size
+        minutes = n_chunks * per_chunk / 60
+        return f"roughly {minutes:.0f} min on 2 CPU cores ({per_chunk:.1f} s a chunk)"
     return "as fast as the LLM server answers"
 
 
