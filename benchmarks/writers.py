@@ -125,7 +125,9 @@ def finetune(ds: EmbeddingQAFinetuneDataset, folder: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chunks", type=int, default=80, help="Lyft chunks each writer is asked")
+    parser.add_argument("--chunks", type=int, default=60, help="Lyft chunks each writer is asked")
+    parser.add_argument("--chunk-size", type=int, default=512, help="as make demo")
+    parser.add_argument("--chunk-overlap", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(HERE / "results" / "writers.md"))
@@ -134,7 +136,9 @@ def main() -> None:
     where = machine()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
                             capture_output=True).stdout.strip()  # fmt: skip
-    nodes = load_nodes([PDFS / "lyft_2021.pdf"])
+    nodes = load_nodes(
+        [PDFS / "lyft_2021.pdf"], chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap
+    )
     picked = sorted(random.Random(args.seed).sample(range(len(nodes)), args.chunks))
     sample = [nodes[i] for i in picked]
     reference = EmbeddingQAFinetuneDataset.from_json(REFERENCE)
@@ -196,7 +200,8 @@ def write_fragment(args, rows, base_row, n_queries, where, commit) -> None:
     lines = [
         "## Question writers: speed, questions, and what finetuning on them buys",
         "",
-        f"{args.chunks} Lyft 2021 10-K chunks (seed {args.seed}), {NUM_QUESTIONS} questions "
+        f"{args.chunks} Lyft 2021 10-K chunks of {args.chunk_size} tokens (seed {args.seed}, as "
+        f"`make demo` asks), {NUM_QUESTIONS} questions "
         f"asked per chunk, {args.threads} threads. Each writer's pairs finetune all-MiniLM-L6-v2 "
         f"with the engine defaults (no validation set: nothing is selected), without and with "
         f"the quality gate (rules + round trip, k={ROUND_TRIP_K}); every model is scored on the "
@@ -226,7 +231,7 @@ def write_fragment(args, rows, base_row, n_queries, where, commit) -> None:
     lines += [
         "",
         "Reproduce: `flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python "
-        f"benchmarks/writers.py --chunks {args.chunks}`",
+        f"benchmarks/writers.py --chunks {args.chunks} --chunk-size {args.chunk_size}`",
     ]
     Path(args.out).write_text("\n".join(lines) + "\n")
     Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1, default=str))

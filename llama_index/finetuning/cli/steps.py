@@ -190,6 +190,8 @@ def generate_dataset(nodes: list, output: Path, args: argparse.Namespace) -> Any
     current_output.clear()
     if report.resumed:
         print(f"resumed {report.resumed} of {report.chunks} chunks from an earlier run")
+    if report.unanswered:
+        print(f"{report.unanswered} of {report.chunks} chunks got answers with no question in them")
     if report.dropped:
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(report.dropped.items()))
         print(f"quality gate: dropped {sum(report.dropped.values())} questions ({reasons})")

@@ -71,6 +71,8 @@ class GenerationReport:
     ``resumed`` of ``chunks`` were reused from an earlier run; ``generated`` were asked now.
     ``dropped`` counts questions removed by the quality gate, by reason; ``emptied`` counts
     chunks that lost all their questions to it (kept in the corpus, not asked again).
+    ``unanswered`` chunks got answers with no question in them: the LLM worked, so they do
+    not count as ``failed`` (a greedy model would answer the same again); a rerun asks them.
     """
 
     chunks: int = 0
@@ -82,6 +84,7 @@ class GenerationReport:
     questions: int = 0
     llm_calls: int = 0
     failed_node_ids: list[str] = field(default_factory=list)
+    unanswered: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     emptied: int = 0
     appended: int = 0
@@ -183,7 +186,7 @@ async def _run(
     async def ask(node_id: str, probe: bool = False) -> None:
         text = texts[node_id]
         prompt = template.format(context_str=text, num_questions_per_chunk=n)
-        error, last_answer = "not started", None
+        error, last_answer, answered = "not started", None, False
         for attempt in range(retry_limit + 1):
             if stop.is_set():
                 return
@@ -201,6 +204,7 @@ async def _run(
                     report.generated += 1
                     return
                 error = f"no questions in the answer: {answer[:200]!r}"
+                answered = True
                 if answer == last_answer:
                     # A greedy model gives the same answer to the same prompt: asking again
                     # only costs time (benchmarks/format_reminder.py).
@@ -208,7 +212,7 @@ async def _run(
                 last_answer = answer
                 continue  # the service answered: ask again at once, without back-off
             except Exception as e:  # noqa: BLE001  any failure of the call is retried
-                error = f"{type(e).__name__}: {e}"
+                error, answered = f"{type(e).__name__}: {e}", False
                 if not_worth_retrying(e):
                     if probe:
                         raise GenerationError(
@@ -223,6 +227,10 @@ async def _run(
             if attempt < retry_limit:
                 cap = min(backoff_max, backoff_base * 2**attempt)
                 await asyncio.sleep(wait if wait is not None else cap * random.uniform(0.5, 1.0))
+        if answered:  # the LLM works; this chunk just gave it nothing to ask
+            report.unanswered += 1
+            logger.info("chunk %s: %s", node_id, error)
+            return
         report.failed += 1
         report.failed_node_ids.append(node_id)
         report.first_error = report.first_error or error
@@ -265,10 +273,11 @@ async def _run(
     if out is not None:
         dataset.save_json(out)
         journal.rewrite([*(entries[nid] for nid in texts if nid in entries), *plan.extra.values()])
-    if report.failed or report.short:
+    if report.failed or report.short or report.unanswered:
         warnings.warn(
-            f"{report.failed} of {report.chunks} chunks got no questions (retried next run) and "
-            f"{report.short} got fewer than {n}",
+            f"{report.failed} of {report.chunks} chunks failed (retried next run), "
+            f"{report.unanswered} got answers with no question and {report.short} got fewer "
+            f"than {n}",
             GenerationWarning,
             stacklevel=3,
         )
