@@ -362,3 +362,20 @@ def test_default_model_is_the_bundled_minilm_when_the_hub_is_out_of_reach(tmp_pa
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))  # nothing cached
     assert Path(default_model_id()) == offline_base_model_path()
+
+
+def test_the_base_model_is_kept_when_no_checkpoint_beats_it(tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    ds = small_dataset(n_chunks=12)
+    train, val = ds.split(0.5, seed=0)
+    engine = SentenceTransformersFinetuneEngine(
+        train, model_output_path=str(tmp_path / "m"), val_dataset=val, batch_size=4,
+        evaluation_steps=1, hard_negatives=0, learning_rate=0.5, epochs=1, **QUIET,
+    )  # fmt: skip  # a learning rate this high wrecks every checkpoint
+    result = engine.finetune()
+    assert result.kept_untrained and result.best_step == 0 and "base model" in result.notice
+    saved = SentenceTransformer(str(tmp_path / "m"), device="cpu")
+    base = SentenceTransformer(str(offline_base_model_path()), device="cpu")
+    texts = ["Revenue per active rider rose.", "Who audits the company?"]
+    np.testing.assert_allclose(saved.encode(texts), base.encode(texts), atol=1e-5)

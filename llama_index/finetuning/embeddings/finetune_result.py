@@ -24,6 +24,9 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 IDENTITY_NOTICE = "no epoch beat the base model; the saved adapter is the identity"
+BASE_KEPT_NOTICE = (
+    "no checkpoint beat the base model on the validation set; the saved model is the base model"
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class FinetuneResult:
     def notice(self) -> str | None:
         """The warning a user must see, if any."""
         if self.kept_untrained:
+            if self.best_step is not None:  # the sentence-transformers engine
+                return BASE_KEPT_NOTICE
             if self.start_is_identity:
                 return IDENTITY_NOTICE
             return "no epoch beat the adapter as it was before training; the saved adapter is that start"
@@ -156,6 +161,8 @@ def sentence_transformer_result(engine: Any) -> FinetuneResult:
         base_score=None if base is None else float(base),
         best_score=float(kept[key]),
         best_step=int(kept["step"]) if "step" in kept else None,
+        kept_untrained=kept.get("step") == 0,
+        start_is_identity=kept.get("step") == 0,
         selected_on=describe_val_set(engine.val_dataset),
         output_path=output,
     )

@@ -305,6 +305,12 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
         query_prompt, passage_prompt = self.prompts
         model = trainer.model
+        base, kept = self.val_metrics.get("base"), self.val_metrics.get("finetuned")
+        key = next((k for k in kept or {} if k.endswith("ndcg@10")), None)
+        if base and key and key in base and kept[key] <= base[key]:
+            # Like the adapter engine's identity start: the untrained model is a candidate too.
+            model = self._load_model()
+            self.val_metrics["finetuned"] = {**base, "step": 0}
         model.prompts = {"query": query_prompt, "document": passage_prompt, "text": passage_prompt}
         if trainer.is_world_process_zero():
             out = Path(self.model_output_path)
