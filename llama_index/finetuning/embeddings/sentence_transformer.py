@@ -239,6 +239,9 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         from sentence_transformers import SentenceTransformerTrainer
         from transformers import PrinterCallback
 
+        # before the trainer makes any folder: a user's folder is refused, never written into
+        check_output_dir(self.model_output_path, self.overwrite)
+        check_scratch_dir(Path(self.model_output_path) / CHECKPOINT_DIR)
         self.model = model = self._load_model()
         self.prompts = resolve_prompts(
             self.base_model_id, dict(model.prompts), self.query_prompt, self.passage_prompt
@@ -277,8 +280,9 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         """
         resume = train_kwargs.setdefault("resume_from_checkpoint", self.resume_from_checkpoint)
         checkpoints = Path(self.model_output_path) / CHECKPOINT_DIR
-        check_output_dir(self.model_output_path, self.overwrite)
-        check_scratch_dir(checkpoints)  # a user's own checkpoints/ is refused, never deleted
+        if self.trainer is None:  # else build_trainer() checked the folders before making them
+            check_output_dir(self.model_output_path, self.overwrite)
+            check_scratch_dir(checkpoints)  # a user's own checkpoints/ is refused, never deleted
         if resume is True and not any(checkpoints.glob("checkpoint-*")):
             raise FileNotFoundError(
                 f"resume_from_checkpoint=True but there is no checkpoint in {checkpoints.resolve()}: "
