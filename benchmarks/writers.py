@@ -161,7 +161,9 @@ def main() -> None:
             gated, report = filter_pairs(
                 raw, round_trip_model=base, round_trip_top_k=ROUND_TRIP_K, prompt_tmpl=prompt
             )
-            for gate, ds in (("no", raw), ("yes", gated)):
+            # ICT pseudo-queries are sentences, not questions: the rules would drop them all.
+            variants = (("no", raw),) if "`" not in name else (("no", raw), ("yes", gated))
+            for gate, ds in variants:
                 label = f"{name}, gate {gate}"
                 started = time.perf_counter()
                 models[label] = finetune(ds, Path(tmp) / f"model_{i}_{gate}")
