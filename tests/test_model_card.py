@@ -64,7 +64,10 @@ def test_finetune_returns_base_and_kept_val_scores(private):
     assert result.metric == "ndcg@10"
     assert result.base_score == pytest.approx(engine.val_metrics["base"]["cosine_ndcg@10"])
     assert result.best_score == pytest.approx(engine.val_metrics["finetuned"]["cosine_ndcg@10"])
-    assert result.best_step == engine.val_metrics["finetuned"]["step"] > 0
+    # the kept model is the best candidate, the untrained base (step 0) among them
+    assert result.best_step == engine.val_metrics["finetuned"]["step"] >= 0
+    assert result.best_score >= result.base_score
+    assert result.kept_untrained == (result.best_step == 0)
     assert "val ndcg@10: base" in str(result) and "selected and scored on val_dataset" in str(
         result
     )

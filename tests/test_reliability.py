@@ -374,3 +374,24 @@ def test_engines_and_compare_refuse_a_users_folder_before_any_work(tmp_path, use
     with pytest.raises(OutputExistsError, match="overwrite"):
         compare(data, {"base": MockEmbedding(embed_dim=8)}, output_dir=user_folder)
     assert snapshot(user_folder) == before
+
+
+def test_a_marker_being_written_by_another_process_is_not_a_users_file(tmp_path):
+    """Under torchrun every rank checks the folder while rank 0 may be writing the marker."""
+    from llama_index.finetuning.outputs import (
+        MARKER,
+        OutputExistsError,
+        check_output_dir,
+        check_scratch_dir,
+    )
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / f".{MARKER}.k2j3h4.tmp").write_text("{")
+    assert check_output_dir(folder) == folder
+    assert check_scratch_dir(folder) == folder
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(OutputExistsError):
+        check_output_dir(folder)
+    with pytest.raises(OutputExistsError):
+        check_scratch_dir(folder)

@@ -96,6 +96,13 @@ def is_own_dir(path: str | os.PathLike) -> bool:
     return marker_kind(path) is not None
 
 
+def _holds_files(path: Path) -> bool:
+    """Whether the folder holds anything but a marker being written (another process of a
+    distributed run may be claiming it at this moment)."""
+    partial = f".{MARKER}."
+    return any(not (p.name.startswith(partial) and p.name.endswith(".tmp")) for p in path.iterdir())
+
+
 def check_output_dir(path: str | os.PathLike, overwrite: bool = False) -> Path:
     """Refuse ``path`` as an output folder unless it is absent, empty, or ours.
 
@@ -107,7 +114,7 @@ def check_output_dir(path: str | os.PathLike, overwrite: bool = False) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputExistsError(f"{path}: is a file, not a folder; choose another output folder")
-    if path.is_dir() and not overwrite and not is_own_dir(path) and any(path.iterdir()):
+    if path.is_dir() and not overwrite and not is_own_dir(path) and _holds_files(path):
         raise OutputExistsError(
             f"{path}: the folder holds files this package did not write; choose another "
             f"output folder, or pass {OVERWRITE_HINT} to write into it (nothing else there "
@@ -129,7 +136,7 @@ def check_scratch_dir(path: str | os.PathLike, kind: str = "checkpoints") -> Pat
     """Refuse a non-empty folder this package did not make as a working folder, even under
     ``overwrite``: it would be deleted with the working files at the end."""
     path = Path(path)
-    if path.exists() and (not path.is_dir() or (not is_own_dir(path) and any(path.iterdir()))):
+    if path.exists() and (not path.is_dir() or (not is_own_dir(path) and _holds_files(path))):
         raise OutputExistsError(
             f"{path}: holds files this package did not write, and it keeps its {kind} there "
             "(deleting them at the end); move them, or choose another output folder"

@@ -289,9 +289,10 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
                 "pass the path of a checkpoint folder, or train from the start"
             )
         trainer = self.trainer or self.build_trainer()
-        # the model loaded: mark the folders (checked above; the trainer may have made them)
-        claim_dir(self.model_output_path, "model", overwrite=True)
-        claim_scratch_dir(checkpoints)
+        if trainer.is_world_process_zero():  # one writer: another rank's half-written
+            # marker would look like a stranger's file to this rank's check
+            claim_dir(self.model_output_path, "model", overwrite=True)
+            claim_scratch_dir(checkpoints)
         base_metrics = None
         if trainer.evaluator is not None and not resume and trainer.is_world_process_zero():
             base_metrics = trainer.evaluator(trainer.model)  # for the model card
