@@ -497,3 +497,69 @@ def test_the_round_trip_filter_runs_on_the_given_embedding_model(fake_openai):
     assert sorted(ds.queries.values()) == [
         f"What does CHUNK-{i} state about the company?" for i in range(4)
     ]
+
+
+def _one_then_another(key: str, prompt: str, n: int) -> str:
+    """A writer that gives one question, and another one when asked for one more."""
+    if prompt.rstrip().endswith("(a figure, a date or a name):"):
+        return f"What figure does {key} give for 2021?"
+    return f"1. What does {key} say about revenue?"
+
+
+def test_a_short_answer_gets_one_follow_up_that_reuses_the_prompt_as_its_prefix(fake_openai):
+    server = fake_openai(answer=_one_then_another)
+    ds, report = generate_qa_embedding_pairs(
+        nodes=make_nodes(3), llm=openai_llm(server), output_path=None, return_report=True, **FAST
+    )
+    assert keys_of(ds)["node-2"] == [
+        "What does CHUNK-2 say about revenue?",
+        "What figure does CHUNK-2 give for 2021?",
+    ]
+    assert (report.follow_ups, report.follow_up_questions, report.short) == (3, 3, 0)
+    assert server.completion_requests == report.llm_calls == 6
+
+
+def test_no_follow_up_when_the_answer_is_full_or_when_turned_off(fake_openai):
+    full = fake_openai()  # two questions a chunk
+    _, report = generate_qa_embedding_pairs(
+        nodes=make_nodes(3), llm=openai_llm(full), output_path=None, return_report=True, **FAST
+    )
+    assert report.follow_ups == 0 and full.completion_requests == 3
+    short = fake_openai(answer=_one_then_another)
+    with pytest.warns(GenerationWarning, match="3 got fewer than 2"):
+        ds, report = generate_qa_embedding_pairs(
+            nodes=make_nodes(3), llm=openai_llm(short), output_path=None, return_report=True,
+            follow_up=False, **FAST,
+        )  # fmt: skip
+    assert len(ds) == 3 and report.follow_ups == 0 and short.completion_requests == 3
+
+
+def test_a_failed_follow_up_keeps_the_first_answer_and_the_chunk_is_not_failed(fake_openai):
+    # CHUNK-0's follow-up gets a 500 (and is not retried), CHUNK-1's an empty answer
+    server = fake_openai(
+        answer=_one_then_another, faults={"CHUNK-0": [None, 500], "CHUNK-1": [None, "empty"]}
+    )
+    with pytest.warns(GenerationWarning, match="0 of 2 chunks failed"):
+        ds, report = generate_qa_embedding_pairs(
+            nodes=make_nodes(2), llm=openai_llm(server), output_path=None, return_report=True,
+            **FAST,
+        )  # fmt: skip
+    assert keys_of(ds) == {
+        "node-0": ["What does CHUNK-0 say about revenue?"],
+        "node-1": ["What does CHUNK-1 say about revenue?"],
+    }
+    assert report.failed == 0 and report.follow_ups == 2 and report.follow_up_questions == 0
+    assert server.completion_requests == 4
+
+
+def test_chunks_made_without_follow_ups_are_asked_again_with_them(fake_openai, tmp_path):
+    server = fake_openai(answer=_one_then_another)
+    out = tmp_path / "train.json"
+    with pytest.warns(GenerationWarning):
+        generate_qa_embedding_pairs(
+            nodes=make_nodes(2), llm=openai_llm(server), output_path=out, follow_up=False, **FAST
+        )
+    ds, report = generate_qa_embedding_pairs(
+        nodes=make_nodes(2), llm=openai_llm(server), output_path=out, return_report=True, **FAST
+    )
+    assert report.resumed == 0 and report.follow_ups == 2 and len(ds) == 4

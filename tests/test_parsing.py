@@ -155,3 +155,26 @@ def test_a_copy_of_the_small_prompts_example_is_dropped_and_the_next_question_ke
     assert parse_questions(answer, CHUNK, prompt_tmpl=SMALL_MODEL_QA_PROMPT_TMPL) == [
         "How much did Lyft's revenue grow in 2021?"
     ]
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        # SmolLM2-135M answers, as seen on Lyft chunks
+        (
+            'One question that can be answered from the excerpt would be: "What is the total '
+            "amount of funds we have available?",
+            ["What is the total amount of funds we have available?"],
+        ),
+        (
+            "A different question is: What is the accounting purpose of amortized cost basis?",
+            ["What is the accounting purpose of amortized cost basis?"],
+        ),
+        ("My first question was: What's the share of revenue?", ["What's the share of revenue?"]),
+        # a colon inside a question is not a label
+        ("What is the ratio: debt to equity?", ["What is the ratio: debt to equity?"]),
+        ("Note: the figures are in millions.", ["Note: the figures are in millions."]),
+    ],
+)
+def test_a_question_behind_a_label_is_taken_out(answer, expected):
+    assert parse_questions(answer) == expected

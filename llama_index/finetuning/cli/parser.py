@@ -111,6 +111,13 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
         help="the question prompt: default, or small (written for small local models)",
     )
     g.add_argument(
+        "--no-follow-up",
+        dest="follow_up",
+        action="store_false",
+        help="one request per chunk: no follow-up asking for one more question when an "
+        "answer holds too few",
+    )
+    g.add_argument(
         "--no-quality-filter",
         dest="quality_filter",
         action="store_false",

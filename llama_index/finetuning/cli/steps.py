@@ -183,6 +183,7 @@ def generate_dataset(nodes: list, output: Path, args: argparse.Namespace) -> Any
         num_questions_per_chunk=args.num_questions,
         qa_generate_prompt_tmpl=args.prompt,
         quality_filter=args.quality_filter,
+        follow_up=getattr(args, "follow_up", True),
         append=args.append,
         return_report=True,
         **kwargs,
@@ -190,6 +191,11 @@ def generate_dataset(nodes: list, output: Path, args: argparse.Namespace) -> Any
     current_output.clear()
     if report.resumed:
         print(f"resumed {report.resumed} of {report.chunks} chunks from an earlier run")
+    if report.follow_ups:
+        print(
+            f"follow-ups: {report.follow_ups} chunks with too few questions asked once more, "
+            f"{report.follow_up_questions} new questions"
+        )
     if report.unanswered:
         print(f"{report.unanswered} of {report.chunks} chunks got answers with no question in them")
     if report.dropped:

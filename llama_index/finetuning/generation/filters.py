@@ -112,6 +112,11 @@ def content_words(text: str, stopwords: frozenset[str] | None = None) -> set[str
     return {w for w in _CONTENT.findall(text.lower()) if w not in stop}
 
 
+def starts_like_a_question(text: str) -> bool:
+    """Whether ``text`` opens as a question or a request does ("What ...", "Describe ...")."""
+    return bool(_QUESTION_START.match(text.strip()))
+
+
 def is_degenerate(question: str) -> bool:
     """A phrase repeated back to back: 3+ times (one word or more), or twice (3+ words)."""
     tokens = normalise(question).split()

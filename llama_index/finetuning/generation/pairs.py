@@ -29,10 +29,8 @@ import asyncio
 import inspect
 import logging
 import random
-import uuid
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,50 +48,19 @@ from .errors import (
     retry_after_seconds,
     settle,
 )
-from .filters import afilter_pairs
+from .filters import afilter_pairs, normalise
 from .journal import Journal, JournalEntry
-from .parsing import DEFAULT_QA_GENERATE_PROMPT_TMPL, parse_questions, resolve_prompt
+from .parsing import (
+    DEFAULT_QA_GENERATE_PROMPT_TMPL,
+    FOLLOW_UP_PROMPT,
+    parse_questions,
+    resolve_prompt,
+    usable_questions,
+)
+from .report import GenerationReport, GenerationWarning, question_id
 from .resume import fingerprint, plan_resume, previous_entries
 
 logger = logging.getLogger(__name__)
-
-_QUESTION_ID_NAMESPACE = uuid.UUID("6f1c2d4e-8a4b-4d3c-9a57-1b2e3f405a61")
-
-
-class GenerationWarning(UserWarning):
-    """Some chunks got fewer questions than asked, or none."""
-
-
-@dataclass
-class GenerationReport:
-    """What a generation run did. ``failed_node_ids`` are retried by the next run.
-
-    ``resumed`` of ``chunks`` were reused from an earlier run; ``generated`` were asked now.
-    ``dropped`` counts questions removed by the quality gate, by reason; ``emptied`` counts
-    chunks that lost all their questions to it (kept in the corpus, not asked again).
-    ``unanswered`` chunks got answers with no question in them: the LLM worked, so they do
-    not count as ``failed`` (a greedy model would answer the same again); a rerun asks them.
-    """
-
-    chunks: int = 0
-    resumed: int = 0
-    skipped: int = 0
-    generated: int = 0
-    failed: int = 0
-    short: int = 0
-    questions: int = 0
-    llm_calls: int = 0
-    failed_node_ids: list[str] = field(default_factory=list)
-    unanswered: int = 0
-    dropped: dict[str, int] = field(default_factory=dict)
-    emptied: int = 0
-    appended: int = 0
-    first_error: str | None = None
-
-
-def question_id(node_id: str, position: int) -> str:
-    """A query id that is the same on every run for the same node and position."""
-    return str(uuid.uuid5(_QUESTION_ID_NAMESPACE, f"{node_id}\x1f{position}"))
 
 
 def _unique_text_nodes(nodes: Sequence[BaseNode]) -> tuple[dict[str, str], int]:
@@ -129,6 +96,7 @@ async def _generate(
     round_trip_model: Any = None,
     round_trip_top_k: int = 10,
     append: bool = False,
+    follow_up: bool | str = True,
 ) -> Any:
     try:
         if nodes is not None and llm is not None and hasattr(nodes, "acomplete"):
@@ -146,13 +114,17 @@ async def _generate(
                 "num_questions_per_chunk and num_workers must be >= 1, retry_limit >= 0"
             )
         template = resolve_prompt(qa_generate_prompt_tmpl)
+        if follow_up is True:
+            follow_up = FOLLOW_UP_PROMPT
+        elif follow_up is not False and not (isinstance(follow_up, str) and follow_up.strip()):
+            raise ValueError(f"follow_up must be True, False or a prompt suffix, got {follow_up!r}")
         del save_every  # every chunk is saved as it finishes; kept for 0.4 call compatibility
         return await _run(
             state, nodes, llm, template, num_questions_per_chunk, retry_limit, on_failure,
             Path(output_path) if output_path is not None else None, verbose,
             verbose if show_progress is None else show_progress, num_workers, request_timeout,
             backoff_base, backoff_max, return_report, quality_filter, round_trip_model,
-            round_trip_top_k, append,
+            round_trip_top_k, append, follow_up or None,
         )  # fmt: skip
     finally:
         state.finished.set()
@@ -161,10 +133,10 @@ async def _generate(
 async def _run(
     state, nodes, llm, template, n, retry_limit, on_failure, out, verbose, progress,
     num_workers, request_timeout, backoff_base, backoff_max, return_report, quality_filter,
-    round_trip_model, round_trip_top_k, append,
+    round_trip_model, round_trip_top_k, append, follow_up,
 ):  # fmt: skip
     texts, skipped = _unique_text_nodes(nodes)
-    fp = fingerprint(template, llm, n)
+    fp = fingerprint(template, llm, n, follow_up)
     journal = Journal.for_output(out) if out is not None else None
     plan = plan_resume(texts, previous_entries(out, journal), fp, append, out, question_id)
     if journal is not None:
@@ -195,6 +167,8 @@ async def _run(
                 response = await asyncio.wait_for(llm.acomplete(prompt), timeout=request_timeout)
                 answer = str(response.text)
                 found = parse_questions(answer, text, prompt_tmpl=template)
+                if found and follow_up:
+                    found = await ask_follow_up(prompt, text, found)
                 if found:
                     questions = {question_id(node_id, i): q for i, q in enumerate(found)}
                     entries[node_id] = JournalEntry(node_id, text, questions, fingerprint=fp)
@@ -237,6 +211,26 @@ async def _run(
         logger.warning("chunk %s failed after %d attempts: %s", node_id, attempt + 1, error)
         if on_failure == "fail":
             stop.set()
+
+    async def ask_follow_up(prompt: str, text: str, found: list[str]) -> list[str]:
+        """One more request when too few of ``found`` pass the rules; its failure is not the
+        chunk's (the first answer stands)."""
+        if len(usable_questions(found, text, template)) >= n:
+            return found
+        report.follow_ups += 1
+        report.llm_calls += 1
+        try:
+            response = await asyncio.wait_for(
+                llm.acomplete(prompt + follow_up), timeout=request_timeout
+            )
+        except Exception as e:  # noqa: BLE001
+            logger.info("follow-up request failed: %s: %s", type(e).__name__, e)
+            return found
+        seen = {normalise(q) for q in found}
+        new = [q for q in parse_questions(str(response.text), text, prompt_tmpl=template)
+               if normalise(q) not in seen]  # fmt: skip
+        report.follow_up_questions += len(new)
+        return found + new
 
     try:
         if todo:
@@ -340,6 +334,7 @@ async def agenerate_qa_embedding_pairs(
     round_trip_model: Any = None,
     round_trip_top_k: int = 10,
     append: bool = False,
+    follow_up: bool | str = True,
 ) -> EmbeddingQAFinetuneDataset | tuple[EmbeddingQAFinetuneDataset, GenerationReport]:
     """Async :func:`generate_qa_embedding_pairs`; see there for the arguments.
 
@@ -386,6 +381,11 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
         round_trip_top_k: the ``k`` of the round trip (default 10).
         append: allow ``output_path`` to hold chunks that are not among ``nodes`` (kept
             beside them); without it such a rerun is refused.
+        follow_up: when an answer holds fewer than ``num_questions_per_chunk`` questions
+            that pass the rules, ask once more with the prompt plus a request for one more
+            question (:data:`.parsing.FOLLOW_UP_PROMPT`; a string: your own suffix). The
+            prompt is the follow-up's prefix, so a server that caches prompts answers it
+            fast. ``False``: one request per chunk.
 
     Raises:
         GenerationError: the LLM is unusable (checked on the first chunk, before any other

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from .filters import is_degenerate, is_prompt_echo
+from .filters import is_degenerate, is_prompt_echo, rule_reason, starts_like_a_question
 
 # The placeholders are the ones of llama-index-finetuning 0.4, so users' own templates work.
 DEFAULT_QA_GENERATE_PROMPT_TMPL = """\
@@ -52,6 +52,16 @@ this text. Each question names the company, figure or year it asks about. Do not
 """
 
 PROMPTS = {"default": DEFAULT_QA_GENERATE_PROMPT_TMPL, "small": SMALL_MODEL_QA_PROMPT_TMPL}
+
+# Appended to a chunk's prompt when its answer held fewer usable questions than asked. The
+# prompt stays the prefix, so a server that caches prompts (llama.cpp, vLLM, OpenAI) reads
+# only these words again: ~1 s against ~3.5 s for the first answer with the bundled model on
+# 2 cores. A greedy model asked the same prompt again repeats its answer; asked for another
+# detail, it gave a new usable question for half of the chunks (benchmarks/writers.py).
+FOLLOW_UP_PROMPT = (
+    "\nNow write one more question, about a different detail of the excerpt (a figure, a "
+    "date or a name):\n"
+)
 
 
 def resolve_prompt(prompt: str) -> str:
@@ -103,7 +113,18 @@ def _clean_line(line: str) -> str:
             line = _LETTER_LABEL.sub("", line).strip()
         unwrapped = _WRAPPER.sub("", line).strip().strip(_QUOTES)
         line = unwrapped if unwrapped.endswith("?") or not unwrapped else line
+        line = _unlabel(line.strip(_QUOTES).strip())
     return line.strip(_QUOTES).strip()
+
+
+def _unlabel(line: str) -> str:
+    """'One question would be: "What ...?"' -> 'What ...?' (a question behind a label)."""
+    label, colon, rest = line.partition(":")
+    rest = rest.strip().strip(_QUOTES).strip()
+    if colon and "?" not in label and not starts_like_a_question(label) and rest.endswith("?"):
+        if starts_like_a_question(rest):
+            return rest
+    return line
 
 
 def _copies_chunk(question: str, chunk_norm: str) -> bool:
@@ -145,3 +166,8 @@ def parse_questions(
     if asked and len(asked) < len(questions):
         questions = asked
     return questions[:limit] if limit is not None else questions
+
+
+def usable_questions(questions: list[str], chunk_text: str, prompt_tmpl: str) -> list[str]:
+    """The questions that pass the quality gate's per-question rules (:mod:`.filters`)."""
+    return [q for q in questions if rule_reason(q, chunk_text, prompt_tmpl) is None]

@@ -37,7 +37,7 @@ from llama_index.core.schema import BaseNode, MetadataMode
 from tqdm.auto import tqdm
 
 from ..dataset import EmbeddingQAFinetuneDataset
-from .pairs import GenerationWarning, question_id
+from .report import GenerationWarning, question_id
 
 _WS = re.compile(r"\s+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")

@@ -40,9 +40,13 @@ def llm_identity(llm: Any) -> str:
     return f"{type(llm).__name__}:{name}"
 
 
-def fingerprint(prompt_tmpl: str, llm: Any, num_questions_per_chunk: int) -> str:
-    """How a chunk's questions were made: prompt template, LLM identity, questions asked."""
-    blob = json.dumps([prompt_tmpl, llm_identity(llm), num_questions_per_chunk])
+def fingerprint(
+    prompt_tmpl: str, llm: Any, num_questions_per_chunk: int, follow_up: str | None = None
+) -> str:
+    """How a chunk's questions were made: prompt template, LLM identity, questions asked,
+    and the follow-up prompt if one was used."""
+    made = [prompt_tmpl, llm_identity(llm), num_questions_per_chunk]
+    blob = json.dumps(made + [follow_up] if follow_up else made)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 

@@ -1,0 +1,56 @@
+"""What a generation run did (:class:`GenerationReport`), its warning, and stable question ids:
+shared by the LLM generator (:mod:`.pairs`) and the pseudo-query generator.
+
+Example::
+
+    from llama_index.finetuning.generation.report import question_id
+
+    question_id("lyft_2021-12", 0) == question_id("lyft_2021-12", 0)   # True, on every run
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+_QUESTION_ID_NAMESPACE = uuid.UUID("6f1c2d4e-8a4b-4d3c-9a57-1b2e3f405a61")
+
+
+class GenerationWarning(UserWarning):
+    """Some chunks got fewer questions than asked, or none."""
+
+
+@dataclass
+class GenerationReport:
+    """What a generation run did. ``failed_node_ids`` are retried by the next run.
+
+    ``resumed`` of ``chunks`` were reused from an earlier run; ``generated`` were asked now.
+    ``dropped`` counts questions removed by the quality gate, by reason; ``emptied`` counts
+    chunks that lost all their questions to it (kept in the corpus, not asked again).
+    ``unanswered`` chunks got answers with no question in them: the LLM worked, so they do
+    not count as ``failed`` (a greedy model would answer the same again); a rerun asks them.
+    ``follow_ups`` counts the follow-up requests sent for chunks whose answer held fewer
+    usable questions than asked, and ``follow_up_questions`` the new questions they gave.
+    """
+
+    chunks: int = 0
+    resumed: int = 0
+    skipped: int = 0
+    generated: int = 0
+    failed: int = 0
+    short: int = 0
+    questions: int = 0
+    llm_calls: int = 0
+    failed_node_ids: list[str] = field(default_factory=list)
+    unanswered: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    emptied: int = 0
+    appended: int = 0
+    first_error: str | None = None
+    follow_ups: int = 0
+    follow_up_questions: int = 0
+
+
+def question_id(node_id: str, position: int) -> str:
+    """A query id that is the same on every run for the same node and position."""
+    return str(uuid.uuid5(_QUESTION_ID_NAMESPACE, f"{node_id}\x1f{position}"))
