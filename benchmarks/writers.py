@@ -77,7 +77,7 @@ def question_quality(ds: EmbeddingQAFinetuneDataset, asked_chunks: int) -> dict[
     }
 
 
-def llm_writer(prompt: str, nodes, threads: int):
+def llm_writer(prompt: str, nodes, threads: int, follow_up: bool = True):
     from llama_index.finetuning.llms.local import LocalLLM
 
     def write() -> tuple[EmbeddingQAFinetuneDataset, dict[str, float]]:
@@ -93,6 +93,7 @@ def llm_writer(prompt: str, nodes, threads: int):
             num_questions_per_chunk=NUM_QUESTIONS,
             output_path=None,
             quality_filter=False,
+            follow_up=follow_up,
             num_workers=llm.max_parallel_requests,
             request_timeout=None,
             verbose=False,
@@ -147,8 +148,15 @@ def main() -> None:
 
     base = HuggingFaceEmbedding(model_name=base_path)
     writers = {
-        "SmolLM2-135M, 0.4-style prompt (`default`)": llm_writer("default", sample, args.threads),
-        "SmolLM2-135M, small-model prompt (`small`)": llm_writer("small", sample, args.threads),
+        "SmolLM2-135M, 0.4-style prompt (`default`), one request a chunk": llm_writer(
+            "default", sample, args.threads, follow_up=False
+        ),
+        "SmolLM2-135M, 0.4-style prompt (`default`) + follow-up": llm_writer(
+            "default", sample, args.threads
+        ),
+        "SmolLM2-135M, small-model prompt (`small`) + follow-up": llm_writer(
+            "small", sample, args.threads
+        ),
         "ICT pseudo-queries (no LLM)": pseudo_writer(sample),
     }
     rows: list[dict] = []
