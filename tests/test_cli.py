@@ -158,3 +158,139 @@ def test_run_from_files_to_comparison_in_a_subprocess(fake_openai, tmp_path):
     assert "REPORT: " in proc.stdout and "selection questions" in proc.stdout
     assert (out / "report_selection" / "comparison.json").exists()
     assert "Loading weights" not in proc.stderr  # library bars are silenced without -v
+
+
+# ---- run with a question set of one's own (--test / --val given a dataset JSON) -------------
+
+
+def question_set(path, n=6, prefix="ref"):
+    """A small dataset JSON with one distractor chunk, as a user's own question set."""
+    topics = ["revenue", "drivers", "insurance", "bikes", "scooters", "airports"]
+    EmbeddingQAFinetuneDataset(
+        queries={f"{prefix}-q{i}": f"What about {topics[i % 6]} in year {i}?" for i in range(n)},
+        corpus={
+            **{
+                f"{prefix}-c{i}": f"In year {i}, {topics[i % 6]} grew by {i} percent."
+                for i in range(n)
+            },
+            f"{prefix}-distractor": "The board met four times.",
+        },
+        relevant_docs={f"{prefix}-q{i}": [f"{prefix}-c{i}"] for i in range(n)},
+    ).save_json(path)
+    return path
+
+
+def write_prose(folder, n=4):
+    """``n`` short documents of distinct sentences (pseudo-queries need sentences of their own)."""
+    folder.mkdir(exist_ok=True)
+    things = ["ride sharing revenue", "driver incentives", "insurance reserves", "bike rentals"]
+    for i in range(n):
+        (folder / f"doc{i}.txt").write_text(
+            f"In fiscal year {2018 + i} the company reported growth in {things[i % 4]} across "
+            f"its {i + 3} largest markets. Management attributed the change in {things[i % 4]} "
+            f"to pricing decisions made during quarter {i % 4 + 1} of that year."
+        )
+    return folder
+
+
+def fast_run(*argv):
+    """`run` at its smallest: pseudo-queries (no LLM), one epoch of each training."""
+    return ["run", *map(str, argv), "--generator", "pseudo", "--num-questions", "1",
+            "--epochs", "1", "--adapter-epochs", "1"]  # fmt: skip
+
+
+def test_run_reports_on_a_given_question_set_and_asks_nothing_for_it(tmp_path, capsys):
+    train_set = question_set(tmp_path / "train_questions.json", n=8, prefix="train")
+    test_set = question_set(tmp_path / "my_questions.json")
+    out = tmp_path / "out"
+    argv = fast_run("--train", train_set, "--val", write_prose(tmp_path / "val"),
+                    "--test", test_set, "--output-dir", out)  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+
+    assert "asking for questions on 4 chunks (4 val)" in printed  # only the --val documents
+    assert not (out / "test_dataset.json").exists() and not (out / "train_dataset.json").exists()
+    assert not (out / "val_report.json").exists()  # --test reports: no split of --val
+    assert f"REPORT: 6 questions that chose nothing: the --test set {test_set}" in printed
+    assert "pairs: 8 train;" in printed
+    record = json.loads((out / "run.json").read_text())
+    assert record["loaded"]["test"] == {"path": str(test_set), "queries": 6, "chunks": 7}
+    assert list(record["chunks"]) == ["val"] and record["sets"]["report"]["queries"] == 6
+    assert str(test_set) in record["sets"]["report"]["source"]
+    report = json.loads((out / "report" / "comparison.json").read_text())
+    assert report["models"]["base"]["info"]["n_queries"] == 6  # the table is the given set's
+    selection = json.loads((out / "report_selection" / "comparison.json").read_text())
+    val = EmbeddingQAFinetuneDataset.from_json(out / "val_dataset.json")
+    assert selection["models"]["base"]["info"]["n_queries"] == len(val)  # all of --val selects
+
+
+def test_run_splits_a_given_val_set_by_chunk_and_reads_other_json_as_a_document(tmp_path, capsys):
+    val_set = question_set(tmp_path / "val_questions.json", n=8, prefix="val")
+    # JSON files that are not question sets: documents, as before
+    notes, more = tmp_path / "notes.json", tmp_path / "more_notes.json"
+    for path, region in ((notes, "north"), (more, "south")):
+        path.write_text(json.dumps({"title": "Driver pay", "body": " ".join(
+            f"In quarter {i + 1} the drivers in the {region} were paid {i + 5} percent more "
+            "than the riders there had expected." for i in range(4)
+        )}))  # fmt: skip
+    out = tmp_path / "out"
+    assert main(fast_run("--train", notes, more, "--val", val_set, "--output-dir", out)) == 0
+    printed = capsys.readouterr().out
+
+    assert "asking for questions on 2 chunks (2 train)" in printed
+    assert EmbeddingQAFinetuneDataset.from_json(out / "train_dataset.json").corpus  # asked
+    assert not (out / "val_dataset.json").exists()
+    select = EmbeddingQAFinetuneDataset.from_json(out / "val_select.json")
+    report = EmbeddingQAFinetuneDataset.from_json(out / "val_report.json")
+    answers = lambda d: {c for docs in d.relevant_docs.values() for c in docs}  # noqa: E731
+    assert len(select) + len(report) == 8 and len(select) and len(report)
+    assert not answers(select) & answers(report)
+    assert len(select.corpus) == len(report.corpus) == 9  # the set's whole corpus is searched
+    assert f"the report part of the --val set {val_set}" in printed
+    assert json.loads((out / "run.json").read_text())["loaded"]["val"]["queries"] == 8
+
+
+@pytest.mark.parametrize(
+    "flag, content, message",
+    [
+        ("--test", {"queries": {"q": "x?"}}, "not an EmbeddingQAFinetuneDataset file"),
+        ("--test", {"queries": {}, "corpus": {}, "relevant_docs": {}}, "has no questions"),
+        (
+            "--test",
+            {"queries": {"q": "x?"}, "corpus": {"c": "y"}, "relevant_docs": {"q": ["gone"]}},
+            "missing from corpus: 'gone'",
+        ),
+        (
+            "--val",
+            {"queries": {"q": "x?"}, "relevant_docs": {}},
+            "not an EmbeddingQAFinetuneDataset",
+        ),
+    ],
+)
+def test_run_refuses_a_bad_question_set_before_any_work(tmp_path, capsys, flag, content, message):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(content))
+    docs = write_docs(tmp_path / "docs")
+    files = {"--val": docs, "--test": docs, flag: bad}
+    argv = ["run", "--train", str(docs), *[str(a) for kv in files.items() for a in kv],
+            "--generator", "pseudo", "--output-dir", str(tmp_path / "out")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert f"{flag}: {bad}" in err and message in err, err
+    assert not (tmp_path / "out").exists()  # nothing was done
+
+
+@pytest.mark.parametrize("second", ["docs", "set"])
+def test_run_refuses_a_question_set_mixed_with_other_inputs(tmp_path, capsys, second):
+    test_set = question_set(tmp_path / "mine.json")
+    docs = write_docs(tmp_path / "docs")
+    other = docs if second == "docs" else question_set(tmp_path / "other.json", prefix="o")
+    argv = ["run", "--train", str(docs), "--val", str(docs), "--test", str(test_set),
+            str(other), "--generator", "pseudo", "--output-dir", str(tmp_path / "out")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert f"--test: {test_set} is a question set" in err and "either one question set" in err
+    assert str(other) in err or "2 question sets" in err
+    assert not (tmp_path / "out").exists()

@@ -249,20 +249,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(p)
 
     p = command("run", "the whole tutorial: pairs -> finetuned model + adapter -> comparison")
-    p.add_argument("--train", nargs="+", required=True, help="training files or folders")
+    p.add_argument(
+        "--train",
+        nargs="+",
+        required=True,
+        help="training files or folders, or a question set (a dataset JSON) used as it is",
+    )
     p.add_argument(
         "--val",
         nargs="+",
         required=True,
-        help="validation files or folders: their pairs choose the checkpoint and the adapter "
-        "epoch (one part) and, without --test, are reported on (the other part)",
+        help="validation files or folders, or a question set (a dataset JSON, used as it is): "
+        "their pairs choose the checkpoint and the adapter epoch (one part) and, without "
+        "--test, are reported on (the other part)",
     )
     p.add_argument(
         "--test",
         nargs="+",
         default=None,
-        help="files or folders for the report alone (default: a part of the --val pairs, "
-        "split by chunk)",
+        help="for the report alone: files or folders, or your own question set (a dataset "
+        "JSON such as benchmarks/data/uber_reference.json: no questions are asked, its corpus "
+        "is searched) (default: a part of the --val pairs, split by chunk)",
     )
     p.add_argument(
         "--max-val-chunks",

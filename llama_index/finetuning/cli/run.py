@@ -3,12 +3,17 @@
 Example::
 
     llamaindex-finetune run --train lyft_2021.pdf --val uber_2021.pdf --max-chunks 100
+    llamaindex-finetune run --train lyft_2021.pdf --val uber_2021.pdf --test my_questions.json
 
 The validation pairs choose things (the best training checkpoint, the best adapter epoch),
 so they cannot also be the figures reported: without ``--test``, they are split by chunk
 (seeded by ``--seed``, no chunk in both parts) into a selection part and a report part, and
 the table printed first is computed on the report part only. Everything needed to redo the
 run is recorded in ``<output-dir>/run.json`` (the sampled chunk ids, the split, the sets).
+
+Each of ``--train``, ``--val`` and ``--test`` takes documents (questions are asked about
+their chunks) or one question set: a dataset JSON (``EmbeddingQAFinetuneDataset``), used as
+it is, with its own corpus as the search space, and no question asked for it.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ SECONDS_PER_CHUNK_LOCAL = 0.9
 SECONDS_PER_CHUNK_TOKEN_LOCAL = 0.0045
 
 STAGES = 6
+SETS = ("train", "val", "test")
+WHAT = {"train": "training", "val": "validation", "test": "test"}
+DATASET_KEYS = {"queries", "corpus", "relevant_docs"}
 
 
 def _estimate(args: argparse.Namespace, n_chunks: int) -> str:
@@ -51,38 +59,99 @@ def _estimate(args: argparse.Namespace, n_chunks: int) -> str:
     return "as fast as the LLM server answers"
 
 
-def _check_inputs(args: argparse.Namespace, out: Path) -> None:
+def _is_question_set(path: Path) -> bool:
+    """A ``.json`` file holding an object with any of the dataset keys: a question set
+    (a broken one is an error, not a document). Any other file is a document."""
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and bool(DATASET_KEYS & data.keys())
+
+
+def _load_question_set(flag: str, paths: list[str]) -> tuple[str, Any] | None:
+    """``(path, dataset)`` when ``paths`` is one question set; None when they are documents.
+
+    Raises:
+        CLIError: a question set mixed with documents or with another set, one that is not
+            a consistent dataset, or one without questions.
+    """
+    from ..dataset import EmbeddingQAFinetuneDataset
+
+    sets = [p for p in paths if _is_question_set(Path(p))]
+    if not sets:
+        return None
+    if len(paths) > 1:
+        others = [p for p in paths if p not in sets]
+        what = f"the documents {', '.join(others)}" if others else f"{len(sets)} question sets"
+        raise CLIError(
+            f"{flag}: {sets[0]} is a question set (a dataset JSON) and {flag} also names "
+            f"{what}: give {flag} either one question set or documents to ask about"
+        )
+    path = sets[0]
+    try:
+        dataset = EmbeddingQAFinetuneDataset.from_json(path)
+    except ValueError as e:
+        raise CLIError(f"{flag}: {e}") from None
+    if not len(dataset):
+        raise CLIError(
+            f"{flag}: {path}: the question set has no questions; give one with questions, "
+            "or documents to ask about"
+        )
+    return path, dataset
+
+
+def _check_inputs(args: argparse.Namespace, out: Path) -> dict[str, tuple[str, Any]]:
     """Every input and output of the run, before any work (a bad --val used to surface only
-    after the training questions were written)."""
+    after the training questions were written); returns the question sets given as files."""
     from ..documents import check_inputs
     from ..outputs import check_output_dir, check_output_file
 
     check_output_dir(out, args.overwrite)
-    for flag, paths in (("--train", args.train), ("--val", args.val), ("--test", args.test)):
-        if paths:
-            try:
-                check_inputs(paths)
-            except ValueError as e:
-                raise CLIError(f"{flag}: {e}") from None
+    loaded: dict[str, tuple[str, Any]] = {}
+    for name in SETS:
+        paths, flag = getattr(args, name), f"--{name}"
+        if not paths:
+            continue
+        found = _load_question_set(flag, paths)
+        if found:
+            loaded[name] = found
+            continue
+        try:
+            check_inputs(paths)
+        except ValueError as e:
+            raise CLIError(f"{flag}: {e}") from None
     if not args.test and not 0.0 < args.report_fraction < 1.0:
         raise CLIError(f"--report-fraction must be between 0 and 1, got {args.report_fraction}")
-    check_llm_spec(args)
-    for name in ("train_dataset.json", "val_dataset.json", "test_dataset.json"):
-        check_output_file(out / name, args.overwrite)
+    asked = [name for name in SETS if getattr(args, name) and name not in loaded]
+    if asked:
+        check_llm_spec(args)
+    for name in asked:
+        check_output_file(out / f"{name}_dataset.json", args.overwrite)
+    return loaded
 
 
-def _split_val(val: Any, args: argparse.Namespace, out: Path) -> tuple[Any, Any, str]:
+def _split_val(val: Any, origin: str, args: argparse.Namespace, out: Path) -> tuple[Any, Any, str]:
     """(selection set, report set, where the report set comes from)."""
-    if len(val.corpus) < 2:
+    answers = _answer_chunks(val)
+    if len(answers) < 2:
         raise CLIError(
-            f"the --val files gave questions on {len(val.corpus)} chunk(s): too few to split "
-            "into a selection part and a report part; give more (--max-val-chunks) or --test"
+            f"{origin} has questions on {len(answers)} chunk(s): too few to split into a "
+            "selection part and a report part; give more (--max-val-chunks) or --test"
         )
-    # Both parts search every val chunk; only their questions (and answers) are disjoint.
-    select, report = val.split(val_fraction=args.report_fraction, seed=args.seed, keep_corpus=True)
+    # Split the chunks that answer something: a question set's corpus may be mostly
+    # distractors (the reference set: 160 questions, 412 chunks). Both parts search every
+    # val chunk; only their questions (and answers) are disjoint.
+    select, report = val.subset(val.queries).split(val_fraction=args.report_fraction,
+                                                   seed=args.seed)  # fmt: skip
+    if not len(select) or not len(report):
+        raise CLIError(f"{origin}: its questions cannot be split by chunk; give --test")
+    select.corpus, report.corpus = dict(val.corpus), dict(val.corpus)
     select.save_json(out / "val_select.json")
     report.save_json(out / "val_report.json")
-    return select, report, f"the report part of the --val pairs ({out / 'val_report.json'})"
+    return select, report, f"the report part of {origin} ({out / 'val_report.json'})"
 
 
 def _answer_chunks(dataset: Any) -> list[str]:
@@ -95,45 +164,64 @@ def run(args: argparse.Namespace) -> None:
     from ..outputs import atomic_write_text, claim_dir
 
     out = Path(args.output_dir)
-    _check_inputs(args, out)
+    loaded = _check_inputs(args, out)
     claim_dir(out, "run", args.overwrite)
     started = time.perf_counter()
 
     def stage(n: int, text: str) -> None:
         logger.info("[%d/%d, %.0f s] %s", n, STAGES, time.perf_counter() - started, text)
 
-    stage(1, "reading and splitting the documents")
+    def origin(name: str) -> str:
+        return f"the --{name} set {loaded[name][0]}" if name in loaded else f"the --{name} pairs"
+
+    asked = [name for name in SETS if getattr(args, name) and name not in loaded]
+    stage(1, "reading and splitting the documents" if asked else "the question sets, as given")
     max_val = args.max_val_chunks or args.max_chunks
-    sets = {"train": (args.train, args.max_chunks), "val": (args.val, max_val)}
-    if args.test:
-        sets["test"] = (args.test, max_val)
-    nodes = {name: load_chunks(paths, args, limit) for name, (paths, limit) in sets.items()}
-    n_asked = sum(len(n) for n in nodes.values())
-    parts = ", ".join(f"{len(n)} {name}" for name, n in nodes.items())
-    print(f"asking for questions on {n_asked} chunks ({parts}): {_estimate(args, n_asked)}")
-    if args.max_chunks or args.max_val_chunks:
-        print(
-            "  a seeded sample of each file's chunks; for all of them, leave out --max-chunks "
-            "and --max-val-chunks (make demo DEMO_ARGS=)"
-        )
+    limits = {"train": args.max_chunks, "val": max_val, "test": max_val}
+    nodes = {name: load_chunks(getattr(args, name), args, limits[name]) for name in asked}
+    for name, (path, ds) in loaded.items():
+        print(f"--{name}: {len(ds)} questions over {len(ds.corpus)} chunks loaded from {path} "
+              "(no questions asked for them)")  # fmt: skip
+    if nodes:
+        n_asked = sum(len(n) for n in nodes.values())
+        parts = ", ".join(f"{len(n)} {name}" for name, n in nodes.items())
+        print(f"asking for questions on {n_asked} chunks ({parts}): {_estimate(args, n_asked)}")
+        if args.max_chunks or args.max_val_chunks:
+            print(
+                "  a seeded sample of each file's chunks; for all of them, leave out "
+                "--max-chunks and --max-val-chunks (make demo DEMO_ARGS=)"
+            )
     record: dict[str, Any] = {
         "command": "run",
         "seed": args.seed,
         "max_chunks": args.max_chunks,
         "max_val_chunks": max_val,
         "chunks": {name: [n.node_id for n in ns] for name, ns in nodes.items()},
+        "loaded": {
+            name: {"path": str(path), "queries": len(ds), "chunks": len(ds.corpus)}
+            for name, (path, ds) in loaded.items()
+        },
     }
     atomic_write_text(out / "run.json", json.dumps(record, indent=2))
 
-    stage(2, "questions for the training files")
-    train = generate_dataset(nodes["train"], out / "train_dataset.json", args)
-    stage(3, "questions for the validation files")
-    val = generate_dataset(nodes["val"], out / "val_dataset.json", args)
+    def questions(n: int, name: str) -> Any:
+        if name in loaded:
+            stage(n, f"the {WHAT[name]} questions: {loaded[name][0]}, as given")
+            return loaded[name][1]
+        stage(n, f"questions for the {WHAT[name]} files")
+        return generate_dataset(nodes[name], out / f"{name}_dataset.json", args)
+
+    train = questions(2, "train")
+    val = questions(3, "val")
     if args.test:
-        test = generate_dataset(nodes["test"], out / "test_dataset.json", args)
-        select, report, source = val, test, f"the --test pairs ({out / 'test_dataset.json'})"
+        select, report = val, questions(3, "test")
+        source = origin("test") + ("" if "test" in loaded else f" ({out / 'test_dataset.json'})")
+        select_name = f"{origin('val')} (they chose the checkpoint and the adapter epoch)"
     else:
-        select, report, source = _split_val(val, args, out)
+        select, report, source = _split_val(val, origin("val"), args, out)
+        select_name = (
+            f"the selection part of {origin('val')} (it chose the checkpoint and the adapter epoch)"
+        )
     record["sets"] = {
         "selection": {"queries": len(select), "chunks": _answer_chunks(select)},
         "report": {"queries": len(report), "chunks": _answer_chunks(report), "source": source},
@@ -164,7 +252,6 @@ def run(args: argparse.Namespace) -> None:
         select, models, out / "report_selection", args.top_k, args.overwrite,
         title=f"for comparison, the {len(select)} selection questions (they chose the "
         "checkpoint and the adapter epoch, so they flatter):",
-        dataset_name="the selection part of the --val pairs (it chose the checkpoint and the "
-        "adapter epoch)", seed=args.seed,
+        dataset_name=select_name, seed=args.seed,
     )  # fmt: skip
     print(f"total time: {time.perf_counter() - started:.0f} s")
