@@ -77,7 +77,7 @@ def question_quality(ds: EmbeddingQAFinetuneDataset, asked_chunks: int) -> dict[
     }
 
 
-def llm_writer(prompt: str, nodes, threads: int, follow_up: bool = True):
+def llm_writer(prompt: str, nodes, threads: int, follow_up: bool = False):
     from llama_index.finetuning.llms.local import LocalLLM
 
     def write() -> tuple[EmbeddingQAFinetuneDataset, dict[str, float]]:
@@ -149,13 +149,13 @@ def main() -> None:
     base = HuggingFaceEmbedding(model_name=base_path)
     writers = {
         "SmolLM2-135M, 0.4-style prompt (`default`), one request a chunk": llm_writer(
-            "default", sample, args.threads, follow_up=False
-        ),
-        "SmolLM2-135M, 0.4-style prompt (`default`) + follow-up": llm_writer(
             "default", sample, args.threads
         ),
+        "SmolLM2-135M, 0.4-style prompt (`default`) + follow-up": llm_writer(
+            "default", sample, args.threads, follow_up=True
+        ),
         "SmolLM2-135M, small-model prompt (`small`) + follow-up": llm_writer(
-            "small", sample, args.threads
+            "small", sample, args.threads, follow_up=True
         ),
         "ICT pseudo-queries (no LLM)": pseudo_writer(sample),
     }

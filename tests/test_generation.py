@@ -509,8 +509,9 @@ def _one_then_another(key: str, prompt: str, n: int) -> str:
 def test_a_short_answer_gets_one_follow_up_that_reuses_the_prompt_as_its_prefix(fake_openai):
     server = fake_openai(answer=_one_then_another)
     ds, report = generate_qa_embedding_pairs(
-        nodes=make_nodes(3), llm=openai_llm(server), output_path=None, return_report=True, **FAST
-    )
+        nodes=make_nodes(3), llm=openai_llm(server), output_path=None, return_report=True,
+        follow_up=True, **FAST,
+    )  # fmt: skip
     assert keys_of(ds)["node-2"] == [
         "What does CHUNK-2 say about revenue?",
         "What figure does CHUNK-2 give for 2021?",
@@ -519,17 +520,18 @@ def test_a_short_answer_gets_one_follow_up_that_reuses_the_prompt_as_its_prefix(
     assert server.completion_requests == report.llm_calls == 6
 
 
-def test_no_follow_up_when_the_answer_is_full_or_when_turned_off(fake_openai):
+def test_no_follow_up_when_the_answer_is_full_or_when_off_as_by_default(fake_openai):
     full = fake_openai()  # two questions a chunk
     _, report = generate_qa_embedding_pairs(
-        nodes=make_nodes(3), llm=openai_llm(full), output_path=None, return_report=True, **FAST
-    )
+        nodes=make_nodes(3), llm=openai_llm(full), output_path=None, return_report=True,
+        follow_up=True, **FAST,
+    )  # fmt: skip
     assert report.follow_ups == 0 and full.completion_requests == 3
     short = fake_openai(answer=_one_then_another)
     with pytest.warns(GenerationWarning, match="3 got fewer than 2"):
         ds, report = generate_qa_embedding_pairs(
             nodes=make_nodes(3), llm=openai_llm(short), output_path=None, return_report=True,
-            follow_up=False, **FAST,
+            **FAST,
         )  # fmt: skip
     assert len(ds) == 3 and report.follow_ups == 0 and short.completion_requests == 3
 
@@ -542,7 +544,7 @@ def test_a_failed_follow_up_keeps_the_first_answer_and_the_chunk_is_not_failed(f
     with pytest.warns(GenerationWarning, match="0 of 2 chunks failed"):
         ds, report = generate_qa_embedding_pairs(
             nodes=make_nodes(2), llm=openai_llm(server), output_path=None, return_report=True,
-            **FAST,
+            follow_up=True, **FAST,
         )  # fmt: skip
     assert keys_of(ds) == {
         "node-0": ["What does CHUNK-0 say about revenue?"],
@@ -557,9 +559,10 @@ def test_chunks_made_without_follow_ups_are_asked_again_with_them(fake_openai, t
     out = tmp_path / "train.json"
     with pytest.warns(GenerationWarning):
         generate_qa_embedding_pairs(
-            nodes=make_nodes(2), llm=openai_llm(server), output_path=out, follow_up=False, **FAST
+            nodes=make_nodes(2), llm=openai_llm(server), output_path=out, **FAST
         )
     ds, report = generate_qa_embedding_pairs(
-        nodes=make_nodes(2), llm=openai_llm(server), output_path=out, return_report=True, **FAST
-    )
+        nodes=make_nodes(2), llm=openai_llm(server), output_path=out, return_report=True,
+        follow_up=True, **FAST,
+    )  # fmt: skip
     assert report.resumed == 0 and report.follow_ups == 2 and len(ds) == 4

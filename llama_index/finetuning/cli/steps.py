@@ -183,7 +183,7 @@ def generate_dataset(nodes: list, output: Path, args: argparse.Namespace) -> Any
         num_questions_per_chunk=args.num_questions,
         qa_generate_prompt_tmpl=args.prompt,
         quality_filter=args.quality_filter,
-        follow_up=getattr(args, "follow_up", True),
+        follow_up=args.follow_up,
         append=args.append,
         return_report=True,
         **kwargs,

@@ -96,7 +96,7 @@ async def _generate(
     round_trip_model: Any = None,
     round_trip_top_k: int = 10,
     append: bool = False,
-    follow_up: bool | str = True,
+    follow_up: bool | str = False,
 ) -> Any:
     try:
         if nodes is not None and llm is not None and hasattr(nodes, "acomplete"):
@@ -334,7 +334,7 @@ async def agenerate_qa_embedding_pairs(
     round_trip_model: Any = None,
     round_trip_top_k: int = 10,
     append: bool = False,
-    follow_up: bool | str = True,
+    follow_up: bool | str = False,
 ) -> EmbeddingQAFinetuneDataset | tuple[EmbeddingQAFinetuneDataset, GenerationReport]:
     """Async :func:`generate_qa_embedding_pairs`; see there for the arguments.
 
@@ -381,11 +381,12 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
         round_trip_top_k: the ``k`` of the round trip (default 10).
         append: allow ``output_path`` to hold chunks that are not among ``nodes`` (kept
             beside them); without it such a rerun is refused.
-        follow_up: when an answer holds fewer than ``num_questions_per_chunk`` questions
-            that pass the rules, ask once more with the prompt plus a request for one more
-            question (:data:`.parsing.FOLLOW_UP_PROMPT`; a string: your own suffix). The
-            prompt is the follow-up's prefix, so a server that caches prompts answers it
-            fast. ``False``: one request per chunk.
+        follow_up: ``True``: when an answer holds fewer than ``num_questions_per_chunk``
+            questions that pass the rules, ask once more with the prompt plus a request for
+            one more question (:data:`.parsing.FOLLOW_UP_PROMPT`; a string: your own
+            suffix). The prompt is the follow-up's prefix, so a server that caches prompts
+            answers it fast. Off by default: with SmolLM2 it gave more questions but no
+            retrieval gain (benchmarks/RESULTS.md, "Question writers").
 
     Raises:
         GenerationError: the LLM is unusable (checked on the first chunk, before any other

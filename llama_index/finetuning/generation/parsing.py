@@ -53,11 +53,12 @@ this text. Each question names the company, figure or year it asks about. Do not
 
 PROMPTS = {"default": DEFAULT_QA_GENERATE_PROMPT_TMPL, "small": SMALL_MODEL_QA_PROMPT_TMPL}
 
-# Appended to a chunk's prompt when its answer held fewer usable questions than asked. The
-# prompt stays the prefix, so a server that caches prompts (llama.cpp, vLLM, OpenAI) reads
-# only these words again: ~1 s against ~3.5 s for the first answer with the bundled model on
-# 2 cores. A greedy model asked the same prompt again repeats its answer; asked for another
-# detail, it gave a new usable question for half of the chunks (benchmarks/writers.py).
+# Appended to a chunk's prompt (``follow_up=True``) when its answer held fewer usable
+# questions than asked. The prompt stays the prefix, so a server that caches prompts
+# (llama.cpp, vLLM, OpenAI) reads only these words again: ~1 s against ~3.5 s for the first
+# answer with the bundled model on 2 cores. A greedy model asked the same prompt again repeats
+# its answer; asked for another detail, SmolLM2 doubled the chunks with 2 questions, but
+# MiniLM finetuned on them gained nothing (benchmarks/writers.py), so it is off by default.
 FOLLOW_UP_PROMPT = (
     "\nNow write one more question, about a different detail of the excerpt (a figure, a "
     "date or a name):\n"
