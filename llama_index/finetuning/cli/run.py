@@ -37,11 +37,13 @@ from .steps import (
 )
 
 # Seconds the bundled question writer (SmolLM2-135M through llama.cpp, 4 slots, 2 threads)
-# takes per chunk on a quiet 2-core machine: about 0.9 s plus 4.5 ms per token of chunk (the
-# prompt pass dominates): 3.2 s at 512 tokens, 5.5 s at 1024 (measured for the up-front
-# estimate; benchmarks/results/demo.md has the demo's measured stage times).
-SECONDS_PER_CHUNK_LOCAL = 0.9
-SECONDS_PER_CHUNK_TOKEN_LOCAL = 0.0045
+# takes per chunk on a quiet 2-core machine, whole stage included (the quality gate's round
+# trip too): `make demo` measured 4.7 s a chunk at 512 tokens (benchmarks/results/demo.md);
+# the prompt pass dominates, so it grows with the chunk (~8 s at 1024 tokens, from the slope
+# in benchmarks/results/local_runtime.md). Machines of the same kind varied by ~1.5x between
+# days, so the estimate is rough.
+SECONDS_PER_CHUNK_LOCAL = 1.3
+SECONDS_PER_CHUNK_TOKEN_LOCAL = 0.0066
 
 STAGES = 6
 SETS = ("train", "val", "test")
