@@ -23,10 +23,12 @@ HERE = Path(__file__).resolve().parent
 ORDER = [
     "demo", "writers", "writer_candidates", "local_runtime", "generation", "local_llm",
     "format_reminder", "st_finetune", "st_overhead", "adapter", "adapter_corpus",
-    "adapter_defaults", "evaluation", "scale",
+    "adapter_defaults", "evaluation", "scale", "scale_generation",
 ]  # fmt: skip
-# format_reminder reads chunk ids from a demo log; writer_candidates is a survey, not a run.
-NOT_BY_DEFAULT = ["format_reminder", "writer_candidates"]
+# format_reminder reads chunk ids from a demo log; writer_candidates is a survey, not a run;
+# scale_generation is `scale.py --only generation --out benchmarks/results/scale_generation.md`
+# (scale.py itself measures every section into scale.md).
+NOT_BY_DEFAULT = ["format_reminder", "writer_candidates", "scale_generation"]
 # The README shows one headline table per claim; the rest stays in RESULTS.md.
 README = ["demo", "writers", "generation", "st_finetune", "adapter", "evaluation", "scale"]
 SLOW = ["make_datasets"]

@@ -122,9 +122,15 @@ def test_linear_tutorial_flow(minilm, tmp_path):
     )  # fmt: skip
     engine.finetune()
     embed_model = engine.get_finetuned_model()
-    assert sorted(p.name for p in out.iterdir()) == [
-        ".llamaindex-finetune.json", "base_model.json", "config.json", "model.safetensors",
-    ]  # fmt: skip  (the marker says the package wrote the folder; base_model.json: test_adapter_runtime.py)
+    assert (
+        sorted(p.name for p in out.iterdir())
+        == [
+            ".llamaindex-finetune.json",
+            "base_model.json",
+            "config.json",
+            "model.safetensors",
+        ]
+    )  # fmt: skip  (the marker says the package wrote the folder; base_model.json: test_adapter_runtime.py)
     assert json.loads((out / "config.json").read_text()) == {
         "in_features": 384, "out_features": 384, "bias": False,
     }  # fmt: skip
