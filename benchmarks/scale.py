@@ -456,13 +456,21 @@ def write_fragment(args, sections: dict[str, list[str]], started: float, load: f
     if args.only:
         missing = [n for n in missing if n == args.only]
     lines = [
-        "## Scale: generation, evaluation and the adapter engine at corpus size",
+        "## Scale: generation, evaluation and the adapter engine at corpus size"
+        if not args.only
+        else f"## Scale: {args.only} at corpus size",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
         f"{psutil.virtual_memory().total / GiB:.0f} GiB, no GPU, Python "
-        f"{platform.python_version()}; busy (shared with other jobs: load average "
-        f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} now), so times are "
-        f"upper bounds. Each measurement ran in its own process; "
+        f"{platform.python_version()}; "
+        + (
+            f"busy (shared with other jobs: load average {load:.1f} at the start), so times "
+            "are upper bounds"
+            if load > 0.5
+            else f"quiet (load average {load:.1f} at the start)"
+        )
+        + f"; load average {os.getloadavg()[0]:.1f} now (this run's own processes included). "
+        f"Each measurement ran in its own process; "
         f"{time.perf_counter() - started:.0f} s so far.",
         "",
         *[line for name in order for line in sections.get(name, [])],
@@ -470,6 +478,7 @@ def write_fragment(args, sections: dict[str, list[str]], started: float, load: f
         "Reproduce: `flock /tmp/bench.lock .venv/bin/python benchmarks/scale.py"
         + (" --small" if args.small else "")
         + (f" --only {args.only}" if args.only else "")
+        + (f" --out {args.out}" if args.only else "")
         + "`",
         "",
     ]
