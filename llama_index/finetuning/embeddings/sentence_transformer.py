@@ -52,16 +52,13 @@ from .finetune_result import FinetuneResult, describe_val_set, sentence_transfor
 from .model_card import card_data, check_card_examples, engine_card_settings, write_finetune_card
 from .negatives import training_pairs, with_hard_negatives
 from .training_setup import (
-    LOSSES,
-    PRECISIONS,
     barrier,
-    best_metric_name,
     build_loss,
+    check_training_settings,
     ir_evaluator,
     load_device,
-    precision_flags,
+    training_arguments,
     val_metrics_from_log,
-    warmup_kwargs,
 )
 
 # chosen by `benchmarks/st_finetune.py --sweep` (see benchmarks/RESULTS.md), which also found
@@ -164,26 +161,10 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         check_dataset(dataset, "dataset")
         if val_dataset is not None:
             check_dataset(val_dataset, "val_dataset", "evaluated on")
-        for name, value, low in (
-            ("batch_size", batch_size, 1),
-            ("epochs", epochs, 1),
-            ("evaluation_steps", evaluation_steps, 1),
-            ("hard_negatives", hard_negatives, 0),
-            ("mini_batch_size", mini_batch_size, 1),
-        ):
-            if not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        if isinstance(loss, str) and loss not in LOSSES:
-            raise ValueError(f"loss={loss!r} is not one of {LOSSES}; pass a loss module instead")
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision={precision!r} is not one of {PRECISIONS}")
-        precision_flags(precision, device)  # fp16 without a GPU fails here, before any work
-        if device is not None and device.split(":")[0] not in ("cpu", "cuda", "mps", "npu", "xpu"):
-            raise ValueError(f"device={device!r}: expected 'cpu', 'cuda', 'mps' or None")
-        if matryoshka_dims is not None:
-            matryoshka_dims = sorted({int(d) for d in matryoshka_dims}, reverse=True)
-            if not matryoshka_dims or matryoshka_dims[-1] < 1:
-                raise ValueError(f"matryoshka_dims must be positive sizes, got {matryoshka_dims}")
+        matryoshka_dims = check_training_settings(
+            batch_size, epochs, evaluation_steps, hard_negatives, mini_batch_size, loss,
+            precision, device, matryoshka_dims,
+        )  # fmt: skip
 
         self.dataset = dataset
         self.model_id = model_id
@@ -254,7 +235,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             )
         self.trainer = trainer = SentenceTransformerTrainer(
             model=model,
-            args=self._training_arguments(rows.column_names, evaluator),
+            args=training_arguments(self, rows.column_names, evaluator, CHECKPOINT_DIR),
             train_dataset=rows,
             loss=build_loss(model, self.loss, self.mini_batch_size, self.matryoshka_dims),
             evaluator=evaluator,
@@ -391,55 +372,6 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
                 verbose=self.show_progress_bar,
             )
         return rows
-
-    def _training_arguments(self, columns: list[str], evaluator):
-        import torch
-        from sentence_transformers import SentenceTransformerTrainingArguments
-        from sentence_transformers.base.sampler import BatchSamplers
-
-        query_prompt, passage_prompt = self.prompts
-        prompts = {c: (query_prompt if c == "anchor" else passage_prompt) for c in columns}
-        prompts = {c: p for c, p in prompts.items() if p}
-        bf16, fp16 = precision_flags(self.precision, self.device)
-        kwargs: dict[str, Any] = dict(
-            output_dir=str(Path(self.model_output_path) / CHECKPOINT_DIR),
-            num_train_epochs=self.epochs,
-            per_device_train_batch_size=self.batch_size,
-            per_device_eval_batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            seed=self.seed,
-            data_seed=self.seed,
-            bf16=bf16,
-            fp16=fp16,
-            use_cpu=load_device(self.device) == "cpu",
-            dataloader_pin_memory=torch.cuda.is_available() and self.device != "cpu",
-            batch_sampler=(
-                BatchSamplers.NO_DUPLICATES if self.no_duplicates else BatchSamplers.BATCH_SAMPLER
-            ),
-            prompts=prompts or None,
-            # without a val set a checkpoint is only for resuming: the latest one is enough
-            save_strategy="steps",
-            save_steps=self.evaluation_steps,
-            save_total_limit=1,
-            logging_steps=min(self.evaluation_steps, 50),
-            report_to="none",
-            disable_tqdm=not self.show_progress_bar,
-        )
-        kwargs.update(warmup_kwargs(self.warmup_ratio))
-        if evaluator is not None:
-            kwargs.update(
-                eval_strategy="steps",
-                eval_steps=self.evaluation_steps,
-                load_best_model_at_end=True,
-                metric_for_best_model=best_metric_name(evaluator),
-                greater_is_better=True,
-                # the only checkpoint used is the best: save when the val metric improves
-                # (benchmarks/st_overhead.py measures what the other saves cost)
-                save_strategy="best",
-            )
-        kwargs.update(self.training_args)
-        return SentenceTransformerTrainingArguments(**kwargs)
 
 
 __all__ = ["SentenceTransformersFinetuneEngine"]

@@ -161,3 +161,91 @@ def barrier() -> None:
 
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
+
+
+def check_training_settings(
+    batch_size: int,
+    epochs: int,
+    evaluation_steps: int,
+    hard_negatives: int,
+    mini_batch_size: int,
+    loss: Any,
+    precision: str,
+    device: str | None,
+    matryoshka_dims: Sequence[int] | None,
+) -> list[int] | None:
+    """Refuse a bad engine setting with one error naming it, before any work; returns the
+    Matryoshka sizes, largest first."""
+    for name, value, low in (
+        ("batch_size", batch_size, 1),
+        ("epochs", epochs, 1),
+        ("evaluation_steps", evaluation_steps, 1),
+        ("hard_negatives", hard_negatives, 0),
+        ("mini_batch_size", mini_batch_size, 1),
+    ):
+        if not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if isinstance(loss, str) and loss not in LOSSES:
+        raise ValueError(f"loss={loss!r} is not one of {LOSSES}; pass a loss module instead")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r} is not one of {PRECISIONS}")
+    precision_flags(precision, device)  # fp16 without a GPU fails here, before any work
+    if device is not None and device.split(":")[0] not in ("cpu", "cuda", "mps", "npu", "xpu"):
+        raise ValueError(f"device={device!r}: expected 'cpu', 'cuda', 'mps' or None")
+    if matryoshka_dims is not None:
+        matryoshka_dims = sorted({int(d) for d in matryoshka_dims}, reverse=True)
+        if not matryoshka_dims or matryoshka_dims[-1] < 1:
+            raise ValueError(f"matryoshka_dims must be positive sizes, got {matryoshka_dims}")
+    return matryoshka_dims
+
+
+def training_arguments(engine: Any, columns: list[str], evaluator: Any, checkpoint_dir: str) -> Any:
+    """The engine's settings as ``SentenceTransformerTrainingArguments`` (``engine.training_args``
+    win); with an evaluator, the best checkpoint by its NDCG@10 is kept and loaded at the end."""
+    import torch
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from sentence_transformers.base.sampler import BatchSamplers
+
+    query_prompt, passage_prompt = engine.prompts
+    prompts = {c: (query_prompt if c == "anchor" else passage_prompt) for c in columns}
+    prompts = {c: p for c, p in prompts.items() if p}
+    bf16, fp16 = precision_flags(engine.precision, engine.device)
+    kwargs: dict[str, Any] = dict(
+        output_dir=os.path.join(engine.model_output_path, checkpoint_dir),
+        num_train_epochs=engine.epochs,
+        per_device_train_batch_size=engine.batch_size,
+        per_device_eval_batch_size=engine.batch_size,
+        learning_rate=engine.learning_rate,
+        weight_decay=engine.weight_decay,
+        seed=engine.seed,
+        data_seed=engine.seed,
+        bf16=bf16,
+        fp16=fp16,
+        use_cpu=load_device(engine.device) == "cpu",
+        dataloader_pin_memory=torch.cuda.is_available() and engine.device != "cpu",
+        batch_sampler=(
+            BatchSamplers.NO_DUPLICATES if engine.no_duplicates else BatchSamplers.BATCH_SAMPLER
+        ),
+        prompts=prompts or None,
+        # without a val set a checkpoint is only for resuming: the latest one is enough
+        save_strategy="steps",
+        save_steps=engine.evaluation_steps,
+        save_total_limit=1,
+        logging_steps=min(engine.evaluation_steps, 50),
+        report_to="none",
+        disable_tqdm=not engine.show_progress_bar,
+    )
+    kwargs.update(warmup_kwargs(engine.warmup_ratio))
+    if evaluator is not None:
+        kwargs.update(
+            eval_strategy="steps",
+            eval_steps=engine.evaluation_steps,
+            load_best_model_at_end=True,
+            metric_for_best_model=best_metric_name(evaluator),
+            greater_is_better=True,
+            # the only checkpoint used is the best: save when the val metric improves
+            # (benchmarks/st_overhead.py measures what the other saves cost)
+            save_strategy="best",
+        )
+    kwargs.update(engine.training_args)
+    return SentenceTransformerTrainingArguments(**kwargs)
