@@ -180,6 +180,8 @@ def test_bad_arguments_are_clear_errors(fake_openai):
         generate_qa_embedding_pairs(nodes=make_nodes(1), llm=llm, on_failure="ignore")
     with pytest.raises(TypeError, match="llm"):
         generate_qa_embedding_pairs(nodes=make_nodes(1), llm="gpt-4")
+    with pytest.raises(ValueError, match="follow_up"):
+        generate_qa_embedding_pairs(nodes=make_nodes(1), llm=llm, follow_up="  ")
 
 
 def test_works_inside_a_running_event_loop_as_in_jupyter(fake_openai):

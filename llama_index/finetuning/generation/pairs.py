@@ -116,7 +116,7 @@ async def _generate(
         template = resolve_prompt(qa_generate_prompt_tmpl)
         if follow_up is True:
             follow_up = FOLLOW_UP_PROMPT
-        elif follow_up is not False and not (isinstance(follow_up, str) and follow_up.strip()):
+        elif follow_up and not (isinstance(follow_up, str) and follow_up.strip()):
             raise ValueError(f"follow_up must be True, False or a prompt suffix, got {follow_up!r}")
         del save_every  # every chunk is saved as it finishes; kept for 0.4 call compatibility
         return await _run(
