@@ -156,3 +156,17 @@ def test_pairs_gives_one_pair_per_relevant_chunk():
         queries={"q": "?"}, corpus={"a": "A", "b": "B"}, relevant_docs={"q": ["a", "b"]}
     )
     assert ds.pairs() == [("?", "A"), ("?", "B")]
+
+
+def test_split_divides_the_chunks_that_answer_and_leaves_distractors_out():
+    # 4 answer chunks among 40: half of the answers go each way, whatever the distractors
+    corpus = {f"c{i}": f"chunk {i}" for i in range(40)}
+    queries = {f"q{i}": f"question {i}" for i in range(4)}
+    relevant = {f"q{i}": [f"c{i}"] for i in range(4)}
+    ds = EmbeddingQAFinetuneDataset(queries=queries, corpus=corpus, relevant_docs=relevant)
+    select, report = ds.split(0.5, seed=3, keep_corpus=True)
+    assert len(select) == len(report) == 2
+    assert select.corpus == report.corpus == corpus
+    one_answer = ds.subset(["q0"])
+    with pytest.raises(ValueError, match="1 chunk"):
+        one_answer.split(0.5)

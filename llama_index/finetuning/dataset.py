@@ -171,16 +171,18 @@ class EmbeddingQAFinetuneDataset(BaseModel):
 
         Chunks that share a query stay together (a query relevant to two chunks would
         otherwise tie the parts); these groups are shuffled with ``seed`` and about
-        ``val_fraction`` of the chunks (at least one group) go to val with all their
-        queries. ``keep_corpus=True`` keeps the whole corpus in both parts as the search
+        ``val_fraction`` of the chunks that answer a query (at least one group) go to val
+        with all their queries; chunks no query needs are distractors, in neither part. ``keep_corpus=True`` keeps the whole corpus in both parts as the search
         space (the other part's chunks are then distractors, never answers); by default
         each part holds only the chunks its queries need.
         """
         if not 0.0 < val_fraction < 1.0:
             raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
-        if len(self.corpus) < 2:
-            raise ValueError(f"cannot split a dataset of {len(self.corpus)} chunk(s) by chunk")
-        group_of = {d: d for d in self.corpus}  # union-find over chunks that share a query
+        # only chunks that answer a query are split; the rest are distractors, in neither
+        answers = sorted({d for docs in self.relevant_docs.values() for d in docs})
+        if len(answers) < 2:
+            raise ValueError(f"cannot split by chunk: {len(answers)} chunk(s) answer a query")
+        group_of = {d: d for d in answers}  # union-find over chunks that share a query
 
         def root(d: str) -> str:
             while group_of[d] != d:
@@ -192,13 +194,13 @@ class EmbeddingQAFinetuneDataset(BaseModel):
             for d in docs[1:]:
                 group_of[root(d)] = root(docs[0])
         groups: dict[str, list[str]] = {}
-        for d in sorted(self.corpus):
+        for d in answers:
             groups.setdefault(root(d), []).append(d)
         if len(groups) < 2:
             raise ValueError("cannot split by chunk: every chunk is tied to the others by a query")
         ordered = sorted(groups.values())
         random.Random(seed).shuffle(ordered)
-        target = max(1, round(len(self.corpus) * val_fraction))
+        target = max(1, round(len(answers) * val_fraction))
         val_docs: set[str] = set()
         for group in ordered[:-1]:  # the last group always stays in train
             if len(val_docs) >= target:

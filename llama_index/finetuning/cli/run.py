@@ -143,14 +143,11 @@ def _split_val(val: Any, origin: str, args: argparse.Namespace, out: Path) -> tu
             f"{origin} has questions on {len(answers)} chunk(s): too few to split into a "
             "selection part and a report part; give more (--max-val-chunks) or --test"
         )
-    # Split the chunks that answer something: a question set's corpus may be mostly
-    # distractors (the reference set: 160 questions, 412 chunks). Both parts search every
-    # val chunk; only their questions (and answers) are disjoint.
-    select, report = val.subset(val.queries).split(val_fraction=args.report_fraction,
-                                                   seed=args.seed)  # fmt: skip
-    if not len(select) or not len(report):
-        raise CLIError(f"{origin}: its questions cannot be split by chunk; give --test")
-    select.corpus, report.corpus = dict(val.corpus), dict(val.corpus)
+    # Both parts search every val chunk; only their questions (and answers) are disjoint.
+    try:
+        select, report = val.split(args.report_fraction, seed=args.seed, keep_corpus=True)
+    except ValueError as e:
+        raise CLIError(f"{origin}: {e}; give --test") from None
     select.save_json(out / "val_select.json")
     report.save_json(out / "val_report.json")
     return select, report, f"the report part of {origin} ({out / 'val_report.json'})"
