@@ -359,13 +359,27 @@ def test_a_rerun_with_other_inputs_is_refused_unless_append(fake_openai, tmp_pat
 
 
 @pytest.mark.parametrize("status", [401, 404])
-def test_an_unusable_llm_fails_on_the_first_chunk_before_any_other_call(fake_openai, status):
-    server = fake_openai(faults={"CHUNK-0": [status] * 5})
+def test_an_unusable_llm_fails_in_the_first_wave_and_nothing_more_is_sent(fake_openai, status):
+    server = fake_openai(faults={f"CHUNK-{i}": [status] * 5 for i in range(40)})
     with pytest.raises(GenerationError, match=f"{server.url}.*{status}"):
         generate_qa_embedding_pairs(
-            nodes=make_nodes(20), llm=openai_llm(server), output_path=None, **FAST
-        )
-    assert server.completion_requests == 1
+            nodes=make_nodes(40), llm=openai_llm(server), output_path=None, num_workers=4,
+            **FAST,
+        )  # fmt: skip
+    assert 1 <= server.completion_requests <= 4  # the calls already in flight, no retry
+    assert max(server.requests_per_key.values()) == 1
+
+
+def test_a_rejection_after_the_llm_answered_is_only_that_chunks(fake_openai):
+    # CHUNK-0 answers first (one worker); CHUNK-1's 404 is then about that chunk alone
+    server = fake_openai(faults={"CHUNK-1": [404] * 5})
+    with pytest.warns(GenerationWarning, match="1 of 3 chunks failed"):
+        ds = generate_qa_embedding_pairs(
+            nodes=make_nodes(3), llm=openai_llm(server), output_path=None, num_workers=1,
+            **FAST,
+        )  # fmt: skip
+    assert set(keys_of(ds)) == {"node-0", "node-2"}
+    assert server.requests_per_key["CHUNK-1"] == 1
 
 
 def test_a_refused_connection_and_a_missing_key_are_named(monkeypatch):

@@ -13,10 +13,11 @@ Example::
         nodes=nodes, llm=OpenAI(model="gpt-4o-mini"), output_path="train_dataset.json"
     )
 
-The first chunk is sent alone: an LLM that cannot be used (no API key, authentication,
-connection refused, model not found) raises one :class:`GenerationError` before any other
-call. Then up to ``num_workers`` calls are in flight (fewer if the LLM says it can take fewer,
-``llm.max_parallel_requests``); each failed call is retried with exponential backoff and
+Up to ``num_workers`` calls are in flight (fewer if the LLM says it can take fewer,
+``llm.max_parallel_requests``). Until one call has answered, an error no retry can mend (no
+API key, authentication, permission, model not found, connection refused) means the LLM
+cannot be used: the run starts no other call and raises one :class:`GenerationError` (at most
+the first ``num_workers`` calls were sent). Each other failed call is retried with exponential backoff and
 jitter, and the timeout covers the call itself, never the wait for a free slot. Every
 finished chunk goes to ``<output_path>.journal.jsonl`` with its raw questions and a
 fingerprint (see :mod:`.resume`), so a rerun asks only for chunks not yet done. The quality
@@ -153,9 +154,11 @@ async def _run(
         )  # fmt: skip
 
     stop = asyncio.Event()
+    llm_answered = asyncio.Event()
+    unusable: list[GenerationError] = []  # the LLM failed before any call answered
     slots = min(num_workers, getattr(llm, "max_parallel_requests", None) or num_workers)
 
-    async def ask(node_id: str, probe: bool = False) -> None:
+    async def ask(node_id: str) -> None:
         text = texts[node_id]
         prompt = template.format(context_str=text, num_questions_per_chunk=n)
         error, last_answer, answered = "not started", None, False
@@ -165,6 +168,7 @@ async def _run(
             try:
                 report.llm_calls += 1
                 response = await asyncio.wait_for(llm.acomplete(prompt), timeout=request_timeout)
+                llm_answered.set()
                 answer = str(response.text)
                 found = parse_questions(answer, text, prompt_tmpl=template)
                 if found and follow_up:
@@ -188,12 +192,16 @@ async def _run(
             except Exception as e:  # noqa: BLE001  any failure of the call is retried
                 error, answered = f"{type(e).__name__}: {e}", False
                 if not_worth_retrying(e):
-                    if probe:
-                        raise GenerationError(
-                            f"the LLM cannot be used ({endpoint(llm)}): {error}; nothing "
-                            "else was sent. Check the API key, the server address and the "
-                            "model name."
-                        ) from e
+                    if not llm_answered.is_set():
+                        if not unusable:
+                            unusable.append(GenerationError(
+                                f"the LLM cannot be used ({endpoint(llm)}): {error}; no "
+                                "other call was started. Check the API key, the server "
+                                "address and the model name."
+                            ))  # fmt: skip
+                            unusable[0].__cause__ = e
+                        stop.set()
+                        return
                     break
                 wait = retry_after_seconds(e)
             else:
@@ -234,9 +242,7 @@ async def _run(
 
     try:
         if todo:
-            await ask(todo[0], probe=True)
-        if len(todo) > 1:
-            jobs = [ask(nid) for nid in todo[1:]]
+            jobs = [ask(nid) for nid in todo]
             await run_jobs(jobs, show_progress=progress, workers=slots, desc="Generating questions")
     except (asyncio.CancelledError, KeyboardInterrupt):
         if journal is not None:
@@ -249,6 +255,8 @@ async def _run(
         if journal is not None:
             journal.close()
 
+    if unusable:
+        raise unusable[0]
     kept = f"{len(done)} finished chunks are kept in {state.journal or 'memory only'}"
     if on_failure == "fail" and report.failed:
         raise GenerationError(
@@ -389,8 +397,9 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
             retrieval gain (benchmarks/RESULTS.md, "Question writers").
 
     Raises:
-        GenerationError: the LLM is unusable (checked on the first chunk, before any other
-            call), every chunk asked failed, or the output holds other chunks.
+        GenerationError: the LLM is unusable (no call answered and one failed with an
+            error no retry mends; no other call is started), every chunk asked failed, or
+            the output holds other chunks.
         GenerationInterrupted: Ctrl-C; ``saved`` chunks are in ``journal`` for the rerun.
 
     Works in scripts and in Jupyter (a running event loop); from async code, await
