@@ -150,25 +150,11 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             raise TypeError(
                 f"adapter_model must subclass BaseAdapter, got {type(adapter_model).__name__}"
             )
-        for name, value in (
-            ("batch_size", batch_size),
-            ("epochs", epochs),
-            ("checkpoint_save_steps", checkpoint_save_steps),
-        ):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if hard_negatives < 0:
-            raise ValueError(f"hard_negatives must be 0 or more, got {hard_negatives}")
-        if not 0.0 <= warmup_ratio < 1.0:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {warmup_ratio}")
-        from ..evaluation.metrics import METRICS
+        from .adapter_training import check_adapter_settings
 
-        name, _, k = val_metric.partition("@")
-        if name not in METRICS or not k.isdigit():
-            raise ValueError(
-                f"val_metric must look like 'ndcg@10': one of {sorted(METRICS)}, '@', a k; "
-                f"got {val_metric!r}"
-            )
+        check_adapter_settings(
+            batch_size, epochs, checkpoint_save_steps, hard_negatives, warmup_ratio, val_metric
+        )
 
         self.dataset = dataset
         self.embed_model = embed_model
@@ -242,42 +228,14 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         corpus = cache.embed_texts(list(ds.corpus.values()))
         return torch.from_numpy(queries.copy()), torch.from_numpy(corpus.copy())
 
-    def _build_adapter(self, base_dim: int) -> BaseAdapter:
-        from llama_index.embeddings.adapter.utils import LinearLayer
-
-        from .adapter_training import check_adapter_dims
-
-        if self.dim is not None and self.dim != base_dim:
-            raise ValueError(
-                f"dim={self.dim} was given, but the base model {self.embed_model.model_name!r} "
-                f"returns {base_dim}-dim embeddings"
-            )
-        adapter = (
-            self.model if self.model is not None else LinearLayer(base_dim, base_dim, self.bias)
-        )
-        check_adapter_dims(adapter, base_dim, self.embed_model.model_name, self.transform_text)
-        return adapter
-
     def _score(
         self, adapter: BaseAdapter, val: tuple[torch.Tensor, torch.Tensor]
     ) -> dict[str, float]:
-        import torch
+        from .adapter_training import score_adapter
 
-        from ..evaluation import score_embeddings
-
-        with torch.no_grad():
-            adapter.eval()
-            queries = adapter(val[0]).cpu().numpy()
-            corpus = (adapter(val[1]) if self.transform_text else val[1]).cpu().numpy()
-            adapter.train()
-        top_k = [self.val_top_k] if isinstance(self.val_top_k, int) else list(self.val_top_k)
-        metric_k = self.val_metric.rpartition("@")[2]
-        if metric_k.isdigit() and int(metric_k) not in top_k:
-            top_k.append(int(metric_k))
-        summary = score_embeddings(self.val_dataset, queries, corpus, top_k=sorted(top_k)).summary
-        if self.val_metric not in summary:
-            raise ValueError(f"val_metric {self.val_metric!r} is not one of {sorted(summary)}")
-        return dict(summary)
+        return score_adapter(
+            adapter, val, self.val_dataset, self.val_metric, self.val_top_k, self.transform_text
+        )
 
     def _say(self, text: str) -> None:
         if self.verbose:  # printed like the tutorials' engines; logged otherwise
@@ -301,6 +259,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         from llama_index.embeddings.adapter.record import describe_base_model, write_base_record
 
         from ..outputs import claim_dir
+        from .adapter_training import build_adapter
         from .cache import EmbeddingCache
 
         claim_dir(self.model_output_path, "adapter", self.overwrite)
@@ -323,7 +282,10 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             f"embeddings: {cache.computed} texts embedded by the base model in {cache.calls} "
             f"calls, {cache.reused} read from the cache ({cache.path})"
         )
-        self.model = self._build_adapter(train[0].shape[1]).to(device)
+        self.model = build_adapter(
+            self.model, self.dim, train[0].shape[1], self.embed_model.model_name, self.bias,
+            self.transform_text,
+        ).to(device)  # fmt: skip
         record = describe_base_model(self.embed_model, dim=train[0].shape[1])
         write_base_record(self.model_output_path, record)  # AdapterEmbeddingModel checks it
         first_record = len(self.history)

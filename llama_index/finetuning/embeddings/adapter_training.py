@@ -15,6 +15,7 @@ needs a SentenceTransformer to embed texts, and here the texts are embedded alre
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -141,3 +142,81 @@ def check_adapter_dims(
             f"{type(adapter).__name__} maps {base_dim} to {out_dim} dimensions, so chunks must "
             "pass through it too: pass transform_text=True"
         )
+
+
+def check_adapter_settings(
+    batch_size: int,
+    epochs: int,
+    checkpoint_save_steps: int,
+    hard_negatives: int,
+    warmup_ratio: float,
+    val_metric: str,
+) -> None:
+    """One clear error naming the first adapter-engine setting that cannot work."""
+    for name, value in (
+        ("batch_size", batch_size),
+        ("epochs", epochs),
+        ("checkpoint_save_steps", checkpoint_save_steps),
+    ):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if hard_negatives < 0:
+        raise ValueError(f"hard_negatives must be 0 or more, got {hard_negatives}")
+    if not 0.0 <= warmup_ratio < 1.0:
+        raise ValueError(f"warmup_ratio must be in [0, 1), got {warmup_ratio}")
+    from ..evaluation.metrics import METRICS
+
+    name, _, k = val_metric.partition("@")
+    if name not in METRICS or not k.isdigit():
+        raise ValueError(
+            f"val_metric must look like 'ndcg@10': one of {sorted(METRICS)}, '@', a k; "
+            f"got {val_metric!r}"
+        )
+
+
+def score_adapter(
+    adapter: nn.Module,
+    val: tuple[Tensor, Tensor],
+    dataset: EmbeddingQAFinetuneDataset,
+    val_metric: str,
+    val_top_k: int | Sequence[int],
+    transform_text: bool,
+) -> dict[str, float]:
+    """Retrieval metrics of ``adapter`` on the cached (query, corpus) embeddings of ``dataset``."""
+    from ..evaluation import score_embeddings
+
+    with torch.no_grad():
+        adapter.eval()
+        queries = adapter(val[0]).cpu().numpy()
+        corpus = (adapter(val[1]) if transform_text else val[1]).cpu().numpy()
+        adapter.train()
+    top_k = [val_top_k] if isinstance(val_top_k, int) else list(val_top_k)
+    metric_k = val_metric.rpartition("@")[2]
+    if metric_k.isdigit() and int(metric_k) not in top_k:
+        top_k.append(int(metric_k))
+    summary = score_embeddings(dataset, queries, corpus, top_k=sorted(top_k)).summary
+    if val_metric not in summary:
+        raise ValueError(f"val_metric {val_metric!r} is not one of {sorted(summary)}")
+    return dict(summary)
+
+
+def build_adapter(
+    adapter: nn.Module | None,
+    dim: int | None,
+    base_dim: int,
+    model_name: str,
+    bias: bool,
+    transform_text: bool,
+) -> nn.Module:
+    """``adapter`` (default: an identity-initialised ``LinearLayer``), checked against the
+    base model's dimension."""
+    from llama_index.embeddings.adapter.utils import LinearLayer
+
+    if dim is not None and dim != base_dim:
+        raise ValueError(
+            f"dim={dim} was given, but the base model {model_name!r} "
+            f"returns {base_dim}-dim embeddings"
+        )
+    adapter = adapter if adapter is not None else LinearLayer(base_dim, base_dim, bias)
+    check_adapter_dims(adapter, base_dim, model_name, transform_text)
+    return adapter
