@@ -206,6 +206,14 @@ def main() -> None:
             write(args, train, val, runs, load_before, len(plan))
 
 
+def machine_state(load_before: float, load_after: float) -> str:
+    cores = os.cpu_count() or 1
+    seen = f"load average {load_before:.1f} before, {load_after:.1f} after"
+    if max(load_before, load_after) > cores / 2 + 0.5:
+        return f"busy (shared with other jobs: {seen}), so compare rows of this run only"
+    return f"quiet ({seen}; the run itself adds about 1 to the load)"
+
+
 def write(args, train, val, runs, load_before: float, planned: int) -> None:
     load_after = os.getloadavg()[0]
     bare_total = runs[0]["total"]
@@ -217,8 +225,7 @@ def write(args, train, val, runs, load_before: float, planned: int) -> None:
         f"{len(val.queries)} Uber questions / {len(val.corpus)} "
         f"chunks. Machine: {platform.machine()}, {os.cpu_count()} CPU cores, no GPU, "
         f"torch {torch.__version__} ({torch.get_num_threads()} threads), Python "
-        f"{platform.python_version()}; busy (shared with other jobs: load average "
-        f"{load_before:.1f} before, {load_after:.1f} after), so compare rows of this run only.",
+        f"{platform.python_version()}; {machine_state(load_before, load_after)}.",
         "",
         "| run | " + " | ".join(STAGES) + " | end to end (s) | bare / run |",
         "|---|" + "---:|" * (len(STAGES) + 2),

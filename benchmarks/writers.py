@@ -54,7 +54,9 @@ def machine() -> str:
     )
 
 
-def question_quality(ds: EmbeddingQAFinetuneDataset, asked_chunks: int) -> dict[str, float]:
+def question_quality(
+    ds: EmbeddingQAFinetuneDataset, asked_chunks: int, asked: int = NUM_QUESTIONS
+) -> dict[str, float]:
     """Counts over a dataset's questions: coverage, off-topic and repeated questions."""
     per_chunk = Counter(docs[0] for docs in ds.relevant_docs.values())
     chunks_by_text: dict[str, set[str]] = {}
@@ -71,13 +73,15 @@ def question_quality(ds: EmbeddingQAFinetuneDataset, asked_chunks: int) -> dict[
     return {
         "questions": len(ds.queries),
         "per_chunk": len(ds.queries) / asked_chunks,
-        "chunks_with_all": sum(c >= NUM_QUESTIONS for c in per_chunk.values()) / asked_chunks,
+        "chunks_with_all": sum(c >= asked for c in per_chunk.values()) / asked_chunks,
         "off_topic": off_topic / n,
         "repeated": repeated / n,
     }
 
 
-def llm_writer(prompt: str, nodes, threads: int, follow_up: bool = False):
+def llm_writer(
+    prompt: str, nodes, threads: int, follow_up: bool = False, asked: int = NUM_QUESTIONS
+):
     from llama_index.finetuning.llms.local import LocalLLM
 
     def write() -> tuple[EmbeddingQAFinetuneDataset, dict[str, float]]:
@@ -90,7 +94,7 @@ def llm_writer(prompt: str, nodes, threads: int, follow_up: bool = False):
             nodes=nodes,
             llm=llm,
             qa_generate_prompt_tmpl=prompt,
-            num_questions_per_chunk=NUM_QUESTIONS,
+            num_questions_per_chunk=asked,
             output_path=None,
             quality_filter=False,
             follow_up=follow_up,
@@ -132,6 +136,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(HERE / "results" / "writers.md"))
+    parser.add_argument(
+        "--only", nargs="+", help="the writers whose name holds one of these strings"
+    )
     args = parser.parse_args()
 
     where = machine()
@@ -151,6 +158,9 @@ def main() -> None:
         "SmolLM2-135M, 0.4-style prompt (`default`), one request a chunk": llm_writer(
             "default", sample, args.threads
         ),
+        "SmolLM2-135M, 0.4-style prompt (`default`), one question asked": llm_writer(
+            "default", sample, args.threads, asked=1
+        ),
         "SmolLM2-135M, 0.4-style prompt (`default`) + follow-up": llm_writer(
             "default", sample, args.threads, follow_up=True
         ),
@@ -159,6 +169,8 @@ def main() -> None:
         ),
         "ICT pseudo-queries (no LLM)": pseudo_writer(sample),
     }
+    if args.only:
+        writers = {k: v for k, v in writers.items() if any(o in k for o in args.only)}
     rows: list[dict] = []
     models: dict[str, str] = {"base": base_path}
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,7 +192,7 @@ def main() -> None:
                         "writer": name,
                         "gate": gate,
                         **speed,
-                        **question_quality(ds, len(sample)),
+                        **question_quality(ds, len(sample), 1 if "one question" in name else 2),
                         "dropped": dict(report.dropped) if gate == "yes" else {},
                         "train_minutes": (time.perf_counter() - started) / 60,
                         "label": label,
@@ -212,14 +224,14 @@ def write_fragment(args, rows, base_row, n_queries, where, commit) -> None:
         "",
         f"{args.chunks} Lyft 2021 10-K chunks of {args.chunk_size} tokens (seed {args.seed}, as "
         f"`make demo` asks), {NUM_QUESTIONS} questions "
-        f"asked per chunk, {args.threads} threads. Each writer's pairs finetune all-MiniLM-L6-v2 "
+        f"asked per chunk unless the row says one, {args.threads} threads. Each writer's pairs finetune all-MiniLM-L6-v2 "
         f"with the engine defaults (no validation set: nothing is selected), without and with "
         f"the quality gate (rules + round trip, k={ROUND_TRIP_K}); every model is scored on the "
         f"{n_queries} Uber reference queries (benchmarks/data/uber_reference.json). Base model: "
         f"NDCG@10 {base_row['ndcg@10']:.4f}, hit@5 {base_row['hit_rate@5']:.4f}. "
         f"Code at {commit}. Machine: {where}.",
         "",
-        "| writer | gate | load s | s / chunk | questions | chunks with 2 | off-topic | "
+        "| writer | gate | load s | s / chunk | questions | chunks with all asked | off-topic | "
         "repeated >2 chunks | NDCG@10 | gain over base [95% CI] | wins/losses | hit@5 gain | "
         "gain per generation minute |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
@@ -241,7 +253,10 @@ def write_fragment(args, rows, base_row, n_queries, where, commit) -> None:
     lines += [
         "",
         "Reproduce: `flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python "
-        f"benchmarks/writers.py --chunks {args.chunks} --chunk-size {args.chunk_size}`",
+        f"benchmarks/writers.py --chunks {args.chunks} --chunk-size {args.chunk_size}"
+        + (" --only " + " ".join(repr(o) for o in args.only) if args.only else "")
+        + (f" --out {args.out}" if Path(args.out).name != "writers.md" else "")
+        + "`",
     ]
     Path(args.out).write_text("\n".join(lines) + "\n")
     Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1, default=str))
