@@ -243,9 +243,10 @@ def main() -> None:
 def machine_state(load_before: float, load_after: float) -> str:
     cores = os.cpu_count() or 1
     seen = f"load average {load_before:.1f} before, {load_after:.1f} after"
-    if max(load_before, load_after) > cores / 2 + 0.5:
+    # the run's own torch threads load every core, so only the load before it tells
+    if load_before > cores / 2:
         return f"busy (shared with other jobs: {seen}), so compare rows of this run only"
-    return f"quiet ({seen}; the run itself adds about 1 to the load)"
+    return f"quiet ({seen}: the run's own torch threads)"
 
 
 def write(args, train, val, runs, load_before: float, planned: int) -> None:
@@ -261,8 +262,8 @@ def write(args, train, val, runs, load_before: float, planned: int) -> None:
         f"torch {torch.__version__} ({torch.get_num_threads()} threads), Python "
         f"{platform.python_version()}; {machine_state(load_before, load_after)}.",
         "",
-        "| run | " + " | ".join(STAGES) + " | end to end (s) | bare / run |",
-        "|---|" + "---:|" * (len(STAGES) + 2),
+        "| run | steps | " + " | ".join(STAGES) + " | end to end (s) | bare / run |",
+        "|---|" + "---:|" * (len(STAGES) + 3),
     ]
     for r in runs:
         cells = []
@@ -274,7 +275,7 @@ def write(args, train, val, runs, load_before: float, planned: int) -> None:
                 shown += f" ({n}x)"
             cells.append(shown)
         lines.append(
-            f"| {r['label']} | " + " | ".join(cells) + f" | {r['total']:.1f} | "
+            f"| {r['label']} | {r['steps']} | " + " | ".join(cells) + f" | {r['total']:.1f} | "
             f"{bare_total / r['total']:.2f}x |"
         )
     if len(runs) < planned:
@@ -304,9 +305,14 @@ def write(args, train, val, runs, load_before: float, planned: int) -> None:
             f"Against the bare trainer with the same one mined negative "
             f"({mined['total']:.1f} s end to end, mining {mined['stages'].get('mining', 0):.1f} s),"
             f" the engine without a val set takes {ours_no_val['total']:.1f} s: "
-            f"{mined['total'] / ours_no_val['total']:.2f}x the bare trainer's speed. What the "
-            "engine adds there: the checkpoint saves that let a killed run resume, and the model "
-            "card.",
+            f"{mined['total'] / ours_no_val['total']:.2f}x end to end, on {ours_no_val['steps']} "
+            f"steps against the bare run's {mined['steps']}; per "
+            f"training step {mined['stages']['training steps'] / max(mined['steps'], 1):.2f} s "
+            f"against {ours_no_val['stages']['training steps'] / max(ours_no_val['steps'], 1):.2f}"
+            " s. `mine_hard_negatives` drops the questions for which no chunk passes the margin "
+            "(fewer steps); the engine gives those a random chunk that is not a positive, so "
+            "every pair is trained on. The engine also saves checkpoints a killed run resumes "
+            "from, and the model card.",
         ]
     lines += [
         "",

@@ -161,13 +161,22 @@ def remove_own_dir(path: str | os.PathLike) -> bool:
 # ---- dataset files ---------------------------------------------------------------------------
 
 
-def is_dataset_file(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a JSON file in the dataset layout (ours, or 0.4's)."""
+DATASET_KEYS = frozenset({"queries", "corpus", "relevant_docs"})
+
+
+def dataset_keys(path: str | os.PathLike) -> frozenset[str]:
+    """The keys of the dataset layout that the JSON object in ``path`` holds (none when it
+    is not a readable JSON object)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and {"queries", "corpus", "relevant_docs"} <= data.keys()
+        return frozenset()
+    return DATASET_KEYS & data.keys() if isinstance(data, dict) else frozenset()
+
+
+def is_dataset_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a JSON file in the dataset layout (ours, or 0.4's)."""
+    return dataset_keys(path) == DATASET_KEYS
 
 
 def check_output_file(path: str | os.PathLike, overwrite: bool = False) -> Path:

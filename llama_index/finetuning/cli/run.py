@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..outputs import dataset_keys
 from .steps import (
     CLIError,
     build_embed_model,
@@ -48,7 +49,6 @@ SECONDS_PER_CHUNK_TOKEN_LOCAL = 0.0066
 STAGES = 6
 SETS = ("train", "val", "test")
 WHAT = {"train": "training", "val": "validation", "test": "test"}
-DATASET_KEYS = {"queries", "corpus", "relevant_docs"}
 
 
 def _estimate(args: argparse.Namespace, n_chunks: int) -> str:
@@ -64,13 +64,7 @@ def _estimate(args: argparse.Namespace, n_chunks: int) -> str:
 def _is_question_set(path: Path) -> bool:
     """A ``.json`` file holding an object with any of the dataset keys: a question set
     (a broken one is an error, not a document). Any other file is a document."""
-    if path.suffix.lower() != ".json" or not path.is_file():
-        return False
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and bool(DATASET_KEYS & data.keys())
+    return path.suffix.lower() == ".json" and path.is_file() and bool(dataset_keys(path))
 
 
 def _load_question_set(flag: str, paths: list[str]) -> tuple[str, Any] | None:
