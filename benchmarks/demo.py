@@ -140,7 +140,15 @@ def main() -> None:
         f"{demo_args}`: offline defaults (SmolLM2-135M writes the questions through llama.cpp, "
         f"all-MiniLM-L6-v2 is the base model). {len(train)} training pairs; {len(select_set)} "
         f"Uber validation pairs chose the best checkpoint and adapter epoch; the table is "
-        f"computed on {len(report_set)} questions that chose nothing: {source}. Code at commit "
+        f"computed on {len(report_set)} questions that chose nothing of this run: {source}"
+        + (
+            " (benchmarks/writers.py compares question writers on the same questions: the "
+            "writer's prompt and its follow-up setting were chosen there, not the checkpoint, "
+            "the epoch or the pairs)"
+            if report_path.name == "uber_reference.json"
+            else ""
+        )
+        + f". Code at commit "
         f"{commit}. Machine: {where}. **Total: {total / 60:.1f} min.**",
         "",
         *table_lines(on_report, f"{report_path.name}: the demo's table"),
