@@ -120,10 +120,11 @@ def pseudo_writer(nodes):
     return write
 
 
-def finetune(ds: EmbeddingQAFinetuneDataset, folder: Path) -> str:
+def finetune(ds: EmbeddingQAFinetuneDataset, folder: Path, seed: int = 42) -> str:
     engine = SentenceTransformersFinetuneEngine(
-        ds, model_id="offline", model_output_path=str(folder), show_progress_bar=False
-    )
+        ds, model_id="offline", model_output_path=str(folder), show_progress_bar=False,
+        seed=seed,
+    )  # fmt: skip
     engine.finetune()
     return str(folder)
 
@@ -139,6 +140,13 @@ def main() -> None:
     parser.add_argument(
         "--only", nargs="+", help="the writers whose name holds one of these strings"
     )
+    parser.add_argument(
+        "--train-seeds",
+        type=int,
+        default=1,
+        help="finetune each writer's pairs this many times (seeds 42, 43, ...): the spread",
+    )
+    parser.add_argument("--gates", nargs="+", default=["no", "yes"], choices=["no", "yes"])
     args = parser.parse_args()
 
     where = machine()
@@ -184,9 +192,13 @@ def main() -> None:
             # ICT pseudo-queries are sentences, not questions: the rules would drop them all.
             variants = (("no", raw),) if "`" not in name else (("no", raw), ("yes", gated))
             for gate, ds in variants:
+                if gate not in args.gates and "`" in name:
+                    continue
                 label = f"{name}, gate {gate}"
                 started = time.perf_counter()
-                models[label] = finetune(ds, Path(tmp) / f"model_{i}_{gate}")
+                for k in range(args.train_seeds):
+                    folder = Path(tmp) / f"model_{i}_{gate}_{k}"
+                    models[label + ("" if k == 0 else f", seed {k}")] = finetune(ds, folder, 42 + k)
                 rows.append(
                     {
                         "writer": name,
@@ -194,7 +206,7 @@ def main() -> None:
                         **speed,
                         **question_quality(ds, len(sample), 1 if "one question" in name else 2),
                         "dropped": dict(report.dropped) if gate == "yes" else {},
-                        "train_minutes": (time.perf_counter() - started) / 60,
+                        "train_minutes": (time.perf_counter() - started) / 60 / args.train_seeds,
                         "label": label,
                     }
                 )
@@ -214,29 +226,47 @@ def main() -> None:
             row["low"], row["high"] = d["ndcg@10"].low, d["ndcg@10"].high
             row["wl"] = f"{d['ndcg@10'].wins}/{d['ndcg@10'].losses}"
             row["hit5_gain"] = d["hit_rate@5"].difference
+            row["seed_gains"] = [row["gain"]] + [
+                comparison.differences(f"{row['label']}, seed {k}", ["ndcg@10"])[
+                    "ndcg@10"
+                ].difference
+                for k in range(1, args.train_seeds)
+            ]
     base_row = table.loc["base"]
     write_fragment(args, rows, base_row, len(reference.queries), where, commit)
 
 
 def write_fragment(args, rows, base_row, n_queries, where, commit) -> None:
     lines = [
-        "## Question writers: speed, questions, and what finetuning on them buys",
+        "## Question writers: speed, questions, and what finetuning on them buys"
+        + (f" ({', '.join(args.only)})" if args.only else ""),
         "",
         f"{args.chunks} Lyft 2021 10-K chunks of {args.chunk_size} tokens (seed {args.seed}, as "
         f"`make demo` asks), {NUM_QUESTIONS} questions "
         f"asked per chunk unless the row says one, {args.threads} threads. Each writer's pairs finetune all-MiniLM-L6-v2 "
         f"with the engine defaults (no validation set: nothing is selected), without and with "
         f"the quality gate (rules + round trip, k={ROUND_TRIP_K}); every model is scored on the "
-        f"{n_queries} Uber reference queries (benchmarks/data/uber_reference.json). Base model: "
+        f"{n_queries} Uber reference queries (benchmarks/data/uber_reference.json)"
+        + (
+            f"; each is finetuned {args.train_seeds} times (seeds 42, 43, ...; the interval and "
+            "wins/losses are seed 42's). "
+            if args.train_seeds > 1
+            else ". "
+        )
+        + f"Base model: "
         f"NDCG@10 {base_row['ndcg@10']:.4f}, hit@5 {base_row['hit_rate@5']:.4f}. "
         f"Code at {commit}. Machine: {where}.",
         "",
         "| writer | gate | load s | s / chunk | questions | chunks with all asked | off-topic | "
         "repeated >2 chunks | NDCG@10 | gain over base [95% CI] | wins/losses | hit@5 gain | "
-        "gain per generation minute |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+        "gain per generation minute |"
+        + (" gain, each training seed (mean) |" if args.train_seeds > 1 else ""),
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
+        + ("---|" if args.train_seeds > 1 else ""),
     ]
     for r in rows:
+        seeds = r.get("seed_gains", [r["gain"]])
+        each = " / ".join(f"{g:+.4f}" for g in seeds) + f" ({sum(seeds) / len(seeds):+.4f}) |"
         per_minute = r["gain"] / r["minutes"] if r["minutes"] > 0.05 else float("nan")
         lines.append(
             f"| {r['writer']} | {r['gate']} | {r['load_s']:.1f} | {r['s_per_chunk']:.2f} | "
@@ -245,6 +275,7 @@ def write_fragment(args, rows, base_row, n_queries, where, commit) -> None:
             f"[{r['low']:+.4f}, {r['high']:+.4f}] | {r['wl']} | {r['hit5_gain']:+.4f} | "
             + ("-" if per_minute != per_minute else f"{per_minute:+.4f}")
             + " |"
+            + (f" {each}" if args.train_seeds > 1 else "")
         )
     lines += ["", "Dropped by the gate (reason: questions):", ""]
     for r in rows:
@@ -255,6 +286,8 @@ def write_fragment(args, rows, base_row, n_queries, where, commit) -> None:
         "Reproduce: `flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python "
         f"benchmarks/writers.py --chunks {args.chunks} --chunk-size {args.chunk_size}"
         + (" --only " + " ".join(repr(o) for o in args.only) if args.only else "")
+        + (f" --train-seeds {args.train_seeds}" if args.train_seeds > 1 else "")
+        + (f" --gates {' '.join(args.gates)}" if args.gates != ["no", "yes"] else "")
         + (f" --out {args.out}" if Path(args.out).name != "writers.md" else "")
         + "`",
     ]
