@@ -16,9 +16,8 @@ Example::
 Up to ``num_workers`` calls are in flight (fewer if the LLM says it can take fewer,
 ``llm.max_parallel_requests``). Until one call has answered, an error no retry can mend (no
 API key, authentication, permission, model not found, connection refused) means the LLM
-cannot be used: the run starts no other call and raises one :class:`GenerationError` (at most
-the first ``num_workers`` calls were sent). Each other failed call is retried with exponential backoff and
-jitter, and the timeout covers the call itself, never the wait for a free slot. Every
+cannot be used: the run starts no other call and raises one :class:`GenerationError`. Each
+other failed call is retried with exponential backoff and jitter, and the timeout covers the call itself, never the wait for a free slot. Every
 finished chunk goes to ``<output_path>.journal.jsonl`` with its raw questions and a
 fingerprint (see :mod:`.resume`), so a rerun asks only for chunks not yet done. The quality
 gate (:mod:`.filters`) applies when the dataset is assembled; the JSON is written atomically.
@@ -155,10 +154,11 @@ async def _run(
 
     stop = asyncio.Event()
     llm_answered = asyncio.Event()
-    unusable: list[GenerationError] = []  # the LLM failed before any call answered
+    unusable: Exception | None = None  # the LLM failed before any call answered
     slots = min(num_workers, getattr(llm, "max_parallel_requests", None) or num_workers)
 
     async def ask(node_id: str) -> None:
+        nonlocal unusable
         text = texts[node_id]
         prompt = template.format(context_str=text, num_questions_per_chunk=n)
         error, last_answer, answered = "not started", None, False
@@ -193,13 +193,7 @@ async def _run(
                 error, answered = f"{type(e).__name__}: {e}", False
                 if not_worth_retrying(e):
                     if not llm_answered.is_set():
-                        if not unusable:
-                            unusable.append(GenerationError(
-                                f"the LLM cannot be used ({endpoint(llm)}): {error}; no "
-                                "other call was started. Check the API key, the server "
-                                "address and the model name."
-                            ))  # fmt: skip
-                            unusable[0].__cause__ = e
+                        unusable = unusable or e
                         stop.set()
                         return
                     break
@@ -255,8 +249,12 @@ async def _run(
         if journal is not None:
             journal.close()
 
-    if unusable:
-        raise unusable[0]
+    if unusable is not None:
+        raise GenerationError(
+            f"the LLM cannot be used ({endpoint(llm)}): {type(unusable).__name__}: "
+            f"{unusable}; no other call was started. Check the API key, the server address "
+            "and the model name."
+        ) from unusable
     kept = f"{len(done)} finished chunks are kept in {state.journal or 'memory only'}"
     if on_failure == "fail" and report.failed:
         raise GenerationError(
