@@ -39,6 +39,7 @@ from llama_index.core.schema import BaseNode, MetadataMode
 
 from ..async_utils import run_sync
 from ..dataset import EmbeddingQAFinetuneDataset
+from .assemble import assemble_dataset
 from .errors import (
     GenerationError,
     GenerationInterrupted,
@@ -48,7 +49,7 @@ from .errors import (
     retry_after_seconds,
     settle,
 )
-from .filters import afilter_pairs, normalise
+from .filters import normalise
 from .journal import Journal, JournalEntry
 from .parsing import (
     DEFAULT_QA_GENERATE_PROMPT_TMPL,
@@ -266,7 +267,7 @@ async def _run(
             f"every chunk asked failed ({report.failed} of {len(todo)}); the first error: "
             f"{report.first_error} ({endpoint(llm)}); {kept}"
         )
-    dataset = await _assemble(
+    dataset = await assemble_dataset(
         texts, done, plan.extra, report, n, template, quality_filter, round_trip_model,
         round_trip_top_k,
     )  # fmt: skip
@@ -282,42 +283,6 @@ async def _run(
             stacklevel=3,
         )
     return (dataset, report) if return_report else dataset
-
-
-async def _assemble(
-    texts, done, extra, report, n, template, quality_filter, round_trip_model, round_trip_top_k
-) -> EmbeddingQAFinetuneDataset:
-    """All raw questions -> the quality gate -> at most ``n`` per chunk, in the nodes' order."""
-    texts = dict(texts)
-    for nid, entry in extra.items():
-        done.setdefault(nid, entry.questions)
-        texts.setdefault(nid, entry.text)
-        report.appended += 1
-    order = [nid for nid in texts if nid in done]
-    raw = EmbeddingQAFinetuneDataset(
-        queries={qid: q for nid in order for qid, q in done[nid].items()},
-        corpus={nid: texts[nid] for nid in order},
-        relevant_docs={qid: [nid] for nid in order for qid in done[nid]},
-    )
-    if quality_filter or round_trip_model is not None:
-        filtered, freport = await afilter_pairs(
-            raw, quality_filter, round_trip_model, round_trip_top_k, prompt_tmpl=template
-        )
-        report.dropped, report.emptied = freport.dropped, freport.chunks_emptied
-        if report.dropped:
-            logger.info("quality gate: %d of %d questions kept; dropped %s",
-                        freport.kept, freport.questions, report.dropped)  # fmt: skip
-    else:
-        filtered = raw
-    queries: dict[str, str] = {}
-    relevant: dict[str, list[str]] = {}
-    for nid in order:
-        kept = [qid for qid in done[nid] if qid in filtered.queries][:n]
-        report.short += len(kept) < n
-        for qid in kept:
-            queries[qid], relevant[qid] = filtered.queries[qid], [nid]
-    report.questions = len(queries)
-    return EmbeddingQAFinetuneDataset(queries=queries, corpus=raw.corpus, relevant_docs=relevant)
 
 
 async def agenerate_qa_embedding_pairs(
