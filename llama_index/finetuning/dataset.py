@@ -172,9 +172,10 @@ class EmbeddingQAFinetuneDataset(BaseModel):
         Chunks that share a query stay together (a query relevant to two chunks would
         otherwise tie the parts); these groups are shuffled with ``seed`` and about
         ``val_fraction`` of the chunks that answer a query (at least one group) go to val
-        with all their queries; chunks no query needs are distractors, in neither part. ``keep_corpus=True`` keeps the whole corpus in both parts as the search
-        space (the other part's chunks are then distractors, never answers); by default
-        each part holds only the chunks its queries need.
+        with all their queries; chunks no query needs are distractors, in neither part.
+        ``keep_corpus=True`` keeps the whole corpus in both parts as the search space (the
+        other part's chunks are then distractors, never answers); by default each part
+        holds only the chunks its queries need.
         """
         if not 0.0 < val_fraction < 1.0:
             raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")

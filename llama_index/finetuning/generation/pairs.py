@@ -17,10 +17,12 @@ Up to ``num_workers`` calls are in flight (fewer if the LLM says it can take few
 ``llm.max_parallel_requests``). Until one call has answered, an error no retry can mend (no
 API key, authentication, permission, model not found, connection refused) means the LLM
 cannot be used: the run starts no other call and raises one :class:`GenerationError`. Each
-other failed call is retried with exponential backoff and jitter, and the timeout covers the call itself, never the wait for a free slot. Every
-finished chunk goes to ``<output_path>.journal.jsonl`` with its raw questions and a
-fingerprint (see :mod:`.resume`), so a rerun asks only for chunks not yet done. The quality
-gate (:mod:`.filters`) applies when the dataset is assembled; the JSON is written atomically.
+other failed call is retried with exponential backoff and jitter, and the timeout covers
+the call itself, never the wait for a free slot. Every finished chunk goes to
+``<output_path>.journal.jsonl`` with its raw questions and a fingerprint (see
+:mod:`.resume`), so a rerun asks only for chunks not yet done. The quality gate
+(:mod:`.filters`) applies when the dataset is assembled (:mod:`.assemble`); the JSON is
+written atomically.
 """
 
 from __future__ import annotations
@@ -154,12 +156,12 @@ async def _run(
         )  # fmt: skip
 
     stop = asyncio.Event()
-    llm_answered = asyncio.Event()
+    llm_answered = False
     unusable: Exception | None = None  # the LLM failed before any call answered
     slots = min(num_workers, getattr(llm, "max_parallel_requests", None) or num_workers)
 
     async def ask(node_id: str) -> None:
-        nonlocal unusable
+        nonlocal llm_answered, unusable
         text = texts[node_id]
         prompt = template.format(context_str=text, num_questions_per_chunk=n)
         error, last_answer, answered = "not started", None, False
@@ -169,7 +171,7 @@ async def _run(
             try:
                 report.llm_calls += 1
                 response = await asyncio.wait_for(llm.acomplete(prompt), timeout=request_timeout)
-                llm_answered.set()
+                llm_answered = True
                 answer = str(response.text)
                 found = parse_questions(answer, text, prompt_tmpl=template)
                 if found and follow_up:
@@ -193,7 +195,7 @@ async def _run(
             except Exception as e:  # noqa: BLE001  any failure of the call is retried
                 error, answered = f"{type(e).__name__}: {e}", False
                 if not_worth_retrying(e):
-                    if not llm_answered.is_set():
+                    if not llm_answered:
                         unusable = unusable or e
                         stop.set()
                         return
