@@ -114,30 +114,10 @@ def timed_run(label: str, work) -> dict:
     return {"label": label, "total": total, "stages": s, "count": dict(timer.count), "steps": steps}
 
 
-def bare(train: EmbeddingQAFinetuneDataset, root: Path, lr: float):
-    def work(timer: Timer) -> int:
-        started = time.perf_counter()
-        model = SentenceTransformer(str(offline_base_model_path()), device="cpu")
-        model.max_seq_length = MAX_SEQ_LENGTH
-        timer.seconds["load model"] += time.perf_counter() - started
-        args = SentenceTransformerTrainingArguments(
-            output_dir=str(root / "bare"), num_train_epochs=1, per_device_train_batch_size=10,
-            learning_rate=lr, seed=42, save_strategy="no", report_to="none", use_cpu=True,
-            disable_tqdm=True, **warmup_kwargs(0.1),
-        )  # fmt: skip
-        trainer = SentenceTransformerTrainer(
-            model=model, args=args, train_dataset=training_pairs(train),
-            loss=MultipleNegativesRankingLoss(model),
-        )  # fmt: skip
-        trainer.train()
-        return trainer.state.global_step
-
-    return work
-
-
-def bare_mined(train: EmbeddingQAFinetuneDataset, root: Path, lr: float):
-    """The bare trainer with one negative mined by sentence-transformers' own
-    ``mine_hard_negatives`` (top-ranked, 5% margin, as the engine asks), no resume saves."""
+def bare(train: EmbeddingQAFinetuneDataset, root: Path, lr: float, mined: bool = False):
+    """SentenceTransformerTrainer + MNRL on the pairs; with ``mined``, one negative per
+    question mined by sentence-transformers' ``mine_hard_negatives`` (top-ranked, 5% margin,
+    as the engine asks). No evaluator, no saves."""
 
     def work(timer: Timer) -> int:
         from sentence_transformers.util import mine_hard_negatives
@@ -146,21 +126,22 @@ def bare_mined(train: EmbeddingQAFinetuneDataset, root: Path, lr: float):
         model = SentenceTransformer(str(offline_base_model_path()), device="cpu")
         model.max_seq_length = MAX_SEQ_LENGTH
         timer.seconds["load model"] += time.perf_counter() - started
-        started = time.perf_counter()
-        triplets = mine_hard_negatives(
-            training_pairs(train), model, corpus=list(dict.fromkeys(train.corpus.values())),
-            num_negatives=1, range_max=11, relative_margin=0.05, sampling_strategy="top",
-            output_format="triplet", batch_size=st_module.MINING_BATCH_SIZE, verbose=False,
-        )  # fmt: skip
-        timer.seconds["mining"] += time.perf_counter() - started
+        rows = training_pairs(train)
+        if mined:
+            started = time.perf_counter()
+            rows = mine_hard_negatives(
+                rows, model, corpus=list(dict.fromkeys(train.corpus.values())),
+                num_negatives=1, range_max=11, relative_margin=0.05, sampling_strategy="top",
+                output_format="triplet", batch_size=st_module.MINING_BATCH_SIZE, verbose=False,
+            )  # fmt: skip
+            timer.seconds["mining"] += time.perf_counter() - started
         args = SentenceTransformerTrainingArguments(
-            output_dir=str(root / "bare_mined"), num_train_epochs=1,
+            output_dir=str(root / ("bare_mined" if mined else "bare")), num_train_epochs=1,
             per_device_train_batch_size=10, learning_rate=lr, seed=42, save_strategy="no",
             report_to="none", use_cpu=True, disable_tqdm=True, **warmup_kwargs(0.1),
         )  # fmt: skip
         trainer = SentenceTransformerTrainer(
-            model=model, args=args, train_dataset=triplets,
-            loss=MultipleNegativesRankingLoss(model),
+            model=model, args=args, train_dataset=rows, loss=MultipleNegativesRankingLoss(model),
         )  # fmt: skip
         trainer.train()
         return trainer.state.global_step
@@ -232,7 +213,7 @@ def main() -> None:
             ("LANDED engine, 1 hard negative, val set", engine(train, val, root, "l", 1, True)),
             ("engine, 1 hard negative (default), val set", engine(train, val, root, "o", 1)),
             ("BARE again (drift of the machine)", bare(train, root, lr)),
-            ("BARE + 1 negative mined by `mine_hard_negatives`", bare_mined(train, root, lr)),
+            ("BARE + 1 negative mined by `mine_hard_negatives`", bare(train, root, lr, mined=True)),
         ]
         runs = []
         for label, work in plan:

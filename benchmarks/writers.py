@@ -103,7 +103,8 @@ def llm_writer(
             verbose=False,
         )
         seconds = time.perf_counter() - started
-        return ds, {"load_s": load_s, "s_per_chunk": seconds / len(nodes), "minutes": seconds / 60}
+        speed = {"load_s": load_s, "s_per_chunk": seconds / len(nodes), "minutes": seconds / 60}
+        return ds, {**speed, "asked": asked}
 
     return write
 
@@ -115,7 +116,8 @@ def pseudo_writer(nodes):
             nodes, num_questions_per_chunk=NUM_QUESTIONS, output_path=None, seed=0
         )
         seconds = time.perf_counter() - started
-        return ds, {"load_s": 0.0, "s_per_chunk": seconds / len(nodes), "minutes": seconds / 60}
+        speed = {"load_s": 0.0, "s_per_chunk": seconds / len(nodes), "minutes": seconds / 60}
+        return ds, {**speed, "asked": NUM_QUESTIONS}
 
     return write
 
@@ -204,7 +206,7 @@ def main() -> None:
                         "writer": name,
                         "gate": gate,
                         **speed,
-                        **question_quality(ds, len(sample), 1 if "one question" in name else 2),
+                        **question_quality(ds, len(sample), speed["asked"]),
                         "dropped": dict(report.dropped) if gate == "yes" else {},
                         "train_minutes": (time.perf_counter() - started) / 60 / args.train_seeds,
                         "label": label,
