@@ -21,16 +21,19 @@ HERE = Path(__file__).resolve().parent
 # LLM on 2 cores) and the others read it, so it only runs when asked: --only make_datasets.
 # format_reminder reads the chunk ids from a demo log: its docstring has the command.
 ORDER = [
-    "demo", "writers", "writers_questions_asked", "writer_candidates", "local_runtime",
+    "demo", "writers", "writers_questions_asked", "writer_constraints", "writer_ceiling",
+    "writer_candidates", "local_runtime",
     "generation", "local_llm", "format_reminder", "st_finetune", "st_overhead", "adapter",
     "adapter_corpus", "adapter_defaults", "evaluation", "scale", "scale_generation",
 ]  # fmt: skip
 # format_reminder reads chunk ids from a demo log; writer_candidates is a survey, not a run;
 # scale_generation is `scale.py --only generation --out benchmarks/results/scale_generation.md`
 # (scale.py itself measures every section into scale.md); writers_questions_asked is
-# `writers.py --only "one request" "one question" --out .../writers_questions_asked.md`.
+# `writers.py --only "one request" "one question" --out .../writers_questions_asked.md`;
+# writer_constraints is a one-off record of prompting / decoding constraints on SmolLM2.
 NOT_BY_DEFAULT = [
     "format_reminder", "writer_candidates", "scale_generation", "writers_questions_asked",
+    "writer_constraints",
 ]  # fmt: skip
 # The README shows one headline table per claim; the rest stays in RESULTS.md.
 README = ["demo", "writers", "generation", "st_finetune", "adapter", "evaluation", "scale"]
