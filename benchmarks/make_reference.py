@@ -1,7 +1,8 @@
-"""Build the fixed reference validation set of Uber 2021 10-K questions (written once, by an LLM agent).
+"""Build the fixed Uber 2021 10-K question sets (written once, by an LLM agent).
 
     .venv/bin/python benchmarks/make_reference.py chunks      # worksheet to write questions from
     .venv/bin/python benchmarks/make_reference.py assemble    # questions -> dataset JSON
+    .venv/bin/python benchmarks/make_reference.py chunks --set report    # the held-out set
 
 ``chunks`` splits the Uber 2021 10-K with :func:`llama_index.finetuning.documents.load_nodes`
 (chunk_size 1024, overlap 200), takes a seeded random sample of prose chunks (see
@@ -15,6 +16,11 @@ A writer reads it and puts one question per chunk in
 every chunk of the filing, so retrieval runs over the whole report. Question ids are uuid5 of
 sha + question, so they stay the same across rebuilds. Add ``--evaluate`` to score the
 bundled all-MiniLM-L6-v2 on it. See ``benchmarks/data/uber_reference.md``.
+
+``--set report`` (both commands) builds the second set, ``uber_report*``: its worksheet is
+every prose chunk of the report body that the reference sample did not take (two questions
+each); its corpus is the same whole filing. The reference set chose settings; this one chose
+nothing, and ``make demo`` reports on it.
 """
 
 from __future__ import annotations
@@ -34,10 +40,6 @@ from llama_index.finetuning.documents import load_nodes
 HERE = Path(__file__).resolve().parent
 PDF = HERE.parent.parent / "shared" / "data" / "10k" / "uber_2021.pdf"
 DATA = HERE / "data"
-QUESTIONS = DATA / "uber_reference_questions.jsonl"
-OUT = DATA / "uber_reference.json"
-META = DATA / "uber_reference.meta.json"
-WORKSHEET = Path("/tmp/uber_reference_worksheet.txt")
 SAMPLE_SIZE = 160
 SEED = 0
 MIN_CHARS = 300
@@ -49,7 +51,21 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[.,;:)]?")
-_QID_NAMESPACE = uuid.UUID("6f1d3b52-6a0c-4d2e-9a57-0f7e3c1b9e10")
+# question ids differ between the sets: each set has its own uuid5 namespace
+_QID_NAMESPACE = {
+    "reference": uuid.UUID("6f1d3b52-6a0c-4d2e-9a57-0f7e3c1b9e10"),
+    "report": uuid.UUID("b3a5e2c4-2f0d-4a61-8c3e-5d9f1e7a4b26"),
+}
+
+
+def paths(which: str) -> dict[str, Path]:
+    """The questions (jsonl), dataset, meta and worksheet paths of set ``which``."""
+    return {
+        "questions": DATA / f"uber_{which}_questions.jsonl",
+        "out": DATA / f"uber_{which}.json",
+        "meta": DATA / f"uber_{which}.meta.json",
+        "worksheet": Path(f"/tmp/uber_{which}_worksheet.txt"),
+    }
 
 
 def sha(text: str) -> str:
@@ -80,14 +96,18 @@ def cmd_chunks(args: argparse.Namespace) -> None:
     nodes = uber_chunks()
     body = nodes[: report_body([n.get_content() for n in nodes])]
     prose = [n for n in body if is_prose(n.get_content())]
-    picked = sorted(random.Random(SEED).sample(range(len(prose)), min(SAMPLE_SIZE, len(prose))))
-    with open(args.out, "w") as f:
+    sample = set(random.Random(SEED).sample(range(len(prose)), min(SAMPLE_SIZE, len(prose))))
+    # reference: the seeded sample; report: every prose chunk of the body the sample left out
+    picked = sorted(sample if args.set == "reference" else set(range(len(prose))) - sample)
+    out = args.out or paths(args.set)["worksheet"]
+    with open(out, "w") as f:
         for k, i in enumerate(picked):
             text = prose[i].get_content()
             f.write(f"=== {k} {sha(text)}\n{text}\n\n")
+    taken = "sampled" if args.set == "reference" else "not in the reference sample"
     print(
         f"{len(nodes)} chunks, {len(body)} before the exhibit index, {len(prose)} of them prose, "
-        f"{len(picked)} sampled -> {args.out}",
+        f"{len(picked)} {taken} -> {out}",
         file=sys.stderr,
     )
 
@@ -95,13 +115,15 @@ def cmd_chunks(args: argparse.Namespace) -> None:
 def cmd_assemble(args: argparse.Namespace) -> None:
     from llama_index.finetuning import EmbeddingQAFinetuneDataset
 
+    where = paths(args.set)
+    questions_path, namespace = where["questions"], _QID_NAMESPACE[args.set]
     nodes = uber_chunks()
     by_sha = {sha(n.get_content()): n.node_id for n in nodes}
     corpus = {n.node_id: n.get_content() for n in nodes}
     queries: dict[str, str] = {}
     relevant: dict[str, list[str]] = {}
     missing = []
-    for line_no, line in enumerate(QUESTIONS.read_text().splitlines(), 1):
+    for line_no, line in enumerate(questions_path.read_text().splitlines(), 1):
         if not line.strip():
             continue
         row = json.loads(line)
@@ -109,9 +131,9 @@ def cmd_assemble(args: argparse.Namespace) -> None:
         if node_id is None:
             missing.append(f"line {line_no}: {row['chunk_sha256'][:12]}")
             continue
-        qid = str(uuid.uuid5(_QID_NAMESPACE, row["chunk_sha256"] + "\x1f" + row["question"]))
+        qid = str(uuid.uuid5(namespace, row["chunk_sha256"] + "\x1f" + row["question"]))
         if qid in queries:
-            raise SystemExit(f"{QUESTIONS}: line {line_no} repeats an earlier question")
+            raise SystemExit(f"{questions_path}: line {line_no} repeats an earlier question")
         queries[qid] = row["question"]
         relevant[qid] = [node_id]
     if missing:
@@ -121,10 +143,10 @@ def cmd_assemble(args: argparse.Namespace) -> None:
         )
     dataset = EmbeddingQAFinetuneDataset(queries=queries, corpus=corpus, relevant_docs=relevant)
     dataset, filter_report = apply_filters(dataset)
-    dataset.save_json(str(OUT))
+    dataset.save_json(str(where["out"]))
     print(
         f"{len(dataset.queries)} questions on {len(set(sum(dataset.relevant_docs.values(), [])))}"
-        f" chunks; corpus {len(corpus)} chunks -> {OUT}",
+        f" chunks; corpus {len(corpus)} chunks -> {where['out']}",
         file=sys.stderr,
     )
     meta = {
@@ -140,8 +162,8 @@ def cmd_assemble(args: argparse.Namespace) -> None:
     if args.evaluate:
         meta["base_model"] = "all-MiniLM-L6-v2 (bundled, offline)"
         meta["base_model_scores"] = evaluate(dataset)
-    META.write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"-> {META}", file=sys.stderr)
+    where["meta"].write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"-> {where['meta']}", file=sys.stderr)
 
 
 def apply_filters(dataset):
@@ -172,12 +194,20 @@ def evaluate(dataset) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("chunks", help="write the worksheet of sampled chunks")
-    p.add_argument("--out", type=Path, default=WORKSHEET)
+    p = sub.add_parser("chunks", help="write the worksheet of chunks to write questions from")
+    p.add_argument("--out", type=Path, default=None, help="default /tmp/uber_<set>_worksheet.txt")
     p.set_defaults(func=cmd_chunks)
     p = sub.add_parser("assemble", help="questions jsonl -> EmbeddingQAFinetuneDataset JSON")
     p.add_argument("--evaluate", action="store_true", help="score the bundled MiniLM on it")
     p.set_defaults(func=cmd_assemble)
+    for p in sub.choices.values():
+        p.add_argument(
+            "--set",
+            choices=["reference", "report"],
+            default="reference",
+            help="reference: the seeded 160-chunk sample (one question each); report: the "
+            "report body's other prose chunks (two each), for reporting only",
+        )
     args = parser.parse_args()
     args.func(args)
 
