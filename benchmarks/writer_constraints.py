@@ -213,7 +213,10 @@ def write_fragment(args, rows: dict, chunks: int, load_at_start: float, commit: 
         "is None`, the quality gate's per-question rules (no round trip, no cross-chunk "
         f"repeat count). Code at {commit}. Machine: {platform.machine()}, {os.cpu_count()} CPU "
         f"cores, 1-min load {load_at_start:.1f} at the start (other jobs may have been "
-        "running; the last column is the load as each row ended), no GPU.",
+        "running; the last column is the load as each row ended), no GPU. The slots batch "
+        "concurrent requests, so greedy answers are not bit-for-bit repeatable: a rerun moves "
+        "these counts by a few questions and chunks, and a difference of a few chunks "
+        "between two rows is within that noise.",
         "",
         f"| variant | s / chunk | questions parsed | passing the rules | passing share | "
         f"chunks with {ASKED} passing | 1-min load |",
