@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -51,3 +52,9 @@ def make_nodes(n: int, prefix: str = "CHUNK"):
         TextNode(id_=f"node-{i}", text=f"{prefix}-{i}: the company reported item {i} in 2021.")
         for i in range(n)
     ]
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that must take SIGINT as Ctrl-C: a suite started as a
+    background job inherits SIGINT ignored, and Python then installs no KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import make_nodes, openai_llm
+from conftest import default_sigint, make_nodes, openai_llm
 from llama_index.llms.openai import OpenAI
 from openai_server import default_answer
 
@@ -256,7 +256,7 @@ WORKER = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {tests!r})
-    from conftest import make_nodes, openai_llm
+    from conftest import default_sigint, make_nodes, openai_llm
     from openai_server import FakeOpenAIServer
     from llama_index.finetuning import generate_qa_embedding_pairs
 
@@ -454,7 +454,7 @@ CTRL_C_WORKER = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {tests!r})
-    from conftest import make_nodes, openai_llm
+    from conftest import default_sigint, make_nodes, openai_llm
     from openai_server import FakeOpenAIServer
     from llama_index.finetuning import generate_qa_embedding_pairs
     from llama_index.finetuning.generation import GenerationInterrupted
@@ -479,7 +479,10 @@ def test_ctrl_c_stops_the_run_and_says_how_many_chunks_are_saved_where(fake_open
     script = tmp_path / "worker.py"
     script.write_text(CTRL_C_WORKER.format(tests=str(Path(__file__).parent)))
     proc = subprocess.Popen(
-        [sys.executable, str(script), server.url, str(out)], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(script), server.url, str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:

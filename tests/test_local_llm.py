@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import default_sigint
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.schema import TextNode
 
@@ -37,6 +38,7 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
         text=True,
         env={**os.environ, **env},
         timeout=120,
+        preexec_fn=default_sigint,
     )
 
 

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import default_sigint
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset
 
@@ -255,8 +256,9 @@ def test_ctrl_c_saves_says_so_in_one_line_and_exits_130(tmp_path, fake_openai):
             "--llm", "openai-like:m", "--api-base", server.url, "--num-workers", "1",
             "--output", str(out)]  # fmt: skip
     proc = subprocess.Popen(
-        argv, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+        argv, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_sigint,
+    )  # fmt: skip
     deadline = time.monotonic() + 120
     while server.completion_requests < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
