@@ -12,7 +12,9 @@ the engine's defaults on its pairs, without and with the quality gate (rule filt
 round trip through the base model, ``filter_pairs``), and scores every model on the fixed
 reference set ``benchmarks/data/uber_reference.json`` (Uber 2021 10-K queries written once
 by a stronger writer, see ``benchmarks/data/uber_reference.md``): no writer is scored on its
-own questions, and no figure here chose anything on that set. The base model is scored in
+own questions. The reference set is the selection set: the writer settings of `make demo`
+are chosen here, and the demo reports on another one, ``uber_report.json``, that chose
+nothing. The base model is scored in
 the same run; each gain comes with its 95% paired bootstrap interval over the reference
 queries and the wins / losses against the base.
 """
