@@ -35,6 +35,7 @@ from pathlib import Path
 from writers import question_quality
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset
+from llama_index.finetuning.cli.parser import build_parser
 from llama_index.finetuning.evaluation import compare
 
 HERE = Path(__file__).resolve().parent
@@ -82,8 +83,8 @@ def table_lines(comparison, label: str) -> list[str]:
 
 def target_lines(train, asked_chunks: int, demo_args: str, total: float, on_report) -> list[str]:
     """Issue 11's targets for the demo, as this run met them or not."""
-    flags = shlex.split(demo_args)
-    asked = int(flags[flags.index("--num-questions") + 1]) if "--num-questions" in flags else 2
+    run_args = ["run", "--train", "-", "--val", "-", *shlex.split(demo_args)]
+    asked = build_parser().parse_args(run_args).num_questions  # the CLI's own default
     quality = question_quality(train, asked_chunks, asked)
     gain = on_report.differences("finetuned", ["ndcg@10"])["ndcg@10"].difference
     checks = [

@@ -42,6 +42,8 @@ QUERY_SETS = {
 
 
 def part(ds: EmbeddingQAFinetuneDataset, size: int, seed: int) -> EmbeddingQAFinetuneDataset:
+    """``size`` seeded queries with the whole corpus (``subset`` would keep only their chunks,
+    and the engine mines its hard negatives from the corpus)."""
     picked = random.Random(seed).sample(sorted(ds.queries), min(size, len(ds.queries)))
     return EmbeddingQAFinetuneDataset(
         queries={q: ds.queries[q] for q in picked},
