@@ -24,7 +24,7 @@ DEMO_VAL ?= benchmarks/data/uber_reference.json
 DEMO_ARGS ?= --chunk-size 512 --chunk-overlap 64 --max-chunks 110 --num-questions 1 --test benchmarks/data/uber_report.json
 TEST_ARGS ?=
 
-.PHONY: install test demo bench lint clean
+.PHONY: install test demo bench lint docs clean
 
 install: $(STAMP)
 
@@ -56,6 +56,11 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check llama_index tests examples benchmarks
 	$(BIN)/ruff format --check llama_index tests examples benchmarks
+	$(BIN)/mypy llama_index
+
+# The user guide (docs/, mkdocs.yml): a broken link or a missing reference fails the build.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache demo_output
