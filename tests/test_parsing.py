@@ -44,6 +44,107 @@ def test_common_answer_shapes(answer, expected):
     assert parse_questions(answer, CHUNK, limit=2) == expected
 
 
+# Shapes hosted and local chat models answer in (issue 19, item 1): one case each.
+REVENUE, GROWTH = "What was Lyft's revenue in 2021?", "Why did ridesharing demand recover?"
+TWO = [REVENUE, GROWTH]
+CHAT_SHAPES = {
+    "numbered 1.": f"1. {REVENUE}\n2. {GROWTH}",
+    "numbered 1)": f"1) {REVENUE}\n2) {GROWTH}",
+    "numbered (1)": f"(1) {REVENUE}\n(2) {GROWTH}",
+    "bullets": f"• {REVENUE}\n• {GROWTH}",
+    "Question 1: labels": f"Question 1: {REVENUE}\nQuestion 2: {GROWTH}",
+    "Q1: labels": f"Q1: {REVENUE}\nQ2: {GROWTH}",
+    "**Question 1:** labels": f"**Question 1:** {REVENUE}\n\n**Question 2:** {GROWTH}",
+    "**Q:** labels with **A:** answers": (
+        f"**Q:** {REVENUE}\n**A:** $3.2 billion.\n\n**Q:** {GROWTH}\n**A:** Rides came back."
+    ),
+    "a label on its own line": f"**Question 1**\n{REVENUE}\n\n**Question 2**\n{GROWTH}",
+    "markdown heading": f"### Questions\n1. {REVENUE}\n2. {GROWTH}",
+    "preamble and closing lines": (
+        f"Here are two questions based on the context:\n\n1. {REVENUE}\n2. {GROWTH}\n\n"
+        "I hope these help! Let me know if you need more questions."
+    ),
+    "a preamble without a colon": (
+        f"Based on the provided context, here are 2 questions\n\n{REVENUE}\n{GROWTH}"
+    ),
+    "a closing offer ending in ?": (
+        f"1. {REVENUE}\n2. {GROWTH}\n\nWould you like more detail on any of them?"
+    ),
+    "plain code fence": f"```\n{REVENUE}\n{GROWTH}\n```",
+    "code-fenced JSON array": f'```json\n["{REVENUE}", "{GROWTH}"]\n```',
+    "JSON array on one line": f'["{REVENUE}", "{GROWTH}"]',
+    "JSON array after a preamble": f'Here are the questions: ["{REVENUE}", "{GROWTH}"]',
+    'JSON {"questions": [...]}': f'{{"questions": ["{REVENUE}", "{GROWTH}"]}}',
+    "JSON objects with a question field": (
+        f'[{{"question": "{REVENUE}", "answer": "$3.2 billion"}},\n'
+        f' {{"question": "{GROWTH}", "answer": "Rides came back."}}]'
+    ),
+    "fenced JSON of objects under questions, with preamble and closing": (
+        'Sure!\n```json\n{\n  "questions": [\n'
+        f'    {{"question": "{REVENUE}", "answer": "$3.2 billion"}},\n'
+        f'    {{"question": "{GROWTH}", "answer": "Rides came back."}}\n  ]\n}}\n```\n'
+        "Let me know if you need more."
+    ),
+    'JSON {"1": ..., "2": ...}': f'{{"1": "{REVENUE}", "2": "{GROWTH}"}}',
+    "JSON cut off by the token limit": (
+        f'[\n  {{\n    "question": "{REVENUE}",\n    "answer": "$3.2 billion"\n  }},\n'
+        f'  {{\n    "question": "{GROWTH}",\n    "answer": "Ri'
+    ),
+    "quoted questions": f'"{REVENUE}"\n“{GROWTH}”',
+    "Answer: on the next line": (
+        f"1. {REVENUE}\n   Answer: $3.2 billion.\n2. {GROWTH}\n   Answer: Rides came back."
+    ),
+    "an unlabelled answer on the next line": (
+        f"1. {REVENUE}\nLyft's revenue was $3.2 billion.\n2. {GROWTH}\nRides came back."
+    ),
+    "**A:** on the same line": f"**Q:** {REVENUE} **A:** $3.2 billion\n**Q:** {GROWTH} **A:** Rides.",
+    "Q: and A: pairs on one line": f"Q: {REVENUE} A: $3.2 billion. Q: {GROWTH} A: Rides.",
+    "two questions on one line": f"{REVENUE} {GROWTH}",
+    "two numbered questions on one line": f"1. {REVENUE} 2. {GROWTH}",
+}
+
+
+@pytest.mark.parametrize("answer", CHAT_SHAPES.values(), ids=CHAT_SHAPES.keys())
+def test_chat_model_answer_shapes(answer):
+    assert parse_questions(answer, CHUNK) == TWO
+
+
+def test_a_question_wrapped_over_two_lines_is_one_question():
+    answer = (
+        "1. What was the percentage increase in Lyft's revenue in\n"
+        "   2021 compared to the prior year?\n"
+        "2. What drove the recovery of ridesharing\ndemand in 2021?"
+    )
+    assert parse_questions(answer, CHUNK) == [
+        "What was the percentage increase in Lyft's revenue in 2021 compared to the prior year?",
+        "What drove the recovery of ridesharing demand in 2021?",
+    ]
+
+
+def test_a_line_not_ending_in_a_question_mark_before_a_new_question_is_not_joined():
+    answer = "1. Describe the revenue growth in\n2. What drove ridesharing demand?"
+    assert parse_questions(answer, CHUNK) == ["What drove ridesharing demand?"]
+
+
+def test_a_question_mark_inside_a_question_does_not_split_it():
+    answer = "What did the 'Why?' campaign cost? How did revenue grow?"
+    assert parse_questions(answer, CHUNK) == [
+        "What did the 'Why?' campaign cost?",
+        "How did revenue grow?",
+    ]
+
+
+def test_source_phrases_are_left_to_the_quality_gate():
+    answer = (
+        "1. According to the document, what was Lyft's revenue in 2021?\n"
+        "2. What risks are mentioned in the text?"
+    )
+    assert parse_questions(answer, CHUNK) == [
+        "According to the document, what was Lyft's revenue in 2021?",
+        "What risks are mentioned in the text?",
+    ]
+
+
 def test_duplicates_are_dropped_ignoring_case_and_punctuation():
     answer = "1. What was revenue?\n2. what was revenue\n3. WHAT WAS REVENUE?!\n4. Who audits Lyft?"
     assert parse_questions(answer, CHUNK) == ["What was revenue?", "Who audits Lyft?"]

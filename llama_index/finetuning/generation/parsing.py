@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from .answer_shapes import answer_lines, is_closing
 from .filters import is_degenerate, is_prompt_echo, rule_reason, starts_like_a_question
 
 # The placeholders are the ones of llama-index-finetuning 0.4, so users' own templates work.
@@ -77,19 +78,31 @@ def resolve_prompt(prompt: str) -> str:
     return template
 
 
-# "1." "2)" "(3)" "-" "*" "•" "Q1:" "Question 2." at the start of a line
+# "1." "2)" "(3)" "[4]" "-" "*" "•" "#" "Q1:" "Question 2." at the start of a line
 _MARKER = re.compile(
-    r"^\s*(?:\(?\d{1,3}[.):\]]|[-*•·]+|q(?:uestion)?\s*\d{0,3}\s*[:.)-])\s*", re.IGNORECASE
+    r"^\s*(?:[(\[]?\d{1,3}[.):\]]|[-*•·]+|#{1,6}|q(?:uestion)?\s*\d{0,3}\s*[:.)-])\s*",
+    re.IGNORECASE,
 )
 _QUOTES = "\"'“”‘’`"
 _PREAMBLE_START = re.compile(
     r"^(here (are|is)|sure|certainly|of course|okay|ok\b|below are|the following)", re.IGNORECASE
 )
+_PREAMBLE = re.compile(r"\b(here (are|is)|following)\b.*\bquestions?\b", re.IGNORECASE)
 _ANSWER_LINE = re.compile(r"^(answer|a\d*)\s*[:.)-]", re.IGNORECASE)
+# "Question 1", "Q2", "Questions": a label on a line of its own, its question on the next
+_LABEL_ONLY = re.compile(r"^(q(uestion)?s?\s*\d{0,3}|\d{1,3})\s*[:.)]?$", re.IGNORECASE)
 # "A: What ...?", "B) What ...?": a letter label before a question
 _LETTER_LABEL = re.compile(r"^[A-Za-z]\s*[:)]\s+|^[A-Z]\.\s+(?=[A-Z])")
 # "What is the answer to the question: <question>" (SmolLM2 wraps questions so, repeatedly)
 _WRAPPER = re.compile(r"^(what is )?the answer to the question\s*:?\s*", re.IGNORECASE)
+# a JSON line read as text (broken JSON): '"question": "What ...?",' '["What ...?",'
+_JSON_KEY = re.compile(r"^[\"']([\w ]{1,20})[\"']\s*:")
+_JSON_EDGES = re.compile(r"^[\[{]+\s*(?=[\"'])|(?<=[\"'])\s*[\]},]+$")
+# the end of a question (or of an answer) inside a line, and what opens a next item after it
+_QUESTION_END = re.compile(r"[?.!][\"'”’*_)]*,?(?=\s+\S)")
+_NEXT_ITEM = re.compile(
+    r"^(\(?\d{1,3}[.)]\s|[*_]*(q(uestion)?|a(nswer)?)\s*\d{0,3}\s*[:.)])", re.IGNORECASE
+)
 _WS = re.compile(r"\s+")
 _MIN_COPY_CHARS = 40
 
@@ -101,31 +114,67 @@ def _normalise(text: str) -> str:
 def _is_preamble(line: str) -> bool:
     if line.endswith("?"):
         return False
-    return line.endswith(":") or bool(_PREAMBLE_START.match(line))
+    return line.endswith(":") or bool(_PREAMBLE_START.match(line) or _PREAMBLE.search(line))
 
 
 def _clean_line(line: str) -> str:
-    line = line.strip()
+    line = _JSON_EDGES.sub("", line.strip())
     previous = None
     while previous != line:  # "1. **Q1:** ..." has more than one marker
         previous = line
+        line = _JSON_KEY.sub(r"\1:", line)
         line = _MARKER.sub("", line).strip().strip("*_").strip()
         if line.endswith("?"):
             line = _LETTER_LABEL.sub("", line).strip()
         unwrapped = _WRAPPER.sub("", line).strip().strip(_QUOTES)
         line = unwrapped if unwrapped.endswith("?") or not unwrapped else line
-        line = _unlabel(line.strip(_QUOTES).strip())
+        line = _unlabel(_JSON_EDGES.sub("", line).strip(_QUOTES).strip())
     return line.strip(_QUOTES).strip()
 
 
 def _unlabel(line: str) -> str:
     """'One question would be: "What ...?"' -> 'What ...?' (a question behind a label)."""
     label, colon, rest = line.partition(":")
-    rest = rest.strip().strip(_QUOTES).strip()
+    rest = _JSON_EDGES.sub("", rest.strip()).strip(_QUOTES).strip()
     if colon and "?" not in label and not starts_like_a_question(label) and rest.endswith("?"):
         if starts_like_a_question(rest):
             return rest
     return line
+
+
+def _continues(previous: str, line: str) -> bool:
+    """'What drove revenue in' + '2021?': a question wrapped over two lines."""
+    head, tail = _clean_line(previous), line.strip()
+    if not head or head[-1] in "?.!:;" or not starts_like_a_question(head):
+        return False
+    if not tail.endswith("?") or _MARKER.match(tail) or _ANSWER_LINE.match(tail):
+        return False
+    return not starts_like_a_question(tail.lstrip(_QUOTES + "*_"))
+
+
+def _split_questions(line: str) -> list[str]:
+    """'What is X? What is Y?' -> two lines; 'What is X? Answer: Z' -> a question and an answer."""
+    parts, start = [], 0
+    for end in _QUESTION_END.finditer(line):
+        if end.group()[0] != "?" and not _ANSWER_LINE.match(line[start:].strip(" *_")):
+            continue  # a sentence ends inside a line: split only after an answer
+        rest = line[end.end() :].strip()
+        bare = rest.lstrip(_QUOTES)
+        if _NEXT_ITEM.match(rest) or (bare[:1].isupper() and starts_like_a_question(bare)):
+            parts.append(line[start : end.end()])
+            start = end.end()
+    parts.append(line[start:])
+    return [part.strip() for part in parts if part.strip()]
+
+
+def _logical_lines(lines: list[str]) -> list[str]:
+    joined: list[str] = []
+    for line in lines:
+        if joined and line.strip() and _continues(joined[-1], line):
+            joined[-1] = f"{joined[-1].rstrip()} {line.strip()}"
+        else:
+            joined.append(line)
+    return [part for line in joined for part in _split_questions(line)]
 
 
 def _copies_chunk(question: str, chunk_norm: str) -> bool:
@@ -138,18 +187,29 @@ def parse_questions(
 ) -> list[str]:
     """Pull the questions out of an LLM's answer.
 
-    Handles numbered and bulleted lists, "Here are 2 questions:" preambles, blank lines,
-    quotes, markdown emphasis, letter labels ("A: What ...?") and the wrapper "What is the
-    answer to the question: ..."; drops answer lines, duplicates (case and punctuation
-    ignored), lines that merely copy the chunk, phrases that repeat themselves, and echoes
-    of the instructions (of ``prompt_tmpl`` when given). Keeps at most ``limit``.
+    Example::
+
+        parse_questions('```json\\n[{"question": "Who audits Lyft?", "answer": "PwC"}]\\n```')
+        # ['Who audits Lyft?']
+
+    Reads the shapes chat models answer in: numbered ("1.", "1)", "(1)") and bulleted lists,
+    labels ("Question 1:", "Q1:", "**Q:**", a label on its own line), preamble and closing
+    lines ("Here are 2 questions:", "I hope these help!"), code fences, JSON (an array of
+    strings, ``{"questions": [...]}``, objects with a question field; see
+    :mod:`.answer_shapes`), quotes, markdown emphasis, letter labels ("A: What ...?"), the
+    wrapper "What is the answer to the question: ...", a question wrapped over two lines,
+    and several questions on one line. Drops answers ("Answer: ...", "A: ..."), duplicates
+    (case and punctuation ignored), lines that merely copy the chunk, phrases that repeat
+    themselves, and echoes of the instructions (of ``prompt_tmpl`` when given). Phrasing
+    ("According to the document, ...") is left to the quality gate (:mod:`.filters`).
+    Keeps at most ``limit``.
     """
     chunk_norm = _normalise(chunk_text)
     questions: list[str] = []
     seen: set[str] = set()
-    for raw in answer.splitlines():
+    for raw in _logical_lines(answer_lines(answer)):
         line = _clean_line(raw)
-        if not line or _is_preamble(line):
+        if not line or _is_preamble(line) or is_closing(line) or _LABEL_ONLY.match(line):
             continue
         if _ANSWER_LINE.match(line) and not line.endswith("?"):
             continue
