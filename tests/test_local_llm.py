@@ -180,6 +180,39 @@ def test_llamacpp_a_prompt_too_long_fails_alone(cpp):
 
 
 @needs_llamacpp
+def test_llamacpp_request_fields_reach_the_server_over_the_llms_own(cpp):
+    yes_no = 'root ::= "Yes" | "No"'  # a GBNF grammar: the answer can only be one of these
+    ask = [ChatMessage(role="user", content=PROMPTS[0])]
+    assert cpp.complete(PROMPTS[0]).text not in ("Yes", "No")  # a planet, unconstrained
+    assert cpp.complete(PROMPTS[0], grammar=yes_no).text in ("Yes", "No")
+    assert cpp.chat(ask, grammar=yes_no).message.content in ("Yes", "No")
+    assert asyncio.run(cpp.acomplete(PROMPTS[0], grammar=yes_no)).text in ("Yes", "No")
+    assert asyncio.run(cpp.achat(ask, grammar=yes_no)).message.content in ("Yes", "No")
+    assert list(cpp.stream_complete(PROMPTS[0], grammar=yes_no))[-1].text in ("Yes", "No")
+    long = cpp.complete(PROMPTS[1]).text
+    assert len(cpp.complete(PROMPTS[1], max_tokens=2).text) < len(long)  # over max_new_tokens
+
+
+def test_transformers_refuses_request_fields_naming_them():
+    llm = LocalLLM(runtime="transformers")
+    with pytest.raises(TypeError, match="grammar"):
+        llm.complete(PROMPTS[0], grammar='root ::= "Mars"')
+    with pytest.raises(TypeError, match="grammar"):
+        llm.chat([ChatMessage(role="user", content=PROMPTS[0])], grammar='root ::= "Mars"')
+
+
+@needs_llamacpp
+def test_llamacpp_close_lets_the_model_go_and_the_next_call_loads_it_again():
+    llm = LocalLLM(runtime="llamacpp", max_new_tokens=16, n_parallel=1)
+    first = llm.complete(PROMPTS[2]).text
+    llm.close()
+    assert llm._runtime is None  # nothing holds the model any more
+    llm.close()  # closing twice is harmless
+    assert llm.complete(PROMPTS[2]).text == first  # greedy: loaded again, same answer
+    llm.close()
+
+
+@needs_llamacpp
 def test_llamacpp_leaves_ctrl_c_a_keyboard_interrupt():
     out = run_python(
         "import os, signal, time\n"

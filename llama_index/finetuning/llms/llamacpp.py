@@ -28,13 +28,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .local import LocalLLM
+from .runtime import RuntimeSettings
 
 # Slots when LocalLLM.n_parallel is None: prompts of ~850 tokens on 2 busy cores gave the most
-# chunks per second with this many (benchmarks/results/local_runtime.md).
+# chunks per second with this many (benchmarks/experiments/results/local_runtime.md).
 DEFAULT_SLOTS = 4
 
 
@@ -66,7 +65,7 @@ class LlamaCppError(RuntimeError):
 class LlamaCppRuntime:
     """One llama.cpp server for one ``LocalLLM``; its settings are read from the LLM."""
 
-    def __init__(self, llm: LocalLLM, path: Path, threads: int) -> None:
+    def __init__(self, llm: RuntimeSettings, path: Path, threads: int) -> None:
         self.llm = llm
         self.path = path
         self.threads = threads
@@ -105,6 +104,11 @@ class LlamaCppRuntime:
         self._server = server
         return self
 
+    def close(self) -> None:
+        """Free the model and its KV cache; calls still waiting in the queue are dropped."""
+        self._server = None
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
     # -- requests ------------------------------------------------------------------------
 
     def _body(self, **extra: Any) -> dict[str, Any]:
@@ -130,8 +134,12 @@ class LlamaCppRuntime:
         prompt: str | None = None,
         messages: list[dict[str, str]] | None = None,
         stop: threading.Event | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> None:
-        """Stream one answer into ``on_piece``; ``stop`` (when set) ends it early."""
+        """Stream one answer into ``on_piece``; ``stop`` (when set) ends it early.
+
+        ``fields`` are sent with the request over the LLM's own (``grammar``, ``stop``, ...).
+        """
         self.load()
         errors: list[dict[str, Any]] = []
 
@@ -145,12 +153,11 @@ class LlamaCppRuntime:
                     on_piece(piece)
             return stop is not None and stop.is_set()
 
+        body = {**self._body(**(fields or {})), "stream": True}
         if messages is not None:
-            self._server.handle_chat_completions(
-                self._body(messages=messages, stream=True), on_chunk
-            )
+            self._server.handle_chat_completions({**body, "messages": messages}, on_chunk)
         else:
-            self._server.handle_completions(self._body(prompt=prompt, stream=True), on_chunk)
+            self._server.handle_completions({**body, "prompt": prompt}, on_chunk)
         if errors:
             raise _error(errors[0])
 
@@ -159,38 +166,55 @@ class LlamaCppRuntime:
         prompt: str | None = None,
         messages: list[dict[str, str]] | None = None,
         stop: threading.Event | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> str:
         """One answer: to ``messages`` in the chat template, or to ``prompt`` sent as is."""
         pieces: list[str] = []
-        self._generate(pieces.append, prompt, messages, stop)
+        self._generate(pieces.append, prompt, messages, stop, fields)
         return "".join(pieces).strip()
 
-    def complete(self, prompt: str, formatted: bool = False, stop: Any = None) -> str:
+    def complete(
+        self,
+        prompt: str,
+        formatted: bool = False,
+        stop: Any = None,
+        fields: dict[str, Any] | None = None,
+    ) -> str:
         if formatted:
-            return self.request(prompt=prompt, stop=stop)
-        return self.request(messages=self._messages(prompt), stop=stop)
+            return self.request(prompt=prompt, stop=stop, fields=fields)
+        return self.request(messages=self._messages(prompt), stop=stop, fields=fields)
 
-    def chat(self, messages: list[dict[str, str]], stop: Any = None) -> str:
-        return self.request(messages=messages, stop=stop)
+    def chat(
+        self, messages: list[dict[str, str]], stop: Any = None, fields: dict[str, Any] | None = None
+    ) -> str:
+        return self.request(messages=messages, stop=stop, fields=fields)
 
-    async def _in_executor(self, call: Callable[..., str], *args: Any) -> str:
+    async def _in_executor(self, call: Callable[..., str], *args: Any, **kwargs: Any) -> str:
         # At most `slots` calls are in the server; the rest wait in the executor's queue (no
         # timeout). A cancelled call (a caller's timeout, Ctrl-C) stops its generation.
         stop = threading.Event()
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, partial(call, *args, stop=stop))
+            return await loop.run_in_executor(
+                self._executor, partial(call, *args, stop=stop, **kwargs)
+            )
         except asyncio.CancelledError:
             stop.set()
             raise
 
-    async def acomplete(self, prompt: str, formatted: bool = False) -> str:
-        return await self._in_executor(self.complete, prompt, formatted)
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, fields: dict[str, Any] | None = None
+    ) -> str:
+        return await self._in_executor(self.complete, prompt, formatted, fields=fields)
 
-    async def achat(self, messages: list[dict[str, str]]) -> str:
-        return await self._in_executor(self.chat, messages)
+    async def achat(
+        self, messages: list[dict[str, str]], fields: dict[str, Any] | None = None
+    ) -> str:
+        return await self._in_executor(self.chat, messages, fields=fields)
 
-    def stream(self, prompt: str, formatted: bool = False) -> Iterator[str]:
+    def stream(
+        self, prompt: str, formatted: bool = False, fields: dict[str, Any] | None = None
+    ) -> Iterator[str]:
         """The answer's pieces as the model writes them."""
         pieces: queue.Queue[Any] = queue.Queue()
         stop = threading.Event()
@@ -199,9 +223,10 @@ class LlamaCppRuntime:
         def run() -> None:
             try:
                 if formatted:
-                    self._generate(pieces.put, prompt=prompt, stop=stop)
+                    self._generate(pieces.put, prompt=prompt, stop=stop, fields=fields)
                 else:
-                    self._generate(pieces.put, messages=self._messages(prompt), stop=stop)
+                    messages = self._messages(prompt)
+                    self._generate(pieces.put, messages=messages, stop=stop, fields=fields)
             except Exception as error:  # noqa: BLE001  re-raised in the caller's thread
                 pieces.put(error)
             pieces.put(done)

@@ -89,6 +89,12 @@ class LocalLLM(CustomLLM):
     ``model_path``. ``max_parallel_requests`` is how many calls the model takes at once:
     more concurrent calls wait their turn (without a timeout), so callers should keep that
     many in flight and set no request timeout shorter than a queue.
+
+    Keyword arguments of ``complete`` and ``chat`` (and their async and streaming forms)
+    are sent to llama.cpp's server as request fields, over the LLM's own:
+    ``llm.complete(text, formatted=True, grammar=gbnf, stop=["\n"], temperature=0.8)``.
+    The transformers runtime takes none. ``close()`` frees the model now; the next call
+    loads it again.
     """
 
     model_path: str | None = Field(
@@ -184,6 +190,20 @@ class LocalLLM(CustomLLM):
                 self._runtime = self._make_runtime()
         return self
 
+    def close(self) -> None:
+        """Free the model and its memory now; the next call loads it again.
+
+        Example::
+
+            llm = LocalLLM(max_new_tokens=8).load()
+            llm.complete("Name a planet.")
+            llm.close()                  # the model (and llama.cpp's KV cache) is let go
+        """
+        with self._load_lock:
+            runtime, self._runtime = self._runtime, None
+        if runtime is not None:
+            runtime.close()
+
     def _make_runtime(self) -> Any:
         name = self.runtime_name
         path, threads = self.gguf_path(), self.num_threads or _usable_cores()
@@ -204,6 +224,17 @@ class LocalLLM(CustomLLM):
         """The prompt in the chat template, as transformers renders it (transformers only)."""
         return self._transformers().format_prompt(prompt, formatted)
 
+    def _fields(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """``{"fields": kwargs}`` for the llama.cpp runtime's request; ``{}`` when none."""
+        if not kwargs:
+            return {}
+        if self.runtime_name != "llamacpp":
+            raise TypeError(
+                f"LocalLLM(runtime={self.runtime_name!r}) takes no request fields, got "
+                f"{sorted(kwargs)}: they are sent to llama.cpp's server (runtime='llamacpp')"
+            )
+        return {"fields": kwargs}
+
     def _transformers(self) -> Any:
         if self.load()._runtime.__class__.__name__ != "TransformersRuntime":
             raise TypeError('tokenizer and format_prompt need LocalLLM(runtime="transformers")')
@@ -213,7 +244,8 @@ class LocalLLM(CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return CompletionResponse(text=self.load()._runtime.complete(prompt, formatted))
+        fields = self._fields(kwargs)
+        return CompletionResponse(text=self.load()._runtime.complete(prompt, formatted, **fields))
 
     @llm_completion_callback()
     async def acomplete(
@@ -223,20 +255,22 @@ class LocalLLM(CustomLLM):
             import asyncio
 
             await asyncio.to_thread(self.load)
-        return CompletionResponse(text=await self._runtime.acomplete(prompt, formatted))
+        fields = self._fields(kwargs)
+        text = await self._runtime.acomplete(prompt, formatted, **fields)
+        return CompletionResponse(text=text)
 
     @llm_completion_callback()
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
-        answer = ""
-        for delta in self.load()._runtime.stream(prompt, formatted):
+        answer, fields = "", self._fields(kwargs)
+        for delta in self.load()._runtime.stream(prompt, formatted, **fields):
             answer += delta
             yield CompletionResponse(text=answer, delta=delta)
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        answer = self.load()._runtime.chat(_turns(messages))
+        answer = self.load()._runtime.chat(_turns(messages), **self._fields(kwargs))
         return ChatResponse(message=ChatMessage(role="assistant", content=answer))
 
     @llm_chat_callback()
@@ -245,7 +279,7 @@ class LocalLLM(CustomLLM):
             import asyncio
 
             await asyncio.to_thread(self.load)
-        answer = await self._runtime.achat(_turns(messages))
+        answer = await self._runtime.achat(_turns(messages), **self._fields(kwargs))
         return ChatResponse(message=ChatMessage(role="assistant", content=answer))
 
 

@@ -23,10 +23,9 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .local import LocalLLM
+from .runtime import RuntimeSettings
 
 
 class _MicroBatcher:
@@ -96,7 +95,7 @@ class _MicroBatcher:
 class TransformersRuntime:
     """A torch model and tokenizer for one ``LocalLLM``; its settings are read from the LLM."""
 
-    def __init__(self, llm: LocalLLM, path: Path, threads: int) -> None:
+    def __init__(self, llm: RuntimeSettings, path: Path, threads: int) -> None:
         self.llm = llm
         self.path = path
         self.threads = threads
@@ -129,6 +128,11 @@ class TransformersRuntime:
             model.eval()
             self._tokenizer, self._model = tokenizer, model
         return self
+
+    def close(self) -> None:
+        """Let go of the model and tokenizer (their memory is freed once no call holds them)."""
+        with self._load_lock:
+            self._model = self._tokenizer = self._batcher = None
 
     @property
     def tokenizer(self) -> Any:
