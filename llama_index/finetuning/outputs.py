@@ -2,11 +2,15 @@
 
 Example::
 
-    from llama_index.finetuning.outputs import atomic_write_text, claim_dir, check_output_file
+    from llama_index.finetuning.outputs import (
+        atomic_write_text, check_dataset_output, claim_dir, output_lock,
+    )
 
     folder = claim_dir("my_model", kind="model")   # refuses a user's non-empty folder
     atomic_write_text(folder / "notes.md", "...")  # old file or new one, never half
-    check_output_file("train.json", kind="dataset")  # refuses a user's unrelated file
+    check_dataset_output("train.json", {"doc-0": "chunk text"})  # refuses other data
+    with output_lock("train.json"):                # a second writer is refused, naming this one
+        ...
 
 A folder this package writes (a model, an adapter, a report, a run, a checkpoint folder)
 holds a marker file, ``.llamaindex-finetune.json`` (``{"kind": ..., "version": ...}``). A
@@ -16,6 +20,13 @@ in Python). With ``overwrite`` the package writes its own files there (replacing
 same names) and marks the folder, but it never deletes anything it did not make: only a
 folder with the marker is ever removed (:func:`remove_own_dir`).
 
+A dataset file (:func:`check_dataset_output`) may be written when it does not exist or is a
+dataset that holds only chunks of the inputs being asked about (a rerun resumes it); one that
+holds other chunks, in the file or in its journal, is refused unless ``append`` (keep them
+beside the new ones) or ``overwrite`` (replace them) says otherwise. Both question generators
+go through it. While a command writes an output it holds :func:`output_lock` on it: a second
+writer is refused at once, naming the first's pid; a lock left by a killed run is taken over.
+
 This module imports nothing else of the package, so every room can use it.
 """
 
@@ -24,8 +35,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 MARKER = ".llamaindex-finetune.json"
@@ -33,7 +45,12 @@ OVERWRITE_HINT = "overwrite=True"  # the CLI says --overwrite (cli.main.cli_mess
 
 
 class OutputExistsError(FileExistsError):
-    """An output path holds something this package did not write; nothing was changed."""
+    """An output path holds something this package did not write, or other data than this
+    run's; nothing was changed."""
+
+
+class OutputLockedError(OutputExistsError):
+    """Another run is writing the output now; nothing was changed."""
 
 
 def _version() -> str:
@@ -103,13 +120,16 @@ def _holds_files(path: Path) -> bool:
     return any(not (p.name.startswith(partial) and p.name.endswith(".tmp")) for p in path.iterdir())
 
 
-def check_output_dir(path: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Refuse ``path`` as an output folder unless it is absent, empty, or ours.
+def check_output_dir(
+    path: str | os.PathLike, overwrite: bool = False, kind: str | None = None
+) -> Path:
+    """Refuse ``path`` as an output folder unless it is absent, empty, or ours (and, given
+    ``kind``, ours of that kind: a model is not written into an adapter's folder).
 
     Raises:
-        OutputExistsError: ``path`` is a file, or a non-empty folder without the marker
-            (and ``overwrite`` is False). A file is refused even with ``overwrite``: it
-            is never replaced by a folder.
+        OutputExistsError: ``path`` is a file, a non-empty folder without the marker, or
+            one marked as another kind (and ``overwrite`` is False). A file is refused even
+            with ``overwrite``: it is never replaced by a folder.
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -119,6 +139,12 @@ def check_output_dir(path: str | os.PathLike, overwrite: bool = False) -> Path:
             f"{path}: the folder holds files this package did not write; choose another "
             f"output folder, or pass {OVERWRITE_HINT} to write into it (nothing else there "
             "is deleted)"
+        )
+    held = marker_kind(path) if kind is not None and not overwrite else None
+    if held is not None and held != kind:
+        raise OutputExistsError(
+            f"{path}: the folder holds a {held} this package wrote, not a {kind}; choose "
+            f"another output folder, or pass {OVERWRITE_HINT} to write the {kind} into it"
         )
     return path
 
@@ -195,3 +221,208 @@ def check_output_file(path: str | os.PathLike, overwrite: bool = False) -> Path:
             f"output, or pass {OVERWRITE_HINT} to replace it"
         )
     return path
+
+
+JOURNAL_SUFFIX = ".journal.jsonl"  # generation.journal.Journal.SUFFIX: finished chunks
+
+
+def held_chunks(path: str | os.PathLike) -> dict[str, str]:
+    """Node id -> text of every chunk that the dataset file ``path`` and its journal hold
+    (a chunk with questions; the journal's finished chunks that are not in the file yet)."""
+    held: dict[str, str] = {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        corpus = data.get("corpus") if isinstance(data, dict) else None
+        held.update(corpus if isinstance(corpus, dict) else {})
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(str(path) + JOURNAL_SUFFIX, encoding="utf-8") as lines:
+            for line in lines:
+                try:
+                    entry = json.loads(line)
+                    if entry.get("questions") and isinstance(entry.get("text"), str):
+                        held.setdefault(str(entry["node_id"]), entry["text"])
+                except (ValueError, AttributeError, KeyError):
+                    continue  # a line torn by a crash
+    except OSError:
+        pass
+    return held
+
+
+def _is_part_of(held: str, text: str) -> bool:
+    """``held``'s words are ``text``'s words in order, some left out (the pseudo-query
+    generator's corpus text is its chunk with the picked sentences cut out)."""
+    remaining = iter(text.split())
+    return all(word in remaining for word in held.split())
+
+
+def other_chunks(path: str | os.PathLike, chunks: Mapping[str, str]) -> list[str]:
+    """The ids of the chunks ``path`` holds (see :func:`held_chunks`) that are not among
+    ``chunks`` (node id -> text): not the same text, nor the same id with its text cut."""
+    texts = set(chunks.values())
+    return [
+        node_id
+        for node_id, text in held_chunks(path).items()
+        if text not in texts and not (node_id in chunks and _is_part_of(text, chunks[node_id]))
+    ]
+
+
+def check_dataset_output(
+    path: str | os.PathLike,
+    chunks: Mapping[str, str] | None = None,
+    append: bool = False,
+    overwrite: bool = False,
+) -> Path:
+    """Refuse ``path`` as a dataset output unless it is absent, or a dataset that holds
+    only ``chunks`` (node id -> text: the chunks this run asks about; ``None``: not known
+    yet, the file alone is checked).
+
+    Raises:
+        OutputExistsError: ``path`` is a folder, a file that is not a dataset (unless
+            ``overwrite``), or a dataset holding chunks that are not among ``chunks``
+            (unless ``append`` or ``overwrite``).
+    """
+    path = check_output_file(path, overwrite)
+    if chunks is None or append or overwrite:
+        return path
+    others = other_chunks(path, chunks)
+    if others:
+        raise OutputExistsError(
+            f"{path}: already holds {len(others)} chunks that are not among these inputs "
+            f"(e.g. {others[0]!r}: other files, or another chunk size); pass append=True to "
+            f"add to it, {OVERWRITE_HINT} to replace it, or write to a new output"
+        )
+    return path
+
+
+def discard_dataset(path: str | os.PathLike) -> None:
+    """Delete a dataset file and its journal (``overwrite``: what they held is replaced)."""
+    if is_dataset_file(path):
+        Path(path).unlink()
+    Path(str(path) + JOURNAL_SUFFIX).unlink(missing_ok=True)
+
+
+# ---- one writer at a time --------------------------------------------------------------------
+
+
+def lock_path(path: str | os.PathLike) -> Path:
+    """The lock file of output ``path``: beside it, hidden, there only while a run writes."""
+    path = Path(path)
+    return path.parent / f".{path.name}.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process
+    return True
+
+
+def _holder(lock: Path) -> dict:
+    try:
+        data = json.loads(lock.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class OutputLock:
+    """The lock one run holds on an output while it writes it; see :func:`output_lock`.
+
+    With ``fcntl`` (Linux, macOS) the lock is an ``flock`` on the lock file, released by the
+    system when the process dies however it dies; the file holds the pid and the command, to
+    name the holder. Elsewhere the pid in the file is checked for life.
+    """
+
+    def __init__(self, path: str | os.PathLike, command: str | None = None) -> None:
+        self.output, self.path, self.command = Path(path), lock_path(path), command
+        self._fd: int | None = None
+
+    def acquire(self) -> OutputLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(10):  # the file may be replaced between open and lock: open it again
+            fd = self._try_lock()
+            if fd is None:
+                holder = _holder(self.path)
+                pid = holder.get("pid", "unknown")
+                command = holder.get("command") or "another llamaindex-finetune run"
+                raise OutputLockedError(
+                    f"{self.output}: another run is writing it now (pid {pid}: {command}); "
+                    "wait for it to end or stop it, or choose another output"
+                )
+            if fd >= 0:
+                self._fd = fd
+                command = self.command or " ".join(["python", *sys.argv])
+                record = {"pid": os.getpid(), "command": command}
+                os.ftruncate(fd, 0)
+                os.write(fd, (json.dumps(record) + "\n").encode())
+                _HELD.append(self)
+                return self
+        raise OutputLockedError(f"{self.output}: could not take the lock {self.path}")
+
+    def _try_lock(self) -> int | None:
+        """A locked fd; None when a live run holds the lock; -1 to try again."""
+        try:
+            import fcntl
+        except ImportError:  # no flock: a lock file whose pid is alive is held
+            try:
+                return os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, file_mode())
+            except FileExistsError:
+                pid = _holder(self.path).get("pid")
+                if isinstance(pid, int) and _alive(pid):
+                    return None
+                self.path.unlink(missing_ok=True)  # stale: its run was killed
+                return -1
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, file_mode())
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        try:  # the holder before us may have removed the file after we opened it
+            same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:
+            os.close(fd)
+            return -1
+        return fd
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        self.path.unlink(missing_ok=True)  # before the unlock: no one locks a removed file
+        os.close(self._fd)
+        self._fd = None
+        if self in _HELD:
+            _HELD.remove(self)
+
+    def __enter__(self) -> OutputLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+_HELD: list[OutputLock] = []
+
+
+def output_lock(path: str | os.PathLike, command: str | None = None) -> OutputLock:
+    """Hold ``path`` for this run (``with output_lock(path): ...``); ``command`` names the
+    run to a second one (default: this process's command line).
+
+    Raises:
+        OutputLockedError: another live run holds it; the message names its pid and command.
+            A lock whose run was killed is taken over.
+    """
+    return OutputLock(path, command)
+
+
+def release_all_locks() -> None:
+    """Release every lock this process holds (before ``os._exit``, which runs no ``with``)."""
+    for lock in list(_HELD):
+        lock.release()

@@ -37,6 +37,7 @@ from llama_index.core.schema import BaseNode, MetadataMode
 from tqdm.auto import tqdm
 
 from ..dataset import EmbeddingQAFinetuneDataset
+from ..outputs import check_dataset_output, is_dataset_file, other_chunks
 from .report import GenerationWarning, question_id
 
 _WS = re.compile(r"\s+")
@@ -121,6 +122,7 @@ def generate_pseudo_query_pairs(
     show_progress: bool = True,
     min_words: int = 8,
     max_words: int = 60,
+    append: bool = False,
 ) -> EmbeddingQAFinetuneDataset:
     """Pair sentences of each chunk (the pseudo-queries) with the chunk; no LLM is called.
 
@@ -138,6 +140,11 @@ def generate_pseudo_query_pairs(
         removal_rate: the share of chunks whose corpus text has the picked sentences cut
             out (inverse cloze); the others keep their text as is. ``1.0``: all of them.
         output_path: where to write the dataset JSON (atomically); ``None``: memory only.
+            A file there that is not a dataset, or a dataset holding chunks that are not
+            among ``nodes``, is refused (``OutputExistsError``), as by
+            :func:`generate_qa_embedding_pairs`; a rerun on the same nodes replaces it.
+        append: keep the chunks (and their pseudo-queries) that ``output_path`` holds and
+            that are not among ``nodes``, beside the new ones.
         show_progress: a tqdm bar.
         min_words, max_words: the length, in words, of a sentence that may be picked.
 
@@ -155,6 +162,8 @@ def generate_pseudo_query_pairs(
         text = node.get_content(metadata_mode=MetadataMode.NONE)
         if text.strip() and node.node_id not in texts:
             texts[node.node_id] = text
+    if output_path is not None:
+        check_dataset_output(output_path, texts, append=append)
     sentences = {
         nid: split_sentences(text)
         for nid, text in tqdm(texts.items(), desc="Splitting sentences", disable=not show_progress)
@@ -194,7 +203,27 @@ def generate_pseudo_query_pairs(
             GenerationWarning,
             stacklevel=2,
         )
+    if output_path is not None and append and is_dataset_file(output_path):
+        _keep_other_chunks(output_path, texts, queries, corpus, relevant)
     dataset = EmbeddingQAFinetuneDataset(queries=queries, corpus=corpus, relevant_docs=relevant)
     if output_path is not None:
         dataset.save_json(output_path)
     return dataset
+
+
+def _keep_other_chunks(
+    path: str | Path,
+    texts: dict[str, str],
+    queries: dict[str, str],
+    corpus: dict[str, str],
+    relevant: dict[str, list[str]],
+) -> None:
+    """``append``: add the chunks of the dataset at ``path`` that are not among ``texts``."""
+    held = EmbeddingQAFinetuneDataset.from_json(path)
+    others = [nid for nid in other_chunks(path, texts) if nid in held.corpus and nid not in corpus]
+    for nid in others:
+        corpus[nid] = held.corpus[nid]
+    kept = set(others)
+    for qid, docs in held.relevant_docs.items():
+        if docs and docs[0] in kept:
+            queries[qid], relevant[qid] = held.queries[qid], list(docs)
