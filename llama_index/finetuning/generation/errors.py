@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,8 +48,12 @@ def retry_after_seconds(error: BaseException) -> float | None:
         return None
 
 
+_CONNECT_ERRORS = ("ConnectError", "ConnectTimeout")
+
+
 def not_worth_retrying(error: BaseException) -> bool:
-    """Authentication, permission, model not found, no API key, connection refused."""
+    """Authentication, permission, model not found, no API key, a server that refuses the
+    connection, does not resolve or does not connect."""
     status = getattr(error, "status_code", None)
     if status is None:
         status = getattr(getattr(error, "response", None), "status_code", None)
@@ -58,6 +63,11 @@ def not_worth_retrying(error: BaseException) -> bool:
     while seen is not None:
         text = str(seen).lower()
         if isinstance(seen, ConnectionRefusedError) or "connection refused" in text:
+            return True
+        # the server could not be reached at all: its name does not resolve, or nothing
+        # accepted the connection (httpx's ConnectError / ConnectTimeout under openai's
+        # APIConnectionError / APITimeoutError); a read error after connecting is retried
+        if isinstance(seen, socket.gaierror) or type(seen).__name__ in _CONNECT_ERRORS:
             return True
         if "api key" in text or "api_key" in text or "missing credentials" in text:
             return True
