@@ -36,6 +36,7 @@ _EXPORTS = {
     "evaluate_retriever": ".evaluation",
     "compare": ".evaluation",
     "EvaluationResult": ".evaluation",
+    "offline_embed_model": ".embeddings.base_models",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover  (for type checkers and IDEs; ruff cannot 
     # ruff: noqa: F401
     from .dataset import EmbeddingQAFinetuneDataset
     from .embeddings.adapter import EmbeddingAdapterFinetuneEngine
+    from .embeddings.base_models import offline_embed_model
     from .embeddings.sentence_transformer import SentenceTransformersFinetuneEngine
     from .evaluation import EvaluationResult, compare, evaluate_embedding, evaluate_retriever
     from .generation import (

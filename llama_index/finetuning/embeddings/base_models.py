@@ -3,15 +3,18 @@
 Example::
 
     from llama_index.finetuning.embeddings.base_models import (
-        default_model_id, known_prompts, load_sentence_transformer,
+        default_model_id, known_prompts, load_sentence_transformer, offline_embed_model,
     )
 
     model_id = default_model_id()     # "BAAI/bge-small-en" when it can be had, else the bundled MiniLM
     model = load_sentence_transformer(model_id, device="cpu")
     known_prompts("BAAI/bge-small-en")  # ("Represent this sentence for searching relevant passages: ", "")
+    base = offline_embed_model()      # the bundled all-MiniLM-L6-v2 as a LlamaIndex BaseEmbedding
 
 Nothing here downloads anything unless the caller names a hub model that is not cached and
-the hub is reachable (then sentence-transformers downloads it, as it always does).
+the hub is reachable (then sentence-transformers downloads it, as it always does). A hub id
+that is neither cached nor reachable fails at once (:func:`check_hub_model`: one request
+with a short timeout), not after the download's retries.
 """
 
 from __future__ import annotations
@@ -49,7 +52,100 @@ _PASSAGE_PROMPT_KEYS = ("document", "passage", "text", "corpus", "search_documen
 
 
 def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+    """Whether the Hugging Face Hub is off (``HF_HUB_OFFLINE``, read now and at import)."""
+    from huggingface_hub import constants
+
+    env = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+    return env or bool(constants.HF_HUB_OFFLINE)
+
+
+def hub_cached(repo_id: str) -> bool:
+    """Whether the Hugging Face cache holds ``repo_id`` (its modules.json or config.json)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    files = ("modules.json", "config.json")
+    return any(isinstance(try_to_load_from_cache(repo_id, f), str) for f in files)
+
+
+_NOT_HERE = (
+    "download it where there is a network (hf download {id}), pass a local folder, or use "
+    "model_id='offline' for the bundled all-MiniLM-L6-v2"
+)
+
+
+def check_hub_model(repo_id: str, timeout: float = 3.0) -> bool:
+    """Check at once that hub model ``repo_id`` can be loaded; True when it must come from
+    the local cache alone (the hub is offline or unreachable), False when it may download.
+
+    Example::
+
+        check_hub_model("BAAI/bge-small-en")   # False online; True cached and offline
+
+    One metadata request with ``timeout`` seconds tells a reachable hub from none (no
+    retries); a model that is neither cached nor reachable fails here instead of after the
+    download's minute of retries.
+
+    Raises:
+        ValueError: ``repo_id`` is neither cached nor reachable, or the hub answers that
+            there is no such model; one line naming it and what to do.
+    """
+    from huggingface_hub import constants, model_info
+    from huggingface_hub.errors import HFValidationError, RepositoryNotFoundError
+
+    try:
+        cached = hub_cached(repo_id)
+    except HFValidationError as e:
+        reason = (str(e).splitlines() or [""])[0]
+        raise ValueError(
+            f"model_id {repo_id!r} is neither a model folder nor a Hugging Face Hub id "
+            f"({reason}); pass a folder, a hub id, or model_id='offline'"
+        ) from None
+    if hub_offline():
+        if cached:
+            return True
+        raise ValueError(
+            f"model_id {repo_id!r} is not in the Hugging Face cache and the hub is offline "
+            "(HF_HUB_OFFLINE is set): " + _NOT_HERE.format(id=repo_id)
+        )
+    try:
+        model_info(repo_id, timeout=timeout)
+    except RepositoryNotFoundError:
+        if cached:
+            return True
+        raise ValueError(
+            f"model_id {repo_id!r}: the Hugging Face Hub ({constants.ENDPOINT}) has no such "
+            "model (or it is private: log in with hf auth login); pass a local folder, or "
+            "model_id='offline' for the bundled all-MiniLM-L6-v2"
+        ) from None
+    except Exception as e:  # noqa: BLE001  no network, a proxy, a timeout: not reachable
+        if cached:
+            logger.info("the hub is not reachable (%s); %s comes from the cache", e, repo_id)
+            return True
+        reason = (str(e).splitlines() or [""])[0] or type(e).__name__
+        raise ValueError(
+            f"model_id {repo_id!r} is not in the Hugging Face cache and the hub at "
+            f"{constants.ENDPOINT} cannot be reached ({reason}): " + _NOT_HERE.format(id=repo_id)
+        ) from None
+    return False
+
+
+def offline_embed_model(**kwargs: Any) -> Any:
+    """The bundled all-MiniLM-L6-v2 as a LlamaIndex ``BaseEmbedding`` (a
+    ``HuggingFaceEmbedding``), loaded with no network.
+
+    Example::
+
+        from llama_index.finetuning import offline_embed_model
+
+        base_embed_model = offline_embed_model()   # where a tutorial says resolve_embed_model(...)
+        base_embed_model.get_text_embedding("hello")[:3]
+
+    ``kwargs`` go to ``HuggingFaceEmbedding`` (e.g. ``device="cpu"``). The string spelling
+    of the same model, where this package takes one, is ``"offline"``.
+    """
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    return HuggingFaceEmbedding(model_name=resolve_model_id("offline"), **kwargs)
 
 
 def hub_model_available(repo_id: str, timeout: float = 3.0) -> bool:
@@ -150,6 +246,8 @@ def load_sentence_transformer(
             "sentence-transformers folder, a Hugging Face Hub id, or model_id='offline' for the "
             "bundled all-MiniLM-L6-v2"
         )
+    if not path.is_dir() and check_hub_model(model_id):
+        kwargs.setdefault("local_files_only", True)  # the cache, without the hub's retries
     try:
         return SentenceTransformer(
             str(path) if path.is_dir() else model_id,
