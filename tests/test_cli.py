@@ -54,7 +54,7 @@ def test_generate_through_an_openai_compatible_server(fake_openai, tmp_path, cap
         (["evaluate", "{dataset}", "--model", "nonsense"], "use NAME=SPEC"),
         (
             ["evaluate", "{dataset}", "--model", "x=no/such-model"],
-            "'no/such-model': no such folder",
+            "'no/such-model' is not in the Hugging Face cache and the hub is offline",
         ),
         (["train", "{dataset}", "--model", "local:no/such-model"], "no/such-model"),
     ],

@@ -2,17 +2,18 @@
 
 Example::
 
-    llamaindex-finetune run --train lyft_2021.pdf --val uber_2021.pdf --output-dir out
-    llamaindex-finetune generate docs/ --output train.json --llm openai:gpt-4o-mini
-    llamaindex-finetune train train.json --val val.json --output my_model
-    llamaindex-finetune adapt train.json --val val.json --output my_adapter
+    llamaindex-finetune run --train lyft_2021.pdf --val uber_2021.pdf -o out
+    llamaindex-finetune generate docs/ -o train.json --llm openai:gpt-4o-mini
+    llamaindex-finetune train train.json --val val.json -o my_model
+    llamaindex-finetune adapt train.json --val val.json -o my_adapter
     llamaindex-finetune evaluate val.json --model base=offline --model tuned=local:my_model
 
-Every subcommand has ``--help``. Models are named as ``offline`` (the bundled
-all-MiniLM-L6-v2), ``local:<hub id or folder>``, ``openai:<model>`` or, for evaluation,
-``adapter:<folder>`` (over ``--base``). LLMs are ``local`` (the bundled SmolLM2, default),
-``gguf:<file>``, ``openai:<model>`` (needs OPENAI_API_KEY) or ``openai-like:<model>`` with
-``--api-base``. Exit status: 0 done, 1 ran but incomplete, 2 bad input, 130 interrupted.
+Every subcommand has ``--help``. Models are named the same way everywhere (:mod:`.models`):
+``offline`` (the bundled all-MiniLM-L6-v2), ``local:<folder or hub id>`` or the folder or
+hub id alone, ``openai:<model>``, ``adapter:<folder>`` (over ``--base``). LLMs are ``local``
+(the bundled SmolLM2, default), ``gguf:<file>``, ``openai:<model>`` (needs OPENAI_API_KEY)
+or ``openai-like:<model>`` with ``--api-base``. Exit status: 0 done, 1 ran but not all of
+it, 2 refused (bad input, an output holding other data or being written), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -25,15 +26,24 @@ import warnings
 from pathlib import Path
 
 from .steps import (
+    BASES,
+    TRAINABLE,
     CLIError,
     IncompleteRun,
+    check_dataset_contract,
     check_llm_spec,
+    check_model,
     current_output,
+    estimate,
     evaluate_models,
     generate_dataset,
     load_chunks,
     load_dataset,
     parse_models,
+    parse_spec,
+    rerun_command,
+    say,
+    settings,
     train_adapter,
     train_model,
 )
@@ -41,48 +51,68 @@ from .steps import (
 # ---- subcommands -------------------------------------------------------------------------
 
 
+def _lock(output: Path):  # noqa: ANN202
+    """Hold ``output`` while this command writes it (a second run into it is refused)."""
+    from ..outputs import output_lock
+
+    return output_lock(output, command=rerun_command())
+
+
 def cmd_generate(args: argparse.Namespace) -> None:
     from ..documents import check_inputs
-    from ..outputs import check_output_file, is_dataset_file
+    from ..outputs import check_dataset_output
 
-    output = check_output_file(args.output, args.overwrite)
+    output = check_dataset_output(args.output, overwrite=args.overwrite)
     check_inputs(args.inputs)
     check_llm_spec(args)
-    if args.overwrite and output.is_file() and not is_dataset_file(output):
-        output.unlink()  # the user asked to replace a file that is not a dataset
-    ds = generate_dataset(load_chunks(args.inputs, args, args.max_chunks), output, args)
+    if args.generator == "llm" and args.round_trip_k:
+        spec = args.round_trip_model or "offline"
+        check_model(parse_spec(spec, f"--round-trip-model {spec}", BASES))
+    with _lock(output):
+        nodes = load_chunks(args.inputs, args, args.max_chunks)
+        check_dataset_contract(nodes, output, args)
+        say(f"asking for questions on {len(nodes)} chunks: {estimate(args, len(nodes))}")
+        ds = generate_dataset(nodes, output, args)
     print(f"{len(ds)} questions over {len(ds.corpus)} chunks -> {output}")
 
 
-def _check_model_output(args: argparse.Namespace) -> Path:
+def _check_model_output(args: argparse.Namespace, kind: str) -> Path:
     from ..outputs import check_output_dir
 
-    return check_output_dir(args.output, args.overwrite)
+    return check_output_dir(args.output, args.overwrite, kind=kind)
+
+
+def _check_base(args: argparse.Namespace, allowed: tuple[str, ...]) -> None:
+    check_model(parse_spec(args.model, allowed=allowed))
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    output = _check_model_output(args)
+    output = _check_model_output(args, "model")
+    _check_base(args, TRAINABLE)
     train = load_dataset(args.dataset)
     val = load_dataset(args.val) if args.val else None
-    train_model(train, val, output, args)
+    with _lock(output):
+        train_model(train, val, output, args)
     print(f"finetuned model saved to {output} (use it as 'local:{output}')")
 
 
 def cmd_adapt(args: argparse.Namespace) -> None:
-    output = _check_model_output(args)
+    output = _check_model_output(args, "adapter")
+    _check_base(args, BASES)
     train = load_dataset(args.dataset)
     val = load_dataset(args.val) if args.val else None
-    train_adapter(train, val, output, args)
+    with _lock(output):
+        train_adapter(train, val, output, args)
     print(f"adapter saved to {output} (use it as 'adapter:{output}')")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from ..outputs import check_output_dir
-
-    output = check_output_dir(args.output_dir, args.overwrite)
+    output = _check_model_output(args, "report")
     dataset = load_dataset(args.dataset)
     models = parse_models(args.model or ["base=offline"], args.base)
-    evaluate_models(dataset, models, output, args.top_k, args.overwrite, dataset_name=args.dataset)
+    with _lock(output):
+        evaluate_models(dataset, models, output, args.top_k, args.overwrite,
+                        dataset_name=args.dataset)  # fmt: skip
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -113,6 +143,7 @@ _CLI_WORDS = (
     ("huggingface-cli download ...", "hf download <id>"),
     ("overwrite=True", "--overwrite"),
     ("append=True (CLI: --append)", "--append"),
+    ("append=True", "--append"),
 )
 
 
@@ -126,6 +157,8 @@ def cli_message(error: BaseException) -> str:
 
 def _interrupted(command: str, error: BaseException) -> None:
     """One line, then exit 130 at once (worker threads of the LLM clients are not awaited)."""
+    from ..outputs import release_all_locks
+
     line = f"llamaindex-finetune {command}: interrupted"
     saved, journal = getattr(error, "saved", None), getattr(error, "journal", None)
     if saved is not None and journal is not None:  # GenerationInterrupted
@@ -140,48 +173,103 @@ def _interrupted(command: str, error: BaseException) -> None:
         except Exception:  # noqa: BLE001  the line matters more than the count
             pass
         line += f": {saved} chunks saved to {output}; rerun the same command to resume"
+    else:
+        line += "; nothing of yours was changed; rerun the same command to start again"
+    release_all_locks()  # os._exit runs no `with` block
     print(line, file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(130)
 
 
-# ---- entry point -----------------------------------------------------------------------------
+# ---- logging ---------------------------------------------------------------------------------
+
+OWN_LOGGERS = ("llamaindex-finetune", "llama_index.finetuning", "llama_index.embeddings.adapter")
 
 
-def _quiet_libraries() -> None:
-    """Leave the terminal to our progress bars, warnings and table (``-v`` keeps it all).
+def _quiet_libraries(verbose: bool, quiet: bool) -> None:
+    """Leave the terminal to our progress bars, warnings and table (``-v`` keeps it all;
+    ``-q`` drops the bars too).
 
     Each model load would draw transformers' "Loading weights" bar, pypdf logs every PDF
     xref it repairs, and a Python warning would print the library line it came from.
     """
+    if quiet:
+        os.environ.setdefault("TQDM_DISABLE", "1")  # read when tqdm is first imported
+    if verbose:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "info")  # the trainer's INFO lines
+        return
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' bars follow it
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    # the OpenAI client logs each of its own retries; generation counts and reports failures
-    logging.getLogger("llama_index.llms.openai.utils").setLevel(logging.ERROR)
     warnings.showwarning = lambda message, category, *args, **kwargs: print(
         f"warning: {message}", file=sys.stderr
     )
+
+
+def _configure_logging(args: argparse.Namespace) -> list:
+    """Log lines to stderr for this command; returns what :func:`_restore_logging` undoes
+    (``main`` may be called in a process that has its own logging: a test, a notebook)."""
+    verbose, quiet = bool(getattr(args, "verbose", False)), bool(getattr(args, "quiet", False))
+    level = getattr(args, "log_level", None)
+    own = level or ("WARNING" if quiet else "INFO")
+    libraries = level or ("INFO" if verbose else "WARNING")
+    _quiet_libraries(verbose, quiet)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    names = (*OWN_LOGGERS, "pypdf", "llama_index.llms.openai.utils")
+    saved = [
+        (root, root.level),
+        *((logging.getLogger(n), logging.getLogger(n).level) for n in names),
+    ]
+    root.addHandler(handler)
+    root.setLevel(libraries)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(own)
+    if not verbose and level is None:
+        logging.getLogger("pypdf").setLevel(logging.ERROR)
+        # the OpenAI client logs each of its own retries; generation counts and reports them
+        logging.getLogger("llama_index.llms.openai.utils").setLevel(logging.ERROR)
+    return [handler, saved]
+
+
+def _restore_logging(state: list) -> None:
+    handler, saved = state
+    logging.getLogger().removeHandler(handler)
+    for logger, level in saved:
+        logger.setLevel(level)
+
+
+class _NoInterruptedLog(logging.Filter):
+    """GenerationInterrupted carries what the library logs on Ctrl-C: the CLI says it once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("interrupted")
+
+
+# ---- entry point -----------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (see ``--help``)."""
     from .parser import build_parser
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    verbose = getattr(args, "verbose", False)
-    if not verbose:
-        _quiet_libraries()
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("llamaindex-finetune").setLevel(logging.INFO)
-    # GenerationInterrupted carries what the library logs on Ctrl-C: the CLI says it once
-    logging.getLogger("llama_index.finetuning.generation.pairs").addFilter(
-        lambda record: not str(record.msg).startswith("interrupted")
-    )
+    settings.update(quiet=bool(getattr(args, "quiet", False)), argv=argv)
+    state = _configure_logging(args)
+    pairs = logging.getLogger("llama_index.finetuning.generation.pairs")
+    no_interrupted = _NoInterruptedLog()
+    pairs.addFilter(no_interrupted)
+    try:
+        return _run(args)
+    finally:
+        pairs.removeFilter(no_interrupted)
+        _restore_logging(state)
+        settings.update(quiet=False, argv=None)
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..documents import DocumentError
     from ..generation import GenerationError
     from ..outputs import OutputExistsError
@@ -195,11 +283,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prefix} {cli_message(e)}", file=sys.stderr)
         return 1
     except (CLIError, DocumentError, OutputExistsError, FileNotFoundError, ValueError) as e:
-        # bad datasets, files and arguments name the bad thing themselves
+        # bad datasets, files and arguments name the bad thing themselves; a refused output
         print(f"{prefix} {cli_message(e)}", file=sys.stderr)
         return 2
     except Exception as e:
-        if verbose:
+        if getattr(args, "verbose", False):
             raise
         print(f"{prefix} {type(e).__name__}: {cli_message(e)} (run with -v for details)",
               file=sys.stderr)  # fmt: skip

@@ -14,19 +14,41 @@ import os
 
 from .steps import DEFAULT_GENERATOR, GENERATORS
 
+DESCRIPTION = (
+    "llamaindex-finetune: from PDFs to a better embedding model and the proof, in one command."
+)
+
+# The model-spec grammar, the same for every command that takes --model (steps.parse_spec).
+SPEC_OFFLINE = "offline (the bundled all-MiniLM-L6-v2)"
+SPEC_LOCAL = "local:<folder or hub id>"
+SPEC_HUB = "<hub id or folder> (e.g. BAAI/bge-small-en)"
+SPEC_OPENAI = "openai:<model> (needs OPENAI_API_KEY)"
+SPEC_ADAPTER = "adapter:<folder> (an adapter over --base)"
+
+# The engines' defaults, shown in --help (tests/test_cli.py checks them against the engines).
+ST_EPOCHS, ST_BATCH_SIZE, ST_HARD_NEGATIVES = 2, 10, 1
+ADAPTER_EPOCHS, ADAPTER_BATCH_SIZE = 16, 10
+NUM_WORKERS = 16  # generate_qa_embedding_pairs' num_workers
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
 EXIT_STATUS = """\
 exit status:
   0    the command produced everything it was asked for
-  1    it ran but did not: some chunks got no questions (the line printed says how many,
-       and that rerunning the same command asks only those again), none did, or the LLM
-       could not be used (no answer, a bad key: checked with one call before the others)
-  2    bad input or arguments: nothing was written
+  1    it ran but not all of it: generate: some or all chunks have no question (the last
+       line says how many and why, and whether rerunning the same command asks them
+       again); any command: the LLM could not be used, or a step failed on the way
+  2    refused: bad input or arguments, an output that holds other data, or an output
+       another run is writing now: one line says which; nothing was written
   130  interrupted (Ctrl-C): what was finished is saved; rerun the same command to resume
 
-Outputs: a command refuses an existing file that is not a dataset of this package, or a
+Outputs (-o/--output): a command refuses a file that is not a dataset of this package, a
 non-empty folder that this package did not write (it marks its folders with
-.llamaindex-finetune.json). --overwrite writes there anyway: files of the same names are
-replaced, nothing else is deleted."""
+.llamaindex-finetune.json), a folder it wrote for something else (a model is not written
+into an adapter's folder), and a dataset of other chunks. --append keeps a dataset's other
+chunks beside the new ones; --overwrite writes there anyway: a dataset of other chunks is
+replaced, a folder's files of the same names are replaced, nothing else is deleted. A rerun
+into a command's own output resumes or replaces it. While a command writes an output it
+holds a lock (.<name>.lock beside it): a second run into it is refused, naming the first."""
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -57,21 +79,64 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer of at least 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def _version() -> str:
     from ..outputs import _version as package_version
 
     return f"%(prog)s {package_version()}"
 
 
+def _add_logging_options(p: argparse.ArgumentParser, default: object) -> None:
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="everything: the libraries' INFO lines (the trainer's too) and progress bars, "
+        "and a traceback on an unexpected error",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default,
+        help="only warnings, errors and each command's result lines (no progress bars, "
+        "stage lines or estimates)",
+    )
+    p.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=default,
+        help="the lowest level of log line printed, this package's and the libraries' "
+        "(default: INFO for this package's stage lines, WARNING for the libraries; -v: "
+        "INFO for both; -q: WARNING)",
+    )
+
+
 def _common() -> argparse.ArgumentParser:
-    """``-v`` and ``--version``, accepted before and after the subcommand."""
+    """``-v``, ``-q``, ``--log-level`` and ``--version``, before or after the subcommand."""
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a subcommand's absent -v must not reset one given before the subcommand
-    common.add_argument(
-        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more"
-    )
+    _add_logging_options(common, argparse.SUPPRESS)
     common.add_argument("--version", action="version", version=_version())
     return common
+
+
+def _add_output(p: argparse.ArgumentParser, default: str, help: str, old: str = "") -> None:
+    """``-o/--output`` (and ``old``, the spelling a command had before, as an alias)."""
+    flags = ["-o", "--output", *([old] if old else [])]
+    p.add_argument(*flags, dest="output", default=default, help=help)
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -100,7 +165,8 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--api-base",
         default=os.environ.get("OPENAI_API_BASE"),
-        help="server URL for openai-like, e.g. http://localhost:11434/v1",
+        help="server URL for openai-like, e.g. http://localhost:11434/v1 (default: "
+        "$OPENAI_API_BASE, else none)",
     )
     g.add_argument("--api-key", default=None, help="API key (default: $OPENAI_API_KEY)")
     g.add_argument("--num-questions", type=positive_int, default=2, help="questions per chunk")
@@ -117,11 +183,11 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
         "per chunk; with the bundled model no retrieval gain was measured)",
     )
     g.add_argument(
-        "--no-quality-filter",
-        dest="quality_filter",
-        action="store_false",
-        help="keep questions the rule filters drop (off-topic, copies of the prompt or chunk, "
-        "template repeats)",
+        "--quality-filter",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="drop questions the rule filters catch (off-topic, copies of the prompt or "
+        "chunk, template repeats); --no-quality-filter keeps them (default: on)",
     )
     g.add_argument(
         "--round-trip-k",
@@ -134,7 +200,8 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
         dest="round_trip_k",
         action="store_const",
         const=None,
-        help="no round-trip filter (it loads the base embedding model)",
+        help="no round-trip filter (it loads the base embedding model) (default: the round "
+        "trip is on)",
     )
     g.add_argument(
         "--round-trip-model",
@@ -145,13 +212,14 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
         "--append",
         action="store_true",
         help="keep the chunks an existing output holds that are not among these inputs "
-        "(without it, such an output is refused)",
+        "(default: such an output is refused; --overwrite replaces it)",
     )
     g.add_argument(
         "--num-workers",
         type=positive_int,
         default=None,
-        help="LLM calls in flight (default: the generator's, sized to the LLM)",
+        help=f"LLM calls in flight (default: {NUM_WORKERS}, or the LLM's slots if fewer: "
+        "the bundled local LLM takes 4)",
     )
     g.add_argument(
         "--max-chunks",
@@ -170,11 +238,21 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--model",
         default="offline",
-        help="base model: offline (the bundled all-MiniLM-L6-v2) | <hub id or folder>",
+        help=f"the base model: {SPEC_OFFLINE} | {SPEC_LOCAL} | {SPEC_HUB}",
     )
-    g.add_argument("--epochs", type=positive_int, default=None, help="default: the engine's")
-    g.add_argument("--batch-size", type=positive_int, default=None, help="default: the engine's")
-    g.add_argument("--hard-negatives", type=int, default=None, help="mined negatives per question")
+    g.add_argument("--epochs", type=positive_int, default=ST_EPOCHS, help="training epochs")
+    g.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=ST_BATCH_SIZE,
+        help="pairs per batch (each question's in-batch negatives are the others' chunks)",
+    )
+    g.add_argument(
+        "--hard-negatives",
+        type=non_negative_int,
+        default=ST_HARD_NEGATIVES,
+        help="negatives mined with the base model per question (0: none)",
+    )
 
 
 def _add_adapter_options(p: argparse.ArgumentParser) -> None:
@@ -183,25 +261,26 @@ def _add_adapter_options(p: argparse.ArgumentParser) -> None:
         "--adapter", choices=("linear", "two-layer"), default="linear", help="adapter shape"
     )
     g.add_argument(
-        "--adapter-epochs", type=positive_int, default=None, help="default: the engine's"
+        "--adapter-epochs", type=positive_int, default=ADAPTER_EPOCHS, help="adapter epochs"
     )
     g.add_argument(
-        "--adapter-batch-size", type=positive_int, default=None, help="default: the engine's"
+        "--adapter-batch-size",
+        type=positive_int,
+        default=ADAPTER_BATCH_SIZE,
+        help="pairs per adapter batch",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``llamaindex-finetune`` parser with its five subcommands."""
-    from .main import __doc__ as doc
-
     common = _common()
     parser = _Parser(
         prog="llamaindex-finetune",
-        description=(doc or "").split("\n\n")[0],
+        description=DESCRIPTION,
         epilog=EXIT_STATUS,
         formatter_class=_Formatter,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    _add_logging_options(parser, None)
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -213,23 +292,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("generate", "files or folders -> question/chunk pairs (JSON)")
     p.add_argument("inputs", nargs="+", help="PDF/text files or folders")
-    p.add_argument("--output", "-o", default="train_dataset.json", help="the dataset file")
+    _add_output(p, "train_dataset.json", "the dataset file")
     _add_output_options(p)
     _add_generation_options(p)
 
     p = command("train", "finetune a sentence-transformers model on a dataset")
     p.add_argument("dataset", help="a dataset JSON (from `generate`)")
-    p.add_argument("--val", default=None, help="validation dataset: picks the best checkpoint")
-    p.add_argument("--output", "-o", default="finetuned_model", help="the model folder")
+    p.add_argument(
+        "--val",
+        default=None,
+        help="validation dataset: picks the best checkpoint (default: none: the last "
+        "checkpoint is saved)",
+    )
+    _add_output(p, "finetuned_model", "the model folder")
     _add_output_options(p)
     _add_training_options(p)
 
     p = command("adapt", "train an adapter over a frozen embedding model")
     p.add_argument("dataset", help="a dataset JSON (from `generate`)")
-    p.add_argument("--val", default=None, help="validation dataset: picks the best epoch")
-    p.add_argument("--output", "-o", default="adapter", help="the adapter folder")
     p.add_argument(
-        "--model", default="offline", help="base: offline | local:<id or folder> | openai:<model>"
+        "--val",
+        default=None,
+        help="validation dataset: picks the best epoch (default: none: the last epoch is saved)",
+    )
+    _add_output(p, "adapter", "the adapter folder")
+    p.add_argument(
+        "--model",
+        default="offline",
+        help=f"the frozen base model: {SPEC_OFFLINE} | {SPEC_LOCAL} | {SPEC_HUB} | {SPEC_OPENAI}",
     )
     _add_output_options(p)
     _add_adapter_options(p)
@@ -239,12 +329,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         action="append",
-        help="NAME=SPEC, repeatable: offline | local:<folder> | openai:<model> | "
-        "adapter:<folder> (default: base=offline)",
+        help=f"NAME=SPEC, repeatable; SPEC: {SPEC_OFFLINE} | {SPEC_LOCAL} | {SPEC_HUB} | "
+        f"{SPEC_OPENAI} | {SPEC_ADAPTER} (default: base=offline)",
     )
-    p.add_argument("--base", default="offline", help="base model under adapter:<folder> specs")
+    p.add_argument(
+        "--base",
+        default="offline",
+        help="the base model under adapter:<folder> specs (a SPEC, not an adapter)",
+    )
     p.add_argument("--top-k", type=positive_int, nargs="+", default=[1, 5, 10], help="cut-offs")
-    p.add_argument("--output-dir", default="evaluation", help="the report folder")
+    _add_output(p, "evaluation", "the report folder", old="--output-dir")
     _add_output_options(p)
 
     p = command("run", "the whole tutorial: pairs -> finetuned model + adapter -> comparison")
@@ -282,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.5,
         help="without --test: the part of the val chunks kept for the report",
     )
-    p.add_argument("--output-dir", default="finetune_run", help="the run folder")
+    _add_output(p, "finetune_run", "the run folder", old="--output-dir")
     p.add_argument("--top-k", type=positive_int, nargs="+", default=[1, 5, 10], help="cut-offs")
     _add_output_options(p)
     _add_generation_options(p)

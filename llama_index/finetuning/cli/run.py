@@ -26,39 +26,27 @@ from typing import Any
 
 from ..outputs import dataset_keys
 from .steps import (
+    TRAINABLE,
     CLIError,
     build_embed_model,
+    check_dataset_contract,
     check_llm_spec,
+    check_model,
+    estimate,
     evaluate_models,
     generate_dataset,
     load_chunks,
     logger,
+    parse_spec,
+    rerun_command,
+    say,
     train_adapter,
     train_model,
 )
 
-# Seconds the bundled question writer (SmolLM2-135M through llama.cpp, 4 slots, 2 threads)
-# takes per chunk on a quiet 2-core machine, whole stage included (the quality gate's round
-# trip too): `make demo` measured 4.7 s a chunk at 512 tokens (benchmarks/results/demo.md);
-# the prompt pass dominates, so it grows with the chunk (~8 s at 1024 tokens, from the slope
-# in benchmarks/results/local_runtime.md). Machines of the same kind varied by ~1.5x between
-# days, so the estimate is rough.
-SECONDS_PER_CHUNK_LOCAL = 1.3
-SECONDS_PER_CHUNK_TOKEN_LOCAL = 0.0066
-
 STAGES = 6
 SETS = ("train", "val", "test")
 WHAT = {"train": "training", "val": "validation", "test": "test"}
-
-
-def _estimate(args: argparse.Namespace, n_chunks: int) -> str:
-    if args.generator != "llm":
-        return "seconds (no LLM)"
-    if args.llm == "local" or args.llm.startswith("gguf:"):
-        per_chunk = SECONDS_PER_CHUNK_LOCAL + SECONDS_PER_CHUNK_TOKEN_LOCAL * args.chunk_size
-        minutes = n_chunks * per_chunk / 60
-        return f"roughly {minutes:.0f} min on 2 CPU cores ({per_chunk:.1f} s a chunk)"
-    return "as fast as the LLM server answers"
 
 
 def _is_question_set(path: Path) -> bool:
@@ -105,7 +93,12 @@ def _check_inputs(args: argparse.Namespace, out: Path) -> dict[str, tuple[str, A
     from ..documents import check_inputs
     from ..outputs import check_output_dir, check_output_file
 
-    check_output_dir(out, args.overwrite)
+    check_output_dir(out, args.overwrite, kind="run")
+    check_model(parse_spec(args.model, allowed=TRAINABLE))  # a hub id: cached or reachable
+    if args.round_trip_model:
+        check_model(
+            parse_spec(args.round_trip_model, f"--round-trip-model {args.round_trip_model}")
+        )
     loaded: dict[str, tuple[str, Any]] = {}
     for name in SETS:
         paths, flag = getattr(args, name), f"--{name}"
@@ -125,7 +118,7 @@ def _check_inputs(args: argparse.Namespace, out: Path) -> dict[str, tuple[str, A
     if asked:
         check_llm_spec(args)
     for name in asked:
-        check_output_file(out / f"{name}_dataset.json", args.overwrite)
+        check_output_file(out / f"{name}_dataset.json", args.overwrite)  # + its chunks: run()
     return loaded
 
 
@@ -154,11 +147,18 @@ def _answer_chunks(dataset: Any) -> list[str]:
 
 def run(args: argparse.Namespace) -> None:
     """See the module docstring."""
-    from ..outputs import atomic_write_text, claim_dir
+    from ..outputs import claim_dir, output_lock
 
-    out = Path(args.output_dir)
+    out = Path(args.output)
     loaded = _check_inputs(args, out)
-    claim_dir(out, "run", args.overwrite)
+    with output_lock(out, command=rerun_command()):
+        claim_dir(out, "run", args.overwrite)
+        _run(args, out, loaded)
+
+
+def _run(args: argparse.Namespace, out: Path, loaded: dict[str, tuple[str, Any]]) -> None:
+    from ..outputs import atomic_write_text
+
     started = time.perf_counter()
 
     def stage(n: int, text: str) -> None:
@@ -172,15 +172,17 @@ def run(args: argparse.Namespace) -> None:
     max_val = args.max_val_chunks or args.max_chunks
     limits = {"train": args.max_chunks, "val": max_val, "test": max_val}
     nodes = {name: load_chunks(getattr(args, name), args, limits[name]) for name in asked}
+    for name, chunks in nodes.items():  # a rerun with other inputs is refused before any work
+        check_dataset_contract(chunks, out / f"{name}_dataset.json", args)
     for name, (path, ds) in loaded.items():
         print(f"--{name}: {len(ds)} questions over {len(ds.corpus)} chunks loaded from {path} "
               "(no questions asked for them)")  # fmt: skip
     if nodes:
         n_asked = sum(len(n) for n in nodes.values())
         parts = ", ".join(f"{len(n)} {name}" for name, n in nodes.items())
-        print(f"asking for questions on {n_asked} chunks ({parts}): {_estimate(args, n_asked)}")
+        say(f"asking for questions on {n_asked} chunks ({parts}): {estimate(args, n_asked)}")
         if args.max_chunks or args.max_val_chunks:
-            print(
+            say(
                 "  a seeded sample of each file's chunks; for all of them, leave out "
                 "--max-chunks and --max-val-chunks (make demo DEMO_ARGS=)"
             )
@@ -202,7 +204,7 @@ def run(args: argparse.Namespace) -> None:
             stage(n, f"the {WHAT[name]} questions: {loaded[name][0]}, as given")
             return loaded[name][1]
         stage(n, f"questions for the {WHAT[name]} files")
-        return generate_dataset(nodes[name], out / f"{name}_dataset.json", args)
+        return generate_dataset(nodes[name], out / f"{name}_dataset.json", args, strict=False)
 
     train = questions(2, "train")
     val = questions(3, "val")

@@ -1,39 +1,75 @@
-"""The CLI's building blocks: LLMs and embedding models from their specs, and one function per step.
+"""The CLI's building blocks: one function per step (models from their specs: :mod:`.models`).
 
 Example::
 
-    from llama_index.finetuning.cli.steps import build_embed_model, build_llm
+    from llama_index.finetuning.cli.parser import build_parser
+    from llama_index.finetuning.cli.steps import generate_dataset, load_chunks
 
-    llm = build_llm("openai-like:qwen2.5", api_base="http://localhost:8000/v1")
-    tuned = build_embed_model("local:finetuned_model")
-    adapted = build_embed_model("adapter:my_adapter", base="offline")
+    args = build_parser().parse_args(["generate", "docs/", "--generator", "pseudo"])
+    dataset = generate_dataset(load_chunks(args.inputs, args, None), Path("d.json"), args)
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
+from .errors import CLIError, IncompleteRun
+from .models import build_embed_model, build_llm, check_model, model_id, parse_spec
+
+__all__ = [
+    "CLIError",
+    "IncompleteRun",
+    "build_embed_model",
+    "build_llm",
+    "check_model",
+    "model_id",
+    "parse_spec",
+]
+
 logger = logging.getLogger("llamaindex-finetune")
+
+# the kinds of model spec (models.KINDS) a command takes: a base to finetune, a frozen base
+TRAINABLE = ("offline", "local")
+BASES = ("offline", "local", "openai")
 
 GENERATORS = ("llm", "pseudo")
 DEFAULT_GENERATOR = "llm"
 
-
-class CLIError(Exception):
-    """A user error: printed as one line, exit status 2."""
-
-
-class IncompleteRun(Exception):
-    """The command ran but did not produce all it was asked: printed as one line, exit 1."""
-
+# -q: informational lines (estimates, resume counts, the gate's counts) are left out.
+settings: dict[str, Any] = {"quiet": False, "argv": None}  # argv: main's, for rerun lines
 
 # The dataset being generated now: a Ctrl-C reports how many of its chunks are saved.
 current_output: list[Path] = []
+
+# Seconds the bundled question writer (SmolLM2-135M through llama.cpp, 4 slots, 2 threads)
+# takes per chunk on a quiet 2-core machine, whole stage included (the quality gate's round
+# trip too): `make demo` measured 4.7 s a chunk at 512 tokens (benchmarks/results/demo.md);
+# the prompt pass dominates, so it grows with the chunk (~8 s at 1024 tokens, from the slope
+# in benchmarks/experiments/results/local_runtime.md). Machines of the same kind varied by
+# ~1.5x between days, so the estimate is rough.
+SECONDS_PER_CHUNK_LOCAL = 1.3
+SECONDS_PER_CHUNK_TOKEN_LOCAL = 0.0066
+
+
+def say(text: str) -> None:
+    """An informational line on stdout, unless ``-q``."""
+    if not settings["quiet"]:
+        print(text, flush=True)
+
+
+def estimate(args: argparse.Namespace, n_chunks: int) -> str:
+    """How long asking for questions on ``n_chunks`` chunks may take, in words."""
+    if args.generator != "llm":
+        return "seconds (no LLM)"
+    if args.llm == "local" or args.llm.startswith("gguf:"):
+        per_chunk = SECONDS_PER_CHUNK_LOCAL + SECONDS_PER_CHUNK_TOKEN_LOCAL * args.chunk_size
+        minutes = n_chunks * per_chunk / 60
+        return f"roughly {minutes:.0f} min on 2 CPU cores ({per_chunk:.1f} s a chunk)"
+    return "as fast as the LLM server answers"
 
 
 def check_llm_spec(args: argparse.Namespace) -> None:
@@ -47,92 +83,11 @@ def check_llm_spec(args: argparse.Namespace) -> None:
         raise CLIError(
             "--llm openai-like:<model> needs --api-base URL (e.g. http://localhost:8000/v1)"
         )
+    if kind == "gguf" or not (args.llm == "local" or (kind in ("openai", "openai-like") and model)):
+        build_llm(args.llm, args.api_base, args.api_key)  # a bad spec or file: its error, now
 
 
 # ---- building blocks -------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=4)  # `run` asks twice (train and val files): load the model once
-def build_llm(spec: str, api_base: str | None = None, api_key: str | None = None) -> Any:
-    """``local`` | ``gguf:<file>`` | ``openai:<model>`` | ``openai-like:<model>`` (with
-    ``api_base``) -> an LLM."""
-    kind, _, model = spec.partition(":")
-    if kind == "local":
-        from ..llms.local import LocalLLM
-
-        return LocalLLM()
-    if kind == "gguf":
-        from ..llms.local import LocalLLM
-
-        path = Path(model).expanduser()
-        if not model or not path.is_file():
-            raise CLIError(f"--llm gguf:{model}: no such file; give the path of a .gguf model")
-        with open(path, "rb") as file:
-            if file.read(4) != b"GGUF":
-                raise CLIError(f"--llm gguf:{model}: {path} is not a GGUF model file")
-        return LocalLLM(model_path=str(path))
-    if kind == "openai" and model:
-        from llama_index.llms.openai import OpenAI
-
-        return OpenAI(model=model, api_base=api_base, api_key=api_key)
-    if kind == "openai-like" and model:
-        if not api_base:
-            raise CLIError(
-                "--llm openai-like:<model> needs --api-base URL (e.g. http://localhost:8000/v1)"
-            )
-        from llama_index.llms.openai_like import OpenAILike
-
-        return OpenAILike(
-            model=model,
-            api_base=api_base,
-            api_key=api_key or "none",
-            is_chat_model=True,
-            context_window=8192,
-        )
-    raise CLIError(
-        f"unknown --llm {spec!r}: use local, gguf:<file>, openai:<model> or openai-like:<model>"
-    )
-
-
-@functools.lru_cache(maxsize=8)  # `run` needs the base model for the adapter and the report
-def build_embed_model(spec: str, base: str = "offline") -> Any:
-    """``offline`` | ``[local:]<id or folder>`` | ``openai:<model>`` | ``adapter:<folder>``."""
-    from ..resources import resolve_model_id
-
-    kind, _, rest = spec.partition(":")
-    if spec in ("offline", "base") or kind == "local" or ":" not in spec:
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-
-        model_id = resolve_model_id(None if spec in ("offline", "base") else spec)
-        path = Path(model_id)
-        if not path.exists() and os.environ.get("HF_HUB_OFFLINE") == "1":
-            raise CLIError(f"embedding model {model_id!r}: no such folder, and the hub is offline")
-        kwargs = {}
-        if path.exists():
-            from ..embeddings.base_models import saved_prompts
-
-            query_prompt, passage_prompt = saved_prompts(path)
-            kwargs = {
-                "query_instruction": query_prompt or None,
-                "text_instruction": passage_prompt or None,
-            }
-        try:
-            return HuggingFaceEmbedding(model_name=model_id, **kwargs)
-        except OSError as e:
-            raise CLIError(f"embedding model {model_id!r} could not be loaded: {e}") from None
-    if kind == "openai" and rest:
-        from llama_index.embeddings.openai import OpenAIEmbedding
-
-        return OpenAIEmbedding(model=rest)
-    if kind == "adapter" and rest:
-        from llama_index.embeddings.adapter import AdapterEmbeddingModel
-
-        if not Path(rest).is_dir():
-            raise CLIError(f"adapter folder {rest!r} does not exist")
-        return AdapterEmbeddingModel(build_embed_model(base), rest)
-    raise CLIError(
-        f"unknown model {spec!r}: use offline, local:<id or folder>, openai:<model> or adapter:<folder>"
-    )
 
 
 def load_chunks(paths: list[str], args: argparse.Namespace, max_chunks: int | None) -> list:
@@ -150,23 +105,64 @@ def load_chunks(paths: list[str], args: argparse.Namespace, max_chunks: int | No
     return nodes
 
 
-def generate_dataset(nodes: list, output: Path, args: argparse.Namespace) -> Any:
+def chunk_texts(nodes: list) -> dict[str, str]:
+    """Node id -> text of the chunks questions are asked about (as the generators count them:
+    no empty text, the first of a repeated id)."""
+    from llama_index.core.schema import MetadataMode
+
+    texts: dict[str, str] = {}
+    for node in nodes:
+        text = node.get_content(metadata_mode=MetadataMode.NONE)
+        if text.strip():
+            texts.setdefault(node.node_id, text)
+    return texts
+
+
+def check_dataset_contract(nodes: list, output: Path, args: argparse.Namespace) -> None:
+    """Refuse (exit 2) a dataset output that holds other chunks than ``nodes``' unless
+    ``--append`` or ``--overwrite``; the same for both generators (:mod:`..outputs`)."""
+    from ..outputs import check_dataset_output
+
+    check_dataset_output(output, chunk_texts(nodes), args.append, args.overwrite)
+
+
+def generate_dataset(
+    nodes: list, output: Path, args: argparse.Namespace, strict: bool = True
+) -> Any:
     """Chunks -> (question, chunk) pairs, saved to ``output`` (resumable).
 
+    ``strict`` (``generate``): every chunk must end with a question; ``run`` passes False
+    and goes on with the chunks that have one (only failed LLM calls stop it).
+
     Raises:
-        IncompleteRun: some chunks got no questions (after the dataset of the others is
-            saved), or none did.
+        OutputExistsError: ``output`` holds other chunks (no ``--append`` / ``--overwrite``).
+        IncompleteRun: after the dataset is saved: LLM calls failed, no chunk got a
+            question, or (``strict``) some chunk has none; the message says how many and why.
     """
+    from ..outputs import discard_dataset, is_dataset_file, other_chunks
+
+    check_dataset_contract(nodes, output, args)
+    texts = chunk_texts(nodes)
+    if args.overwrite and not args.append and output.is_file():
+        if not is_dataset_file(output):
+            output.unlink()  # the user asked to replace a file that is not a dataset
+        elif other_chunks(output, texts):
+            discard_dataset(output)  # --overwrite: what it held is replaced
     current_output[:] = [output]
     if args.generator == "pseudo":
         from ..generation.pseudo_queries import generate_pseudo_query_pairs
 
         ds = generate_pseudo_query_pairs(
-            nodes, num_questions_per_chunk=args.num_questions, output_path=output, seed=args.seed
+            nodes,
+            num_questions_per_chunk=args.num_questions,
+            output_path=output,
+            seed=args.seed,
+            append=args.append,
+            show_progress=not settings["quiet"],
         )
-        if not len(ds):
-            raise IncompleteRun(f"no chunk gave a question ({len(nodes)} chunks) -> {output}")
-        return ds
+        current_output.clear()
+        missing = {"pseudo": sum(nid not in ds.corpus for nid in texts)}
+        return _check_complete(ds, texts, missing, output, strict, report=None)
     from ..generation import generate_qa_embedding_pairs
 
     llm = build_llm(args.llm, args.api_base, args.api_key)
@@ -186,38 +182,71 @@ def generate_dataset(nodes: list, output: Path, args: argparse.Namespace) -> Any
         follow_up=args.follow_up,
         append=args.append,
         return_report=True,
+        show_progress=not settings["quiet"],
         **kwargs,
     )
     current_output.clear()
     if report.resumed:
-        print(f"resumed {report.resumed} of {report.chunks} chunks from an earlier run")
+        say(f"resumed {report.resumed} of {report.chunks} chunks from an earlier run")
     if report.follow_ups:
-        print(
+        say(
             f"follow-ups: {report.follow_ups} chunks with too few questions asked once more, "
             f"{report.follow_up_questions} new questions"
         )
-    if report.unanswered:
-        print(f"{report.unanswered} of {report.chunks} chunks got answers with no question in them")
     if report.dropped:
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(report.dropped.items()))
-        print(f"quality gate: dropped {sum(report.dropped.values())} questions ({reasons})")
+        say(f"quality gate: dropped {sum(report.dropped.values())} questions ({reasons})")
+    missing = {"failed": report.failed, "unanswered": report.unanswered, "gate": report.emptied}
+    return _check_complete(ds, texts, missing, output, strict, report)
+
+
+_WHY = {
+    "failed": "the LLM call failed",
+    "unanswered": "the LLM's answer held no question",
+    "gate": "the quality gate dropped all of theirs (--no-quality-filter keeps them)",
+    "pseudo": "no sentence that can stand as a question (tables, headings)",
+}
+
+
+def _check_complete(
+    ds: Any, texts: dict, missing: dict[str, int], output: Path, strict: bool, report: Any
+) -> Any:
+    """``ds`` if every chunk got a question (or, not ``strict``, no LLM call failed);
+    else IncompleteRun, saying how many chunks have none, why, and what a rerun does."""
+    missing = {why: n for why, n in missing.items() if n}
+    asked_again = bool(missing.get("failed") or missing.get("unanswered"))
+    rerun = f"; rerun the same command to ask only those again: {rerun_command()}"
     if not len(ds):
-        raise IncompleteRun(f"no chunk got a question ({report.chunks} chunks asked)")
-    if report.failed:
+        why = ", ".join(f"{n}: {_WHY[k]}" for k, n in missing.items())
         raise IncompleteRun(
-            f"{report.failed} of {report.chunks} chunks got no questions "
-            f"({len(ds)} questions over {len(ds.corpus)} chunks saved to {output}); "
-            f"rerun the same command to ask only those again: {rerun_command()}"
+            f"no chunk got a question ({len(texts)} chunks asked; {why or 'none asked'})"
+            + (rerun if asked_again else "")
         )
-    return ds
+    if not missing or (not strict and not missing.get("failed")):
+        return ds
+    if not strict:  # run: a failed stage stops the run
+        first = f" ({report.first_error})" if report is not None and report.first_error else ""
+        raise IncompleteRun(
+            f"{missing['failed']} of {len(texts)} chunks got no questions: {_WHY['failed']}"
+            f"{first} ({len(ds)} questions over {len(ds.corpus)} chunks saved to {output})" + rerun
+        )
+    parts = "; ".join(f"{n}: {_WHY[k]}" for k, n in missing.items())
+    if report is not None and report.first_error and missing.get("failed"):
+        parts = parts.replace(_WHY["failed"], f"{_WHY['failed']} ({report.first_error})")
+    raise IncompleteRun(
+        f"{sum(missing.values())} of {len(texts)} chunks got no questions ({parts}); "
+        f"{len(ds)} questions over {len(ds.corpus)} chunks saved to {output}"
+        + (rerun if asked_again else "")
+    )
 
 
 def rerun_command() -> str:
-    """The command line this process was started with, ready to paste."""
+    """The command line of this run (``main``'s argv), ready to paste."""
     import shlex
     import sys
 
-    return shlex.join(["llamaindex-finetune", *sys.argv[1:]])
+    argv = settings.get("argv")
+    return shlex.join(["llamaindex-finetune", *(sys.argv[1:] if argv is None else argv)])
 
 
 def load_dataset(path: str) -> Any:
@@ -249,7 +278,7 @@ def train_model(train: Any, val: Any, output: Path, args: argparse.Namespace) ->
     }
     engine = SentenceTransformersFinetuneEngine(
         train,
-        model_id=args.model,
+        model_id=model_id(parse_spec(args.model, allowed=TRAINABLE)),
         model_output_path=str(output),
         val_dataset=val,
         overwrite=args.overwrite,
@@ -331,12 +360,18 @@ def evaluate_models(
 
 
 def parse_models(items: list[str], base: str) -> dict[str, Any]:
-    models: dict[str, Any] = {}
+    """``NAME=SPEC`` items -> {name: embedding model}; every spec is checked before any
+    model is loaded."""
+    specs: dict[str, str] = {}
     for item in items:
         name, sep, spec = item.partition("=")
         if not sep or not name or not spec:
             raise CLIError(
                 f"--model {item!r}: use NAME=SPEC, e.g. base=offline or tuned=local:my_model"
             )
-        models[name] = build_embed_model(spec, base)
-    return models
+        parsed = parse_spec(spec, f"--model {item}")
+        check_model(parsed, f"--model {item}")
+        if parsed.kind == "adapter":
+            check_model(parse_spec(base, f"--base {base}", BASES), f"--base {base}")
+        specs[name] = spec
+    return {name: build_embed_model(spec, base) for name, spec in specs.items()}
