@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from .report import Comparison
+    from .comparison import ComparisonData
 
 
 def draw_comparison(
-    comparison: Comparison, path: str | os.PathLike, columns: Sequence[str] | None = None
+    comparison: ComparisonData, path: str | os.PathLike, columns: Sequence[str] | None = None
 ) -> Path:
     """Write the chart of ``comparison`` to ``path`` (PNG); returns the path.
 
@@ -68,7 +68,7 @@ def draw_comparison(
     return path
 
 
-def _plot_differences(comparison: Comparison, ax: Any, columns: list[str], others: list[str]):
+def _plot_differences(comparison: ComparisonData, ax: Any, columns: list[str], others: list[str]):
     y = np.arange(len(columns))
     step = 0.8 / max(1, len(others))
     names = list(comparison.results)

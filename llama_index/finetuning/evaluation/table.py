@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
-    from .report import Comparison
+    from .comparison import ComparisonData
 
 MARK = "†"
 
@@ -34,7 +34,7 @@ def _p_text(p: float) -> str:
 
 
 def render_markdown(
-    comparison: Comparison,
+    comparison: ComparisonData,
     columns: Sequence[str] | None = None,
     digits: int = 4,
     intervals: bool = True,
