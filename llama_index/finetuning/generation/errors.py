@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..async_utils import background_loop
+from .identity import llm_identity
 
 
 class GenerationError(RuntimeError):
@@ -77,8 +78,6 @@ def not_worth_retrying(error: BaseException) -> bool:
 
 def endpoint(llm: Any) -> str:
     """The LLM and where it is served, for error messages."""
-    from .resume import llm_identity
-
     base = getattr(llm, "api_base", None) or getattr(llm, "base_url", None)
     return f"{llm_identity(llm)}" + (f" at {base}" if base else "")
 

@@ -24,20 +24,12 @@ from typing import Any
 
 from ..dataset import EmbeddingQAFinetuneDataset
 from .errors import GenerationError
+from .identity import llm_identity
 from .journal import Journal, JournalEntry
 
 
 def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def llm_identity(llm: Any) -> str:
-    """The LLM's class and model name (path), e.g. ``"OpenAI:gpt-4o-mini"``."""
-    try:
-        name = llm.metadata.model_name
-    except Exception:  # noqa: BLE001  an LLM without metadata still has a class
-        name = getattr(llm, "model", None) or getattr(llm, "model_name", None)
-    return f"{type(llm).__name__}:{name}"
 
 
 def fingerprint(
