@@ -10,7 +10,7 @@ from llama_index.finetuning.generation import (
     SMALL_MODEL_QA_PROMPT_TMPL,
     filter_pairs,
 )
-from llama_index.finetuning.generation.filters import rule_reason
+from llama_index.finetuning.generation.filters import check_question, rule_reason
 
 CHUNK = (
     "Lyft's revenue increased 36% to $3.2 billion in 2021 compared to the prior year, "
@@ -176,3 +176,93 @@ def test_a_question_that_borrows_the_small_prompts_example_company_is_an_echo():
     assert rule_reason(leaked, covid, SMALL_MODEL_QA_PROMPT_TMPL) == "prompt_echo"
     near = "What was the impact of the COVID-19 pandemic on Lyft?"
     assert rule_reason(near, covid, SMALL_MODEL_QA_PROMPT_TMPL) is None
+
+
+@pytest.mark.parametrize(
+    "written, cleaned",
+    [
+        (
+            "According to the document, what was Lyft's revenue in 2021?",
+            "What was Lyft's revenue in 2021?",
+        ),
+        (
+            "Based on the context, how much did Lyft's revenue grow?",
+            "How much did Lyft's revenue grow?",
+        ),
+        (
+            "What drove the recovery in demand, as mentioned in the text?",
+            "What drove the recovery in demand?",
+        ),
+        (
+            "In the passage provided, what drove ridesharing demand?",
+            "What drove ridesharing demand?",
+        ),
+        (
+            "What does the document state about Lyft revenue growth in 2021?",
+            "What about Lyft revenue growth in 2021?",
+        ),
+        (  # the issue's case: a good question of the bundled writer
+            "What is the purpose of the ridesharing revenue figures in the document?",
+            "What is the purpose of the ridesharing revenue figures?",
+        ),
+        # the phrase is the question's verb here: it stays (benchmarks/gate.py)
+        ("What risks are mentioned in the document?", "What risks are mentioned in the document?"),
+        ("What was Lyft's revenue in 2021?", "What was Lyft's revenue in 2021?"),
+        (
+            "How did the context of the pandemic affect demand?",
+            "How did the context of the pandemic affect demand?",
+        ),
+    ],
+)
+def test_a_content_question_keeps_its_content_and_loses_its_source_phrase(written, cleaned):
+    chunk = CHUNK + " Risks: competition, regulation and insurance costs."
+    assert check_question(written, chunk) == (cleaned, None)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the purpose of this excerpt?",
+        "What is the main topic of the passage?",
+        "Summarize the document.",
+        "What is this text about?",
+        "What does the passage discuss?",
+        "What key points does the text make?",
+        "According to the document, what is discussed?",
+        "What does the figure titled Lyft revenue growth show?",  # issue 22: a title
+        "What is shown in Table 3?",
+        "What is the difference between the excerpt above and the original document?",
+    ],
+)
+def test_a_question_whose_subject_is_the_source_is_dropped(question):
+    assert rule_reason(question, CHUNK + " Table 3 shows revenue.") == "about_the_source"
+
+
+def test_the_gate_keeps_cleaned_text_and_counts_it_apart_from_drops():
+    chunks = {"a": CHUNK, "b": "The board met four times during 2021 to review risk."}
+    pairs = [
+        ("According to the text, how much did Lyft's revenue increase in 2021?", "a"),
+        ("What is the main idea of the passage?", "b"),
+        ("How often did the board meet during 2021?", "b"),
+    ]
+    kept, report = filter_pairs(_dataset(pairs, chunks))
+    assert sorted(kept.queries.values()) == [
+        "How much did Lyft's revenue increase in 2021?",
+        "How often did the board meet during 2021?",
+    ]
+    assert report.cleaned == 1 and report.kept == 2
+    assert report.dropped == {"about_the_source": 1}
+    assert report.examples == {"about_the_source": "What is the main idea of the passage?"}
+
+
+def test_copies_of_one_template_count_once_cleaned():
+    chunks = {
+        f"c{i}": f"In {2015 + i} the company reported revenue of ${i} billion." for i in range(3)
+    }
+    pairs = [
+        ("According to the document, what revenue did the company report?", "c0"),
+        ("What revenue did the company report, as mentioned in the text?", "c1"),
+        ("Based on the context, what revenue did the company report?", "c2"),
+    ]
+    kept, report = filter_pairs(_dataset(pairs, chunks))
+    assert len(kept) == 0 and report.dropped == {"template_repeat": 3}

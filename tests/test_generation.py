@@ -450,6 +450,81 @@ def test_the_quality_gate_drops_junk_counts_it_and_the_journal_keeps_the_raw_que
     assert list(unfiltered.queries.values()).count("What is the purpose of this document?") == 4
 
 
+def _junk_only(key: str, prompt: str, n: int) -> str:
+    return "1. What is the purpose of this excerpt?\n2. What is the main topic of the passage?\n"
+
+
+def test_a_gate_that_keeps_nothing_raises_and_a_rerun_without_it_asks_the_llm_nothing(
+    fake_openai, tmp_path
+):
+    server = fake_openai(answer=_junk_only)
+    out = tmp_path / "train.json"
+    with pytest.raises(GenerationError) as raised:
+        generate_qa_embedding_pairs(
+            nodes=make_nodes(3), llm=openai_llm(server), output_path=out, **FAST
+        )
+    message = str(raised.value)
+    assert "dropped 6 of 6 questions (6 about_the_source" in message
+    assert "'What is the purpose of this excerpt?'" in message  # one dropped question shown
+    assert "quality_filter=False" in message and "--no-quality-filter" in message
+    assert str(Journal.for_output(out).path) in message and not out.exists()
+    ds, report = generate_qa_embedding_pairs(
+        nodes=make_nodes(3), llm=openai_llm(server), output_path=out, quality_filter=False,
+        return_report=True, **FAST,
+    )  # fmt: skip
+    assert server.completion_requests == 3  # the journal answered the rerun
+    assert report.resumed == 3 and len(ds) == 6 and out.exists()
+
+
+def test_a_gate_that_drops_more_than_half_warns_in_the_same_terms(fake_openai):
+    def mostly_junk(key: str, prompt: str, n: int) -> str:
+        return (
+            _junk_only(key, prompt, n)
+            + "3. What is this text about?\n"
+            + default_answer(key, prompt, 1).replace("1.", "4.")
+        )
+
+    server = fake_openai(answer=mostly_junk)
+    with pytest.warns(GenerationWarning) as caught:
+        ds, report = generate_qa_embedding_pairs(
+            nodes=make_nodes(2), llm=openai_llm(server), output_path=None, return_report=True,
+            num_questions_per_chunk=1, **FAST,
+        )  # fmt: skip
+    assert len(ds) == 2 and report.dropped == {"about_the_source": 6}
+    gate = [str(w.message) for w in caught if "quality gate" in str(w.message)]
+    assert len(gate) == 1 and "dropped 6 of 8 questions (6 about_the_source" in gate[0]
+    assert "quality_filter=False" in gate[0] and "--no-quality-filter" in gate[0]
+
+
+def test_the_tutorial_flow_keeps_questions_that_say_what_the_document_states(fake_openai):
+    """Issue 19: every question "What does the document state about <chunk words>?" was
+    dropped as about_the_source, and the tutorial's defaults gave 0 pairs."""
+
+    def document_states(key: str, prompt: str, n: int) -> str:
+        words = prompt.split(key + ":", 1)[1].split(".")[0].split()
+        return "\n".join(
+            f"{i + 1}. What does the document state about {' '.join(words[i + 1 : i + 5])}?"
+            for i in range(n)
+        )
+
+    server = fake_openai(answer=document_states)
+    ds, report = generate_qa_embedding_pairs(
+        nodes=make_nodes(4), llm=openai_llm(server), output_path=None, return_report=True, **FAST
+    )
+    assert all(len(qs) == 2 for qs in keys_of(ds).values()) and len(keys_of(ds)) == 4
+    assert report.cleaned == 8 and report.dropped == {}
+    assert keys_of(ds)["node-1"][0] == "What about company reported item 1?"
+
+
+def test_an_engine_given_an_empty_dataset_says_it_is_empty():
+    from llama_index.finetuning import SentenceTransformersFinetuneEngine
+
+    empty = EmbeddingQAFinetuneDataset(queries={}, corpus={"c": "text"}, relevant_docs={})
+    with pytest.raises(ValueError, match="dataset is empty") as raised:
+        SentenceTransformersFinetuneEngine(empty)
+    assert "generate pairs first" not in str(raised.value)
+
+
 CTRL_C_WORKER = textwrap.dedent(
     """
     import sys

@@ -255,9 +255,6 @@ def check_dataset(dataset: Any, name: str = "dataset", purpose: str = "trained o
             "load one with EmbeddingQAFinetuneDataset.from_json(path)"
         )
     if not dataset.queries:
-        raise ValueError(
-            f"{name} has no queries: there is nothing to be {purpose} "
-            "(generate pairs first: generate_qa_embedding_pairs, or `llamaindex-finetune generate`)"
-        )
+        raise ValueError(f"{name} is empty (no queries): there is nothing to be {purpose}")
     if dataset.mode != "text":
         raise ValueError(f"{name}.mode is {dataset.mode!r}; only 'text' datasets can be {purpose}")

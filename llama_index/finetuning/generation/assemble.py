@@ -39,14 +39,16 @@ async def assemble_dataset(
         corpus={nid: texts[nid] for nid in order},
         relevant_docs={qid: [nid] for nid in order for qid in done[nid]},
     )
+    report.raw_questions = len(raw.queries)
     if quality_filter or round_trip_model is not None:
         filtered, freport = await afilter_pairs(
             raw, quality_filter, round_trip_model, round_trip_top_k, prompt_tmpl=template
         )
         report.dropped, report.emptied = freport.dropped, freport.chunks_emptied
-        if report.dropped:
-            logger.info("quality gate: %d of %d questions kept; dropped %s",
-                        freport.kept, freport.questions, report.dropped)  # fmt: skip
+        report.cleaned, report.drop_examples = freport.cleaned, freport.examples
+        if report.dropped or report.cleaned:
+            logger.info("quality gate: %d of %d questions kept (%d cleaned); dropped %s",
+                        freport.kept, freport.questions, freport.cleaned, report.dropped)  # fmt: skip
     else:
         filtered = raw
     queries: dict[str, str] = {}

@@ -8,15 +8,19 @@ Example::
     raw = EmbeddingQAFinetuneDataset.from_json("train_dataset.json")
     kept, report = filter_pairs(raw)               # rule filters only
     report.dropped                                 # {"off_topic": 12, "template_repeat": 9, ...}
+    report.cleaned                                 # questions kept with a source phrase cut off
 
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     base = HuggingFaceEmbedding(model_name="BAAI/bge-small-en-v1.5")
     kept, report = filter_pairs(raw, round_trip_model=base, round_trip_top_k=10)
 
-The rules drop what a small writer gets wrong (each counted under its reason): a question that
-shares no content word with its chunk (``off_topic``), one about the source rather than its
-content ("What is the purpose of the excerpt?", ``about_the_source``), an echo of the
-instructions (``prompt_echo``), a copy of the chunk (``copies_chunk``), a phrase repeating
+The gate first cleans source phrases off a content question ("According to the document, what
+...?" -> "What ...?", "What does the text state about X?" -> "What about X?"; counted as
+``cleaned``, see :mod:`.source_phrases`): the dataset keeps the cleaned text. The rules then
+drop what a writer gets wrong (each counted under its reason): a question that shares no
+content word with its chunk (``off_topic``), one whose subject is the source, a figure, a
+table or a title rather than content ("What is the purpose of the excerpt?", "What is shown
+in Table 3?", ``about_the_source``), an echo of the instructions (``prompt_echo``), a copy of the chunk (``copies_chunk``), a phrase repeating
 itself ("2023 2023 2023", ``degenerate``), too short or too long (``length``), not a question
 (``not_a_question``), and the same question on more than ``max_repeats`` chunks
 (``template_repeat``: all of its copies go, since it points to no chunk in particular).
@@ -40,16 +44,12 @@ from typing import Any
 
 from ..async_utils import run_sync
 from ..dataset import EmbeddingQAFinetuneDataset
+from .source_phrases import about_the_source, clean
 
 logger = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _CONTENT = re.compile(r"[a-z]{4,}|\d+")
-_SOURCE = re.compile(
-    r"\bexcerpts?\b|\b(the|this|above) (document|passage|text|paragraph|section above)\b"
-    r"|\b(the|these|those) (\d+|two|three|previous|above) questions\b",
-    re.IGNORECASE,
-)
 _QUESTION_START = re.compile(
     r"^(what|who|whom|whose|when|where|why|how|which|is|are|was|were|do|does|did|can|could|"
     r"should|would|will|has|have|had|describe|explain|list|name|compare|summari[sz]e|identify|"
@@ -141,32 +141,47 @@ def is_prompt_echo(question: str, prompt_tmpl: str, chunk: str | None = None) ->
     return len(words) >= 2 and len(words & _instruction_words(prompt_tmpl)) >= 0.75 * len(words)
 
 
+def check_question(
+    question: str, chunk: str, prompt_tmpl: str | None = None, stopwords: Any = None
+) -> tuple[str, str | None]:
+    """The question with its source phrases cleaned off, and why it fails the rules (a name
+    from :data:`RULES`) or None if it passes.
+
+    Example::
+
+        check_question("According to the text, what was revenue in 2021?", chunk)
+        # ("What was revenue in 2021?", None)
+    """
+    stop = _stopwords() if stopwords is None else stopwords
+    question = clean(question)
+    words = question.split()
+    if not (MIN_WORDS <= len(words) <= MAX_WORDS) or len(question) > MAX_CHARS:
+        return question, "length"
+    if is_degenerate(question):
+        return question, "degenerate"
+    if not (question.rstrip().endswith("?") or _QUESTION_START.match(question.strip())):
+        return question, "not_a_question"
+    if not question.rstrip().endswith("?") and _QUESTION_START.match(question.strip()):
+        first = _QUESTION_START.match(question.strip()).group(1).lower()
+        if first in {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}:
+            return question, "not_a_question"  # a wh-question cut off before its end
+    if prompt_tmpl is not None and is_prompt_echo(question, prompt_tmpl, chunk):
+        return question, "prompt_echo"
+    if about_the_source(question):
+        return question, "about_the_source"
+    norm = normalise(question)
+    if len(norm) >= _MIN_COPY_CHARS and norm in normalise(chunk):
+        return question, "copies_chunk"
+    if not content_words(question, stop) & content_words(chunk, stop):
+        return question, "off_topic"
+    return question, None
+
+
 def rule_reason(
     question: str, chunk: str, prompt_tmpl: str | None = None, stopwords: Any = None
 ) -> str | None:
     """Why a question fails the rules (a name from :data:`RULES`), or None if it passes."""
-    stop = _stopwords() if stopwords is None else stopwords
-    words = question.split()
-    if not (MIN_WORDS <= len(words) <= MAX_WORDS) or len(question) > MAX_CHARS:
-        return "length"
-    if is_degenerate(question):
-        return "degenerate"
-    if not (question.rstrip().endswith("?") or _QUESTION_START.match(question.strip())):
-        return "not_a_question"
-    if not question.rstrip().endswith("?") and _QUESTION_START.match(question.strip()):
-        first = _QUESTION_START.match(question.strip()).group(1).lower()
-        if first in {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}:
-            return "not_a_question"  # a wh-question cut off before its end
-    if prompt_tmpl is not None and is_prompt_echo(question, prompt_tmpl, chunk):
-        return "prompt_echo"
-    if _SOURCE.search(question):
-        return "about_the_source"
-    norm = normalise(question)
-    if len(norm) >= _MIN_COPY_CHARS and norm in normalise(chunk):
-        return "copies_chunk"
-    if not content_words(question, stop) & content_words(chunk, stop):
-        return "off_topic"
-    return None
+    return check_question(question, chunk, prompt_tmpl, stopwords)[1]
 
 
 @dataclass
@@ -177,14 +192,20 @@ class FilterReport:
     kept: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     chunks_emptied: int = 0  # chunks that had questions and lost all of them
+    cleaned: int = 0  # kept questions whose source phrase was cut off
+    examples: dict[str, str] = field(default_factory=dict)  # reason -> one question it dropped
 
-    def count(self, reason: str, n: int = 1) -> None:
+    def count(self, reason: str, n: int = 1, example: str | None = None) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + n
+        if example is not None:
+            self.examples.setdefault(reason, example)
 
 
-def _subset(ds: EmbeddingQAFinetuneDataset, keep: Iterable[str]) -> EmbeddingQAFinetuneDataset:
-    keep = set(keep)
-    queries = {q: t for q, t in ds.queries.items() if q in keep}
+def _subset(
+    ds: EmbeddingQAFinetuneDataset, keep: Iterable[str], texts: dict[str, str] | None = None
+) -> EmbeddingQAFinetuneDataset:
+    keep, texts = set(keep), texts or {}
+    queries = {q: texts.get(q, t) for q, t in ds.queries.items() if q in keep}
     relevant = {q: list(ds.relevant_docs[q]) for q in queries}
     return EmbeddingQAFinetuneDataset(
         queries=queries, corpus=dict(ds.corpus), relevant_docs=relevant
@@ -196,23 +217,26 @@ def apply_rules(
     report: FilterReport,
     prompt_tmpl: str | None = None,
     max_repeats: int = 2,
-) -> list[str]:
-    """The ids of the questions that pass every rule; drops are counted in ``report``."""
+) -> dict[str, str]:
+    """The questions that pass every rule, id -> text as cleaned (:func:`check_question`);
+    drops are counted in ``report``."""
     stop = _stopwords()
+    checked: dict[str, tuple[str, str | None]] = {}
     chunks_of: dict[str, set[str]] = {}
     for qid, text in dataset.queries.items():
-        chunks_of.setdefault(normalise(text), set()).update(dataset.relevant_docs[qid])
-    kept: list[str] = []
-    for qid, text in dataset.queries.items():
         chunk = " ".join(dataset.corpus.get(d, "") for d in dataset.relevant_docs[qid])
-        reason = rule_reason(text, chunk, prompt_tmpl, stop)
-        if reason is None and len(chunks_of[normalise(text)]) > max_repeats:
+        checked[qid] = cleaned, _ = check_question(text, chunk, prompt_tmpl, stop)
+        chunks_of.setdefault(normalise(cleaned), set()).update(dataset.relevant_docs[qid])
+    kept: dict[str, str] = {}
+    for qid, (cleaned, reason) in checked.items():
+        if reason is None and len(chunks_of[normalise(cleaned)]) > max_repeats:
             reason = "template_repeat"
         if reason is None:
-            kept.append(qid)
+            kept[qid] = cleaned
+            report.cleaned += cleaned != dataset.queries[qid].strip()
         else:
-            report.count(reason)
-            logger.debug("dropped (%s): %r", reason, text)
+            report.count(reason, example=dataset.queries[qid])
+            logger.debug("dropped (%s): %r", reason, dataset.queries[qid])
     return kept
 
 
@@ -241,18 +265,18 @@ async def afilter_pairs(
         raise ValueError(f"round_trip_top_k must be >= 1, got {round_trip_top_k}")
     report = FilterReport(questions=len(dataset.queries))
     kept = (
-        apply_rules(dataset, report, prompt_tmpl, max_repeats) if rules else list(dataset.queries)
+        apply_rules(dataset, report, prompt_tmpl, max_repeats) if rules else dict(dataset.queries)
     )
     if round_trip_model is not None and kept:
-        subset = _subset(dataset, kept)
+        subset = _subset(dataset, kept, kept)
         close = set(await round_trip_keep(subset, round_trip_model, round_trip_top_k))
-        if len(close) < len(kept):
-            report.count("round_trip", len(kept) - len(close))
-        for qid in kept:
-            if qid not in close:
-                logger.debug("dropped (round_trip): %r", dataset.queries[qid])
-        kept = [q for q in kept if q in close]
-    out = _subset(dataset, kept)
+        far = [qid for qid in kept if qid not in close]
+        if far:
+            report.count("round_trip", len(far), example=kept[far[0]])
+        for qid in far:
+            logger.debug("dropped (round_trip): %r", kept[qid])
+        kept = {q: t for q, t in kept.items() if q in close}
+    out = _subset(dataset, kept, kept)
     had = {d for q in dataset.queries for d in dataset.relevant_docs[q]}
     has = {d for q in out.queries for d in out.relevant_docs[q]}
     report.kept, report.chunks_emptied = len(out.queries), len(had - has)

@@ -60,7 +60,7 @@ from .parsing import (
     resolve_prompt,
     usable_questions,
 )
-from .report import GenerationReport, GenerationWarning, question_id
+from .report import GenerationReport, GenerationWarning, gate_summary, question_id
 from .resume import fingerprint, plan_resume, previous_entries
 
 logger = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ async def _run(
                 answered = True
                 if answer == last_answer:
                     # A greedy model gives the same answer to the same prompt: asking again
-                    # only costs time (benchmarks/format_reminder.py).
+                    # only costs time (benchmarks/experiments/format_reminder.py).
                     break
                 last_answer = answer
                 continue  # the service answered: ask again at once, without back-off
@@ -273,9 +273,18 @@ async def _run(
         texts, done, plan.extra, report, n, template, quality_filter, round_trip_model,
         round_trip_top_k,
     )  # fmt: skip
+    if journal is not None:
+        journal.rewrite([*(entries[nid] for nid in texts if nid in entries), *plan.extra.values()])
+    gate = gate_summary(report, state.journal) if report.dropped else ""
+    if not dataset.queries and report.dropped:
+        raise GenerationError(
+            f"no question is left to train on: {gate}"
+            + (f" ({out} was not written)" if out is not None else "")
+        )
     if out is not None:
         dataset.save_json(out)
-        journal.rewrite([*(entries[nid] for nid in texts if nid in entries), *plan.extra.values()])
+    if 2 * sum(report.dropped.values()) > report.raw_questions:
+        warnings.warn(gate, GenerationWarning, stacklevel=3)
     if report.failed or report.short or report.unanswered:
         warnings.warn(
             f"{report.failed} of {report.chunks} chunks failed (retried next run), "
@@ -348,7 +357,10 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
             wait for a free slot does not count.
         show_progress: a tqdm bar (default: ``verbose``).
         return_report: return ``(dataset, GenerationReport)`` instead of the dataset.
-        quality_filter: apply the rule filters of :mod:`.filters` (on by default).
+        quality_filter: apply the quality gate of :mod:`.filters` (on by default): source
+            phrases are cleaned off content questions ("According to the document, ..."),
+            junk is dropped. The journal keeps the raw questions, so a rerun with another
+            ``quality_filter`` asks the LLM nothing again.
         round_trip_model: an embedding model (LlamaIndex ``BaseEmbedding``): keep a question
             only if it ranks the question's chunk within ``round_trip_top_k`` of the corpus.
         round_trip_top_k: the ``k`` of the round trip (default 10).
@@ -363,8 +375,9 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
 
     Raises:
         GenerationError: the LLM is unusable (no call answered and one failed with an
-            error no retry mends; no other call is started), every chunk asked failed, or
-            the output holds other chunks.
+            error no retry mends; no other call is started), every chunk asked failed, the
+            quality gate kept no question (the message names its reasons and how to rerun
+            without it at no LLM cost), or the output holds other chunks.
         GenerationInterrupted: Ctrl-C; ``saved`` chunks are in ``journal`` for the rerun.
 
     Works in scripts and in Jupyter (a running event loop); from async code, await
