@@ -92,3 +92,41 @@ def test_the_tutorial_pdf_is_read_page_by_page():
 def test_bad_inputs_are_one_clear_error_naming_the_file(tmp_path, make, message):
     with pytest.raises(DocumentError, match=message):
         load_nodes([make(tmp_path)])
+
+
+def write_docx(path, paragraphs):
+    """A minimal Word .docx (what Word saves, less the styles): a zip with word/document.xml."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    ns = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    body = "".join(f"<w:p><w:r><w:t>{escape(p)}</w:t></w:r></w:p>" for p in paragraphs)
+    with zipfile.ZipFile(path, "w") as docx:
+        docx.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Override PartName="/word/document.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        )
+        docx.writestr("word/document.xml", f'<w:document xmlns:w="{ns}"><w:body>{body}</w:body></w:document>')  # fmt: skip
+    return path
+
+
+def test_docx_is_read_with_the_packages_own_dependencies(tmp_path):
+    """Issue 20.6: .docx was listed as readable but needed docx2txt, which the install lacks."""
+    import importlib.util
+
+    from llama_index.finetuning.documents import SUPPORTED_SUFFIXES
+
+    assert importlib.util.find_spec("docx2txt") is None  # not installed: our reader reads it
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_docx(folder / "memo.docx", ["Lyft grew revenue in 2021.", "Drivers earned more."])
+    nodes = load_nodes([folder])
+    assert [n.node_id for n in nodes] == ["memo-0"]
+    assert "Lyft grew revenue in 2021.\nDrivers earned more." in nodes[0].text
+    assert ".docx" in SUPPORTED_SUFFIXES and ".epub" not in SUPPORTED_SUFFIXES  # no EbookLib
+
+    (folder / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(DocumentError, match="broken.docx: could not be read"):
+        load_nodes([folder / "broken.docx"])

@@ -23,9 +23,12 @@ from pathlib import Path
 
 from llama_index.core import SimpleDirectoryReader
 from llama_index.core.node_parser import SentenceSplitter
+from llama_index.core.readers.base import BaseReader
 from llama_index.core.schema import BaseNode, Document
 
-SUPPORTED_SUFFIXES = (".pdf", ".txt", ".md", ".html", ".htm", ".docx", ".csv", ".json", ".epub")
+# Every one of these is read with the package's own dependencies (.docx by _DocxReader; an
+# .epub would need EbookLib, which the install does not bring, so folders skip it).
+SUPPORTED_SUFFIXES = (".pdf", ".txt", ".md", ".html", ".htm", ".docx", ".csv", ".json")
 _BINARY_FORMATS = (".pdf", ".docx", ".epub")  # binary containers that hold text
 _IMAGE_MAGIC = (
     b"\x89PNG",
@@ -40,6 +43,34 @@ _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".w
 
 class DocumentError(ValueError):
     """An input file or folder that cannot give any text."""
+
+
+class _DocxReader(BaseReader):
+    """The text of a Word .docx (paragraphs, tabs, line breaks) with the standard library:
+    llama-index's own reader needs docx2txt, which this package's install does not bring."""
+
+    def load_data(self, file: Path, extra_info: dict | None = None, **_: object) -> list[Document]:
+        import zipfile
+        from xml.etree import ElementTree
+
+        w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+        try:
+            with zipfile.ZipFile(file) as docx:
+                root = ElementTree.fromstring(docx.read("word/document.xml"))
+        except (zipfile.BadZipFile, KeyError, ElementTree.ParseError) as e:
+            raise ValueError(f"not a Word .docx file ({e})") from None
+        paragraphs = []
+        for paragraph in root.iter(f"{w}p"):
+            parts = []
+            for node in paragraph.iter():
+                if node.tag == f"{w}t":
+                    parts.append(node.text or "")
+                elif node.tag == f"{w}tab":
+                    parts.append("\t")
+                elif node.tag in (f"{w}br", f"{w}cr"):
+                    parts.append("\n")
+            paragraphs.append("".join(parts))
+        return [Document(text="\n".join(paragraphs), metadata=extra_info or {})]
 
 
 def _check_kind(path: Path) -> None:
@@ -126,7 +157,11 @@ def load_documents(paths: Sequence[str | os.PathLike]) -> list[Document]:
         if path.suffix.lower() == ".pdf":
             _check_pdf(path)
         try:
-            docs = SimpleDirectoryReader(input_files=[str(path)]).load_data()
+            docs = SimpleDirectoryReader(
+                input_files=[str(path)],
+                file_extractor={".docx": _DocxReader()},
+                raise_on_error=True,  # a reader's error is the file's, not "no text found"
+            ).load_data()
         except Exception as e:  # noqa: BLE001  readers raise many kinds; name the file
             raise DocumentError(f"{path}: could not be read ({type(e).__name__}: {e})") from None
         if not any(d.get_content().strip() for d in docs):
