@@ -63,4 +63,4 @@ docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache demo_output
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache site demo_output tutorial_output
