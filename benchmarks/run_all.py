@@ -6,6 +6,8 @@ Re-assemble only:       .venv/bin/python benchmarks/run_all.py --assemble
 
 Each script measures its baseline and ours in the same run and writes
 benchmarks/results/<name>.md; nothing in RESULTS.md is typed by hand except this header.
+One-off studies live in benchmarks/experiments/ (script + results/<name>.md, each with the
+command that made it); they are not rerun here, and RESULTS.md ends with a link to each.
 """
 
 from __future__ import annotations
@@ -19,22 +21,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # The order of RESULTS.md. make_datasets writes benchmarks/data/ (about 100 min with the offline
 # LLM on 2 cores) and the others read it, so it only runs when asked: --only make_datasets.
-# format_reminder reads the chunk ids from a demo log: its docstring has the command.
 ORDER = [
-    "demo", "writers", "writers_questions_asked", "writer_constraints", "writer_ceiling",
-    "writer_candidates", "local_runtime",
-    "generation", "local_llm", "format_reminder", "st_finetune", "st_overhead", "adapter",
-    "adapter_corpus", "adapter_defaults", "evaluation", "scale", "scale_generation",
+    "demo", "writers", "writers_questions_asked",
+    "generation", "local_llm", "st_finetune", "adapter",
+    "evaluation", "scale", "scale_generation",
 ]  # fmt: skip
-# format_reminder reads chunk ids from a demo log; writer_candidates is a survey, not a run;
 # scale_generation is `scale.py --only generation --out benchmarks/results/scale_generation.md`
 # (scale.py itself measures every section into scale.md); writers_questions_asked is
-# `writers.py --only "one request" "one question" --out .../writers_questions_asked.md`;
-# writer_constraints is a one-off record of prompting / decoding constraints on SmolLM2.
-NOT_BY_DEFAULT = [
-    "format_reminder", "writer_candidates", "scale_generation", "writers_questions_asked",
-    "writer_constraints",
-]  # fmt: skip
+# `writers.py --only "one request" "one question" --out .../writers_questions_asked.md`.
+NOT_BY_DEFAULT = ["scale_generation", "writers_questions_asked"]
+EXPERIMENTS = HERE / "experiments" / "results"
 # The README shows one headline table per claim; the rest stays in RESULTS.md.
 README = ["demo", "writers", "generation", "st_finetune", "adapter", "evaluation", "scale"]
 SLOW = ["make_datasets"]
@@ -53,9 +49,29 @@ def assemble() -> Path:
         fragment = HERE / "results" / f"{name}.md"
         if fragment.exists():
             parts += [fragment.read_text().strip(), ""]
+    parts += experiments_index()
     out = HERE / "RESULTS.md"
     out.write_text("\n".join(parts))
     return out
+
+
+def experiments_index() -> list[str]:
+    """RESULTS.md's last section: a link to each one-off study's page, under its heading."""
+    pages = sorted(EXPERIMENTS.glob("*.md"))
+    if not pages:
+        return []
+    lines = [
+        "## One-off experiments",
+        "",
+        "Studies that chose a default or answered one question; `make bench` does not rerun "
+        "them. Each page names its script in benchmarks/experiments/ and the command that "
+        "made it.",
+        "",
+    ]
+    for page in pages:
+        heading = next((x for x in page.read_text().splitlines() if x.startswith("#")), page.stem)
+        lines.append(f"- [{heading.lstrip('# ')}](experiments/results/{page.name})")
+    return [*lines, ""]
 
 
 def first_table(fragment: str) -> str:

@@ -1,6 +1,6 @@
 """Adapter engine on a corpus 5x its positives: texts embedded, base-model calls, wall time.
 
-Reproduce:  flock /tmp/bench.lock .venv/bin/python benchmarks/adapter_corpus.py
+Reproduce:  flock /tmp/bench.lock .venv/bin/python benchmarks/experiments/adapter_corpus.py
 
 Data: benchmarks/data/lyft_train.json (SmolLM2 questions on the Lyft 2021 10-K chunks). The
 corpus is every Lyft chunk of that file; the questions are restricted to those whose chunks
@@ -27,6 +27,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 HERE = Path(__file__).resolve().parent
+BENCH = HERE.parent  # benchmarks/: the shared data sets
 
 import torch  # noqa: E402
 from llama_index.embeddings.huggingface import HuggingFaceEmbedding  # noqa: E402
@@ -92,7 +93,7 @@ def run(label, engine_cls, ds, model, counter, root, **kwargs) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", default=str(HERE / "data" / "lyft_train.json"))
+    parser.add_argument("--train", default=str(BENCH / "data" / "lyft_train.json"))
     parser.add_argument("--fraction", type=float, default=0.2)
     parser.add_argument("--out", default=str(HERE / "results" / "adapter_corpus.md"))
     args = parser.parse_args()
@@ -143,7 +144,7 @@ def main() -> None:
         f"{base['seconds'] / ours['seconds']:.2f}x faster. Unique texts only: duplicates in "
         "the data are embedded once by both.",
         "",
-        "Reproduce: `flock /tmp/bench.lock .venv/bin/python benchmarks/adapter_corpus.py`",
+        "Reproduce: `flock /tmp/bench.lock .venv/bin/python benchmarks/experiments/adapter_corpus.py`",
         "",
     ]
     Path(args.out).write_text("\n".join(lines), encoding="utf-8")

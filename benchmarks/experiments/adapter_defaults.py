@@ -1,6 +1,6 @@
 """The adapter engine's epochs and batch size: which defaults retrieve best out of domain.
 
-Reproduce:  flock /tmp/bench.lock .venv/bin/python benchmarks/adapter_defaults.py
+Reproduce:  flock /tmp/bench.lock .venv/bin/python benchmarks/experiments/adapter_defaults.py
 
 `EmbeddingAdapterFinetuneEngine` with a linear adapter (what it trains when no adapter is
 given) over the bundled all-MiniLM-L6-v2, at the engine's learning rate and hard negatives
@@ -21,7 +21,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # benchmarks/adapter.py
 
 from adapter import SHOWN, embedded, find, machine, ours, scores, seeded  # noqa: E402
 
@@ -81,7 +81,7 @@ def main() -> None:
         f"Best ndcg@10: {best[0].split()[0]} epochs, batch size {best[1]} ({best[2]['ndcg@10']:.4f}); the "
         f"engine's defaults are epochs={default[0]}, batch_size={default[1]}.",
         "",
-        "Reproduce: `flock /tmp/bench.lock .venv/bin/python benchmarks/adapter_defaults.py`",
+        "Reproduce: `flock /tmp/bench.lock .venv/bin/python benchmarks/experiments/adapter_defaults.py`",
         "",
     ]
     Path(args.out).write_text("\n".join(lines), encoding="utf-8")

@@ -1,6 +1,6 @@
 """Would asking again with a format reminder rescue chunks whose answer had no question?
 
-Reproduce:  flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/format_reminder.py \
+Reproduce:  flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/experiments/format_reminder.py \
                 --from-log demo.log          (or --chunks lyft_2021-28 uber_2021-136 ...)
 
 The chunks are those that `make demo` (benchmarks/demo.py) logged as "failed after 4
@@ -28,7 +28,8 @@ from llama_index.finetuning.generation.parsing import (
 from llama_index.finetuning.llms.local import LocalLLM
 
 HERE = Path(__file__).resolve().parent
-PDFS = HERE.parent.parent / "shared" / "data" / "10k"
+BENCH = HERE.parent  # benchmarks/: the shared data sets
+PDFS = BENCH.parent.parent / "shared" / "data" / "10k"
 FORMAT_REMINDER = (
     "\n\nYour previous answer had no question in it. Answer with the questions only, one per "
     "line, each ending with a question mark."
@@ -91,7 +92,7 @@ def main() -> None:
         "repeats, and the chunk is asked again on the next run.",
         "",
         "Reproduce: `flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python "
-        f"benchmarks/format_reminder.py --chunks {' '.join(ids)}`",
+        f"benchmarks/experiments/format_reminder.py --chunks {' '.join(ids)}`",
         "",
     ]
     Path(args.out).write_text("\n".join(lines), encoding="utf-8")

@@ -1,8 +1,8 @@
 """LocalLLM's runtimes side by side: transformers vs llama.cpp (xllamacpp) with 1, 2, 4 slots.
 
-Reproduce (about 5 minutes on 2 cores; writes benchmarks/results/local_runtime.md):
+Reproduce (about 5 minutes on 2 cores; writes benchmarks/experiments/results/local_runtime.md):
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/local_runtime.py
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/experiments/local_runtime.py
 
 The same 10 Lyft 10-K chunks (``load_nodes(lyft_2021.pdf)[20:30]``), the package's default
 question prompt (2 questions per chunk), the bundled SmolLM2-135M-Instruct Q4_1 GGUF, greedy,
@@ -29,9 +29,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+BENCH = HERE.parent  # benchmarks/: the shared data sets
 RESULTS_MD = HERE / "results" / "local_runtime.md"
-PDF = Path(os.environ.get("DATA_DIR", HERE.parent.parent / "shared" / "data" / "10k"))
-COMMAND = "HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/local_runtime.py"
+PDF = Path(os.environ.get("DATA_DIR", BENCH.parent.parent / "shared" / "data" / "10k"))
+COMMAND = "HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/experiments/local_runtime.py"
 
 
 def load_avg() -> float:

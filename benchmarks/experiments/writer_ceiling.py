@@ -2,7 +2,7 @@
 
 Reproduce (a quiet 2-core machine; about 15 min):
 
-    flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/writer_ceiling.py
+    flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/experiments/writer_ceiling.py
 
 `make demo` has minutes for the bundled writer; this asks what it would give with all the time
 in the world. ``benchmarks/data/lyft_train.json`` holds SmolLM2-135M's questions for every
@@ -21,23 +21,27 @@ from __future__ import annotations
 import argparse
 import random
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-from writers import finetune, machine
-
-from llama_index.finetuning import EmbeddingQAFinetuneDataset
-from llama_index.finetuning.evaluation import compare
-from llama_index.finetuning.generation.filters import filter_pairs
-from llama_index.finetuning.resources import offline_base_model_path
-
 HERE = Path(__file__).resolve().parent
-PAIRS = HERE / "data" / "lyft_train.json"
+BENCH = HERE.parent  # benchmarks/: the shared data sets and writers.py
+sys.path.insert(0, str(BENCH))
+
+from llama_index.embeddings.huggingface import HuggingFaceEmbedding  # noqa: E402
+from writers import finetune, machine  # noqa: E402
+
+from llama_index.finetuning import EmbeddingQAFinetuneDataset  # noqa: E402
+from llama_index.finetuning.evaluation import compare  # noqa: E402
+from llama_index.finetuning.generation.filters import filter_pairs  # noqa: E402
+from llama_index.finetuning.resources import offline_base_model_path  # noqa: E402
+
+PAIRS = BENCH / "data" / "lyft_train.json"
 QUERY_SETS = {
-    "reference": HERE / "data" / "uber_reference.json",
-    "report": HERE / "data" / "uber_report.json",
+    "reference": BENCH / "data" / "uber_reference.json",
+    "report": BENCH / "data" / "uber_report.json",
 }
 
 
@@ -136,7 +140,7 @@ def main() -> None:
         ),
         "",
         "Reproduce: `flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python "
-        "benchmarks/writer_ceiling.py`",
+        "benchmarks/experiments/writer_ceiling.py`",
     ]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
