@@ -60,8 +60,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_LR = 3e-4
 DEFAULT_HARD_NEGATIVES = 0
 DEFAULT_WARMUP_RATIO = 0.1
-# Chosen by benchmarks/adapter_defaults.py (linear adapter at the rate above, mean of three
-# batch orders, same Uber half): 16 epochs of batch 10 ahead of 1, 2, 4, 8 and of batch 32.
+# Chosen by benchmarks/experiments/adapter_defaults.py (linear adapter at the rate above, mean
+# of three batch orders, same Uber half): 16 epochs of batch 10 ahead of 1, 2, 4, 8 and of
+# batch 32.
 # Epochs run on cached embeddings: they cost no base-model calls.
 DEFAULT_EPOCHS = 16
 

@@ -244,7 +244,7 @@ def training_arguments(engine: Any, columns: list[str], evaluator: Any, checkpoi
             metric_for_best_model=best_metric_name(evaluator),
             greater_is_better=True,
             # the only checkpoint used is the best: save when the val metric improves
-            # (benchmarks/st_overhead.py measures what the other saves cost)
+            # (benchmarks/experiments/st_overhead.py measures what the other saves cost)
             save_strategy="best",
         )
     kwargs.update(engine.training_args)
