@@ -39,12 +39,12 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..async_utils import run_sync
 from ..dataset import EmbeddingQAFinetuneDataset
 from .source_phrases import about_the_source, clean
+from .stopwords import english_stopwords
 
 logger = logging.getLogger(__name__)
 
@@ -73,21 +73,6 @@ RULES = (
 )
 
 
-@functools.lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    """NLTK's English list, as llama-index-core ships it; read as a file because importing
-    nltk (``globals_helper.stopwords``) takes seconds, which would stall the event loop."""
-    import llama_index.core
-
-    path = Path(llama_index.core.__file__).parent / "_static/nltk_cache/corpora/stopwords/english"
-    try:
-        return frozenset(path.read_text(encoding="utf-8").split())
-    except OSError:
-        from llama_index.core.utils import globals_helper
-
-        return frozenset(globals_helper.stopwords)
-
-
 @functools.lru_cache(maxsize=16)
 def _proper_nouns(prompt_tmpl: str) -> frozenset[str]:
     """Capitalised words of the prompt that do not open a line or a sentence."""
@@ -108,7 +93,7 @@ def normalise(text: str) -> str:
 
 def content_words(text: str, stopwords: frozenset[str] | None = None) -> set[str]:
     """Words of 4+ letters that are not stopwords, and numbers."""
-    stop = _stopwords() if stopwords is None else stopwords
+    stop = english_stopwords() if stopwords is None else stopwords
     return {w for w in _CONTENT.findall(text.lower()) if w not in stop}
 
 
@@ -152,7 +137,7 @@ def check_question(
         check_question("According to the text, what was revenue in 2021?", chunk)
         # ("What was revenue in 2021?", None)
     """
-    stop = _stopwords() if stopwords is None else stopwords
+    stop = english_stopwords() if stopwords is None else stopwords
     question = clean(question)
     words = question.split()
     if not (MIN_WORDS <= len(words) <= MAX_WORDS) or len(question) > MAX_CHARS:
@@ -220,7 +205,7 @@ def apply_rules(
 ) -> dict[str, str]:
     """The questions that pass every rule, id -> text as cleaned (:func:`check_question`);
     drops are counted in ``report``."""
-    stop = _stopwords()
+    stop = english_stopwords()
     checked: dict[str, tuple[str, str | None]] = {}
     chunks_of: dict[str, set[str]] = {}
     for qid, text in dataset.queries.items():

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import re
 
+from .stopwords import english_stopwords
+
 _F = re.IGNORECASE
 # What an LLM calls the chunk it was given. "the text of the agreement", "the context of
 # the pandemic" and "the section on taxes" name content, so a noun followed by "of"/"on" is not
@@ -209,7 +211,5 @@ def about_the_source(question: str) -> bool:
 
 
 def _has_content(text: str) -> bool:
-    from .filters import _stopwords
-
-    stop = _stopwords()
+    stop = english_stopwords()
     return any(w not in stop and w not in _GENERIC for w in _WORD.findall(text.lower()))
