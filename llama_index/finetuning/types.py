@@ -17,8 +17,8 @@ class BaseEmbeddingFinetuneEngine(ABC):
     """
 
     @abstractmethod
-    def finetune(self) -> None:
-        """Train, and save the result to the engine's output path."""
+    def finetune(self, *args: Any, **kwargs: Any) -> Any:
+        """Train, save the result to the engine's output path, and return what it measured."""
 
     @abstractmethod
     def get_finetuned_model(self, **model_kwargs: Any) -> Any:

@@ -50,7 +50,7 @@ def _query_batch_method(model: BaseEmbedding) -> tuple[Any, Any] | None:
     try:
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     except ImportError:  # pragma: no cover - a declared dependency
-        HuggingFaceEmbedding = None  # type: ignore[assignment,misc]
+        HuggingFaceEmbedding = None
     if HuggingFaceEmbedding is not None and isinstance(model, HuggingFaceEmbedding):
 
         def encode(queries: list[str]) -> list[Embedding]:

@@ -204,7 +204,7 @@ def adapter_dims(adapter: nn.Module) -> tuple[int | None, int | None]:
     return dims[0], dims[1]
 
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
+def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:

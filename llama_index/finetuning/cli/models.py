@@ -150,7 +150,7 @@ def build_embed_model(spec: str, base: str = "offline") -> Any:
 # ---- LLMs -------------------------------------------------------------------------------
 
 
-def _fast_failing(cls: type) -> type:
+def _fast_failing(cls: type[Any]) -> type[Any]:
     """``cls`` (an OpenAI client class of llama-index) whose connection attempt gives up
     after :data:`CONNECT_TIMEOUT` s and that does not retry by itself: generation retries,
     with back-off, and stops at once when the server cannot be reached. The class keeps

@@ -113,7 +113,7 @@ def _cache_for(model: Any) -> dict[tuple[str, str], np.ndarray]:
     entry = _EMBEDDING_CACHE.get(key)
     if entry is None or entry[0]() is not model:
         try:
-            ref = weakref.ref(model, lambda _ref, key=key: _EMBEDDING_CACHE.pop(key, None))
+            ref = weakref.ref(model, lambda _ref: _EMBEDDING_CACHE.pop(key, None))
         except TypeError:  # not weak-referenceable: do not keep it alive
             return {}
         entry = (ref, {})

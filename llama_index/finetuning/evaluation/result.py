@@ -139,7 +139,7 @@ def build_result(
                 if retrieved_scores is not None
                 else [None] * len(query_ids)
             ),
-            "first_hit_rank": pd.array(np.where(first > 0, first, None), dtype="Int64"),
+            "first_hit_rank": pd.array(np.where(first > 0, first, pd.NA), dtype="Int64"),
             **scores,
         }
     )

@@ -43,8 +43,9 @@ class GenerationInterrupted(KeyboardInterrupt):
 def retry_after_seconds(error: BaseException) -> float | None:
     response = getattr(error, "response", None)
     headers = getattr(response, "headers", None) or {}
+    value = headers.get("retry-after")
     try:
-        return float(headers.get("retry-after"))
+        return float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
 

@@ -146,8 +146,8 @@ def check_question(
         return question, "degenerate"
     if not (question.rstrip().endswith("?") or _QUESTION_START.match(question.strip())):
         return question, "not_a_question"
-    if not question.rstrip().endswith("?") and _QUESTION_START.match(question.strip()):
-        first = _QUESTION_START.match(question.strip()).group(1).lower()
+    if not question.rstrip().endswith("?") and (start := _QUESTION_START.match(question.strip())):
+        first = start.group(1).lower()
         if first in {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}:
             return question, "not_a_question"  # a wh-question cut off before its end
     if prompt_tmpl is not None and is_prompt_echo(question, prompt_tmpl, chunk):
