@@ -69,7 +69,7 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> Path:
     """Call ``write(tmp_path)`` then rename the temporary file over ``path``.
 
     Readers see the old file or the new one, never half of one; the file gets the mode a

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import NoReturn
 
 from .steps import DEFAULT_GENERATOR, GENERATORS
 
@@ -64,7 +65,7 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
 class _Parser(argparse.ArgumentParser):
     """Argument errors as one line (and where to read more), not the whole usage."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -124,9 +125,9 @@ def _add_logging_options(p: argparse.ArgumentParser, default: object) -> None:
     )
 
 
-def _common() -> argparse.ArgumentParser:
+def _common() -> _Parser:
     """``-v``, ``-q``, ``--log-level`` and ``--version``, before or after the subcommand."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     # SUPPRESS: a subcommand's absent -v must not reset one given before the subcommand
     _add_logging_options(common, argparse.SUPPRESS)
     common.add_argument("--version", action="version", version=_version())

@@ -175,7 +175,8 @@ def _private_card_class() -> type:
                 super().set_widget_examples(dataset)
             elif self.card_examples == "questions" and len(self.example_questions) >= 2:
                 first, *rest = self.example_questions
-                self.widget = [{"source_sentence": first, "sentences": rest}]
+                # the Hub's widget takes a list here (sentence-transformers annotates str)
+                self.widget = [{"source_sentence": first, "sentences": rest}]  # type: ignore[dict-item]
                 self.usage_examples = list(self.example_questions)
 
         def compute_dataset_metrics(self, dataset, dataset_info, loss, router_mapping=None):

@@ -79,8 +79,8 @@ def ir_evaluator(
 
     query_prompt, passage_prompt = prompts
     return InformationRetrievalEvaluator(
-        queries=val_dataset.queries,
-        corpus=val_dataset.corpus,
+        queries=dict(val_dataset.queries),
+        corpus=dict(val_dataset.corpus),
         relevant_docs={q: set(docs) for q, docs in val_dataset.relevant_docs.items()},
         accuracy_at_k=[1, 5, 10],
         precision_recall_at_k=[5, 10],
