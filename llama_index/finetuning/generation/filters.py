@@ -102,8 +102,14 @@ def starts_like_a_question(text: str) -> bool:
     return bool(_QUESTION_START.match(text.strip()))
 
 
+_SELF_COMPARISON = re.compile(r"\bbetween (?:the )?(.{3,}?) and (?:the )?\1\b")
+
+
 def is_degenerate(question: str) -> bool:
-    """A phrase repeated back to back: 3+ times (one word or more), or twice (3+ words)."""
+    """A phrase repeated back to back: 3+ times (one word or more), or twice (3+ words); or a
+    thing compared with itself ("the difference between X and X")."""
+    if _SELF_COMPARISON.search(normalise(question)):
+        return True
     tokens = normalise(question).split()
     for n in range(1, min(12, len(tokens) // 2) + 1):
         for i in range(len(tokens) - 2 * n + 1):
@@ -138,11 +144,11 @@ def check_question(
         # ("What was revenue in 2021?", None)
     """
     stop = english_stopwords() if stopwords is None else stopwords
-    question = clean(question)
+    written, question = question, clean(question)
     words = question.split()
     if not (MIN_WORDS <= len(words) <= MAX_WORDS) or len(question) > MAX_CHARS:
         return question, "length"
-    if is_degenerate(question):
+    if is_degenerate(question) or is_degenerate(written):
         return question, "degenerate"
     if not (question.rstrip().endswith("?") or _QUESTION_START.match(question.strip())):
         return question, "not_a_question"

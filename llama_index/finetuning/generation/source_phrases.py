@@ -31,8 +31,10 @@ from .stopwords import english_stopwords
 
 _F = re.IGNORECASE
 # What an LLM calls the chunk it was given. "the text of the agreement", "the context of
-# the pandemic" and "the section on taxes" name content, so a noun followed by "of"/"on" is not
-# a source; nor is "Section 230" (no determiner) or "its annual report".
+# the pandemic", "the passage of the bill" and "the section on taxes" name content, so such a
+# noun followed by "of" (or, but for excerpts, passages and snippets, by a word outside
+# _FOLLOW) is not a source; nor is "Section 230" (no determiner) or "its annual report".
+_ALWAYS = r"(?:excerpts?|passages?|snippets?)"
 _NOUN = (
     r"(?:excerpts?|passages?|texts?|documents?|context|paragraphs?|sections?|chunks?|"
     r"snippets?|articles?|reports?|filing|content|sources?)"
@@ -40,7 +42,8 @@ _NOUN = (
 _DET = r"(?:the|this|that|these|those|above|given|provided|following)"
 _ADJ = r"(?:given|provided|above|following|original|source|attached|same|full|whole|entire|"
 _ADJ += r"preceding|previous|current|supplied|shown|quoted)"
-_AFTER = r"(?:\s+(?:provided|given|above|below|shown|presented|supplied|here|itself))*"
+_AFTER_WORD = r"(?:provided|given|above|below|shown|presented|supplied|here|itself)"
+_AFTER = rf"(?:\s+{_AFTER_WORD})*"
 # A source noun is followed by punctuation or a word that does not extend it ("the context
 # manager", "the text mode" and "the table tennis" are content).
 _FOLLOW = (
@@ -54,7 +57,8 @@ _FOLLOW = (
     r"entitled|named|called|labell?ed|headed|captioned|\d)\b)"
 )
 _SRC = (
-    rf"(?:{_DET}\s+(?:{_ADJ}\s+)*{_NOUN}\b{_AFTER}{_FOLLOW}"
+    rf"(?:{_DET}\s+(?:{_ADJ}\s+)*(?:{_ALWAYS}\b(?!\s+of\b){_AFTER}"
+    rf"|{_NOUN}\b(?:(?:\s+{_AFTER_WORD})+\b|{_FOLLOW}))"
     rf"|(?:the|this)\s+(?:information|details|data|facts)\s+"
     rf"(?:(?:provided|given|presented|contained|above)\b|in\s+{_DET}\s+(?:{_ADJ}\s+)*{_NOUN}\b)"
     rf"(?:\s+(?:in|by)\s+{_DET}\s+(?:{_ADJ}\s+)*{_NOUN}\b)?{_AFTER}{_FOLLOW})"
@@ -78,7 +82,12 @@ _PART = (
     r"covered|detailed|explained|addressed|specified|disclosed|indicated|found|contained)"
 )
 _COPULA = r"(?:is|are|was|were|be|been|being)"
-_LEAD = re.compile(rf"^\s*{_VIA}\s+(?:{_SRC}|{_FIG})\s*(?:[,:;]|-+|(?=\s+{_WH}\b))\s*", _F)
+_LEAD = re.compile(
+    rf"^\s*{_VIA}\s+(?:(?:only|solely|just|purely)\s+)?(?:{_SRC}|{_FIG})\s*(?:[,:;]|-+|(?=\s+{_WH}\b))\s*",
+    _F,
+)
+# "Why, according to the context, did ...?"
+_INSIDE = re.compile(rf",\s*{_VIA}\s+(?:{_SRC}|{_FIG})\s*,\s*", _F)
 # ", as mentioned in the text?" ", according to the passage?" " in this excerpt?"
 _TRAIL = re.compile(rf",?\s+{_VIA}\s+(?:{_SRC}|{_FIG})\s*(?=[?.!]?\s*$)", _F)
 # "... the risks of X mentioned in the document?", "... mentioned above?": a participle after a
@@ -168,6 +177,9 @@ def clean(question: str) -> str:
     if lead and _has_content(text[lead.end() :]):
         rest = text[lead.end() :]
         text = rest[0].upper() + rest[1:]
+    inside = _INSIDE.sub(" ", text)
+    if _has_content(inside):
+        text = inside
     for pattern in (_TRAIL, _TRAIL_PART):
         match = pattern.search(text)
         if match is None:
