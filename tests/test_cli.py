@@ -294,3 +294,239 @@ def test_run_refuses_a_question_set_mixed_with_other_inputs(tmp_path, capsys, se
     assert f"--test: {test_set} is a question set" in err and "either one question set" in err
     assert str(other) in err or "2 question sets" in err
     assert not (tmp_path / "out").exists()
+
+
+# ---- issue 20: one output contract, one grammar, fast failures, quiet -----------------------
+
+
+def pseudo_docs(folder, first, n=2):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(first, first + n):
+        (folder / f"f{i}.txt").write_text(
+            f"In fiscal year {2010 + i} the company reported steady growth in region {i} "
+            f"across its largest markets. Management attributed the change in region {i} to "
+            "pricing decisions made during the second quarter of that year."
+        )
+    return folder
+
+
+def test_a_second_pseudo_run_into_a_dataset_of_other_chunks_is_refused(tmp_path, capsys):
+    """Finding 20.1: the second pseudo run replaced the first's chunks, exit 0 both times."""
+    out = tmp_path / "v" / "val.json"
+    base = ["--generator", "pseudo", "--num-questions", "1", "-o", str(out)]
+    assert main(["generate", str(pseudo_docs(tmp_path / "d1", 1)), *base]) == 0
+    first = out.read_bytes()
+    d2 = str(pseudo_docs(tmp_path / "d2", 3))
+    capsys.readouterr()
+    assert main(["generate", d2, *base]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "already holds 2 chunks" in err and "--append" in err
+    assert out.read_bytes() == first
+    assert main(["generate", d2, *base]) == 2  # the lock of the refused run is gone
+
+    assert main(["generate", d2, *base, "--append"]) == 0
+    assert sorted(EmbeddingQAFinetuneDataset.from_json(out).corpus) == ["f1-0", "f2-0", "f3-0", "f4-0"]  # fmt: skip
+    assert main(["generate", d2, *base, "--overwrite"]) == 0
+    assert sorted(EmbeddingQAFinetuneDataset.from_json(out).corpus) == ["f3-0", "f4-0"]
+    assert main(["generate", d2, *base]) == 0  # a rerun into its own output
+
+
+def test_every_command_takes_dash_o_and_the_old_spelling_still_works():
+    from llama_index.finetuning.cli.parser import build_parser
+
+    parser = build_parser()
+    for argv in (["generate", "x"], ["train", "d"], ["adapt", "d"], ["evaluate", "d"],
+                 ["run", "--train", "t", "--val", "v"]):  # fmt: skip
+        assert parser.parse_args([*argv, "-o", "here"]).output == "here"
+        assert parser.parse_args([*argv, "--output", "here"]).output == "here"
+    for argv in (["evaluate", "d"], ["run", "--train", "t", "--val", "v"]):
+        assert parser.parse_args([*argv, "--output-dir", "old"]).output == "old"
+
+
+def test_help_shows_every_default_and_reads_right():
+    """Finding 20.5: "--epochs ... the engine's", "--no-quality-filter ... (default: True)"."""
+    import inspect
+
+    from llama_index.finetuning import (
+        EmbeddingAdapterFinetuneEngine,
+        SentenceTransformersFinetuneEngine,
+    )
+    from llama_index.finetuning.cli import parser as cli_parser
+
+    p = cli_parser.build_parser()
+    helps = {name: p._subparsers._group_actions[0].choices[name].format_help()
+             for name in ("generate", "train", "adapt", "evaluate", "run")}  # fmt: skip
+    for text in helps.values():
+        assert "the engine's" not in text and "default: True" not in text
+    assert "--quality-filter, --no-quality-filter" in helps["generate"]
+    assert "(default: 2)" in helps["train"] and "(default: 16)" in helps["adapt"]
+    st = inspect.signature(SentenceTransformersFinetuneEngine.__init__).parameters
+    ad = inspect.signature(EmbeddingAdapterFinetuneEngine.__init__).parameters
+    assert (cli_parser.ST_EPOCHS, cli_parser.ST_BATCH_SIZE, cli_parser.ST_HARD_NEGATIVES) == (
+        st["epochs"].default, st["batch_size"].default, st["hard_negatives"].default)  # fmt: skip
+    assert (cli_parser.ADAPTER_EPOCHS, cli_parser.ADAPTER_BATCH_SIZE) == (
+        ad["epochs"].default, ad["batch_size"].default)  # fmt: skip
+    for name in ("train", "adapt", "evaluate", "run"):  # one grammar, spelled the same
+        assert "local:<folder or hub id>" in " ".join(helps[name].split())
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "{dataset}", "--model", "openai:text-embedding-3-small"], "this command takes"),
+        (["train", "{dataset}", "--model", "adapter:{dataset}"], "this command takes"),
+        (
+            ["run", "--train", "{dataset}", "--val", "{dataset}", "--model", "openai:x"],
+            "this command takes",
+        ),  # fmt: skip
+        (["evaluate", "{dataset}", "--model", "x=gguf:model.gguf"], "unknown kind 'gguf'"),
+        (["evaluate", "{dataset}", "--model", "x=adapter:/no/adapter"], "no such adapter folder"),
+        (["adapt", "{dataset}", "--model", "no/such-model"], "is not in the Hugging Face cache"),
+        (
+            ["adapt", "{dataset}", "--model", "local:no/such-model"],
+            "is not in the Hugging Face cache",
+        ),  # fmt: skip
+        (["generate", "{dataset}", "--round-trip-model", "adapter:x"], "this command takes"),
+    ],
+)
+def test_one_model_grammar_refused_where_it_does_not_apply(tmp_path, capsys, argv, message):
+    dataset = tmp_path / "d.json"
+    dataset.write_text(
+        json.dumps({"queries": {"q": "x?"}, "corpus": {"c": "y"}, "relevant_docs": {"q": ["c"]}})
+    )
+    argv = [a.format(dataset=dataset) for a in argv] + ["-o", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_quiet_and_log_level_and_the_root_logger_left_as_it_was(tmp_path, capsys):
+    import logging
+
+    docs, out = pseudo_docs(tmp_path / "docs", 1), tmp_path / "d.json"
+    argv = ["generate", str(docs), "--generator", "pseudo", "-o", str(out)]
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    assert main(argv) == 0
+    printed = capsys.readouterr()
+    assert printed.out.startswith("asking for questions on 2 chunks: seconds (no LLM)")  # 20.6
+    assert main([*argv, "-q"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.splitlines() == [f"4 questions over 2 chunks -> {out}"] and not printed.err
+    assert main([*argv, "--log-level", "debug"]) == 0
+    assert "DEBUG llamaindex-finetune: 2 chunks from" in capsys.readouterr().err
+    assert root.handlers == handlers and root.level == level  # main undoes its logging
+
+
+def test_offline_embed_model_is_the_bundled_minilm_as_a_llamaindex_embedding():
+    """The README's adapter block needs a BaseEmbedding for the bundled base model."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    from llama_index.finetuning import offline_embed_model
+    from llama_index.finetuning.resources import offline_base_model_path
+
+    model = offline_embed_model()
+    assert isinstance(model, BaseEmbedding)
+    assert model.model_name == str(offline_base_model_path())
+    assert len(model.get_text_embedding("revenue grew")) == 384
+
+
+# ---- fail fast: a hub or an LLM that cannot be reached ---------------------------------------
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed once the with block ends: connections are refused
+
+
+def hub_env(tmp_path):
+    """The hub on (HF_HUB_OFFLINE unset) but at a closed local port, and an empty cache."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}  # fmt: skip
+    env.update(HF_ENDPOINT=f"http://127.0.0.1:{closed_port()}", HF_HOME=str(tmp_path / "hf"))
+    return env
+
+
+def cli_proc(env, *argv):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "llama_index.finetuning.cli", *map(str, argv)],
+                          env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+
+
+def test_a_hub_model_neither_cached_nor_reachable_fails_in_one_line(tmp_path):
+    """Finding 20.4: 78 s of retry warnings before the error; now one metadata request."""
+    data = tmp_path / "d.json"
+    data.write_text(
+        json.dumps({"queries": {"q": "x?"}, "corpus": {"c": "y"}, "relevant_docs": {"q": ["c"]}})
+    )
+    env = hub_env(tmp_path)
+    for argv in (["train", data, "--model", "BAAI/bge-small-en", "-o", tmp_path / "m"],
+                 ["evaluate", data, "--model", "x=acme/none", "-o", tmp_path / "r"]):  # fmt: skip
+        proc = cli_proc(env, *argv)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        err = proc.stderr.strip()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert "cannot be reached" in err and env["HF_ENDPOINT"] in err and "--model offline" in err
+    assert not (tmp_path / "m").exists() and not (tmp_path / "r").exists()
+
+
+def test_a_cached_hub_model_loads_when_the_hub_cannot_be_reached(tmp_path):
+    """Cached and unreachable: the cache alone, not the download's retries."""
+    import shutil
+
+    from llama_index.finetuning.resources import offline_base_model_path
+
+    env = hub_env(tmp_path)
+    repo = tmp_path / "hf" / "hub" / "models--acme--minilm"
+    commit = "0" * 40
+    shutil.copytree(offline_base_model_path(), repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    data = tmp_path / "d.json"
+    EmbeddingQAFinetuneDataset(
+        queries={"q": "What was revenue?"}, corpus={"c": "Revenue was $3 billion."},
+        relevant_docs={"q": ["c"]},
+    ).save_json(data)  # fmt: skip
+    proc = cli_proc(env, "evaluate", data, "--model", "x=acme/minilm", "-o", tmp_path / "r")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| x |" in proc.stdout
+
+
+@pytest.mark.parametrize("where", ["closed port", "unresolvable name"])
+def test_an_llm_that_cannot_be_reached_ends_the_run_after_its_first_wave(where, tmp_path, capsys):
+    """Finding 20.4: 64 s for 2 chunks against an unreachable endpoint. The CLI's client
+    does not retry by itself, and generation starts no call after the first wave's."""
+    from conftest import make_nodes
+
+    from llama_index.finetuning.cli.models import build_llm
+    from llama_index.finetuning.generation import GenerationError, generate_qa_embedding_pairs
+
+    api_base = f"http://127.0.0.1:{closed_port()}/v1" if where == "closed port" else "http://llm.invalid/v1"  # fmt: skip
+    client = type(build_llm("openai-like:m", api_base, "k"))
+    calls = []
+
+    class Counting(client):  # the CLI's client, counting the calls generation makes
+        async def acomplete(self, *args, **kwargs):
+            calls.append(1)
+            return await super().acomplete(*args, **kwargs)
+
+    llm = Counting(model="m", api_base=api_base, api_key="k", is_chat_model=True, max_retries=0)
+    with pytest.raises(GenerationError, match="cannot be used"):
+        generate_qa_embedding_pairs(nodes=make_nodes(8), llm=llm, num_workers=2, output_path=None)
+    assert 1 <= len(calls) <= 2  # the first wave; before, every chunk was tried 4 times
+    assert build_llm("openai-like:m", api_base, "k").max_retries == 0
+
+    docs = write_docs(tmp_path / "docs", n=3)
+    argv = ["generate", str(docs), "--llm", "openai-like:m", "--api-base", api_base,
+            "--no-round-trip", "-o", str(tmp_path / "d.json")]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert api_base in err[-1] and "no other call was started" in err[-1]
+    assert sum("error" in line for line in err) == 1

@@ -143,8 +143,8 @@ def check_output_dir(
     held = marker_kind(path) if kind is not None and not overwrite else None
     if held is not None and held != kind:
         raise OutputExistsError(
-            f"{path}: the folder holds a {held} this package wrote, not a {kind}; choose "
-            f"another output folder, or pass {OVERWRITE_HINT} to write the {kind} into it"
+            f"{path}: the folder holds this package's {held}, not a {kind}; choose another "
+            f"output folder, or pass {OVERWRITE_HINT} to write the {kind} into it"
         )
     return path
 
@@ -341,8 +341,11 @@ class OutputLock:
     def __init__(self, path: str | os.PathLike, command: str | None = None) -> None:
         self.output, self.path, self.command = Path(path), lock_path(path), command
         self._fd: int | None = None
+        self._made: list[Path] = []
 
     def acquire(self) -> OutputLock:
+        # folders made for the lock alone are removed with it (a refused run leaves nothing)
+        self._made = [p for p in (self.path.parent, *self.path.parent.parents) if not p.exists()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(10):  # the file may be replaced between open and lock: open it again
             fd = self._try_lock()
@@ -400,6 +403,11 @@ class OutputLock:
         self._fd = None
         if self in _HELD:
             _HELD.remove(self)
+        for folder in self._made:  # deepest first; one the run wrote into stays
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
     def __enter__(self) -> OutputLock:
         return self.acquire()

@@ -30,16 +30,17 @@ from .steps import (
     TRAINABLE,
     CLIError,
     IncompleteRun,
+    build_embed_model,
     check_dataset_contract,
     check_llm_spec,
     check_model,
+    check_models,
     current_output,
     estimate,
     evaluate_models,
     generate_dataset,
     load_chunks,
     load_dataset,
-    parse_models,
     parse_spec,
     rerun_command,
     say,
@@ -109,8 +110,9 @@ def cmd_adapt(args: argparse.Namespace) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     output = _check_model_output(args, "report")
     dataset = load_dataset(args.dataset)
-    models = parse_models(args.model or ["base=offline"], args.base)
+    specs = check_models(args.model or ["base=offline"], args.base)
     with _lock(output):
+        models = {name: build_embed_model(spec, args.base) for name, spec in specs.items()}
         evaluate_models(dataset, models, output, args.top_k, args.overwrite,
                         dataset_name=args.dataset)  # fmt: skip
 
@@ -176,10 +178,21 @@ def _interrupted(command: str, error: BaseException) -> None:
     else:
         line += "; nothing of yours was changed; rerun the same command to start again"
     release_all_locks()  # os._exit runs no `with` block
+    _end_progress_bars()
     print(line, file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(130)
+
+
+def _end_progress_bars() -> None:
+    """End the bars an interrupt left open: their line ends, and ours starts on its own."""
+    tqdm = sys.modules.get("tqdm")
+    for bar in list(getattr(getattr(tqdm, "tqdm", None), "_instances", None) or []):
+        try:
+            bar.close()
+        except Exception:  # noqa: BLE001  a bar is not worth a traceback
+            pass
 
 
 # ---- logging ---------------------------------------------------------------------------------
@@ -217,7 +230,8 @@ def _configure_logging(args: argparse.Namespace) -> list:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
-    names = (*OWN_LOGGERS, "pypdf", "llama_index.llms.openai.utils")
+    quieted = ("pypdf", "llama_index.llms.openai.utils", "sentence_transformers.util.decorators")
+    names = (*OWN_LOGGERS, *quieted)
     saved = [
         (root, root.level),
         *((logging.getLogger(n), logging.getLogger(n).level) for n in names),
@@ -227,9 +241,10 @@ def _configure_logging(args: argparse.Namespace) -> list:
     for name in OWN_LOGGERS:
         logging.getLogger(name).setLevel(own)
     if not verbose and level is None:
-        logging.getLogger("pypdf").setLevel(logging.ERROR)
-        # the OpenAI client logs each of its own retries; generation counts and reports them
-        logging.getLogger("llama_index.llms.openai.utils").setLevel(logging.ERROR)
+        # pypdf logs each xref it repairs, the OpenAI client each of its retries (generation
+        # counts and reports failures), sentence-transformers a deprecation in llama-index
+        for name in quieted:
+            logging.getLogger(name).setLevel(logging.ERROR)
     return [handler, saved]
 
 

@@ -124,8 +124,13 @@ def build_embed_model(spec: str, base: str = "offline") -> Any:
         from ..resources import resolve_model_id
 
         name = resolve_model_id(None if parsed.kind == "offline" else model_id(parsed))
-        kwargs = {}
-        if Path(name).is_dir():
+        kwargs: dict[str, Any] = {}
+        if not Path(name).is_dir():
+            from huggingface_hub import constants
+
+            # the Hugging Face cache, as train's and check_model's (not llama-index's own)
+            kwargs["cache_folder"] = constants.HF_HUB_CACHE
+        else:
             from ..embeddings.base_models import saved_prompts
 
             query_prompt, passage_prompt = saved_prompts(name)

@@ -101,7 +101,7 @@ def load_chunks(paths: list[str], args: argparse.Namespace, max_chunks: int | No
         max_chunks=max_chunks,
         seed=args.seed,
     )
-    logger.info("%d chunks from %s", len(nodes), ", ".join(map(str, paths)))
+    logger.debug("%d chunks from %s", len(nodes), ", ".join(map(str, paths)))  # said after
     return nodes
 
 
@@ -163,7 +163,7 @@ def generate_dataset(
         current_output.clear()
         missing = {"pseudo": sum(nid not in ds.corpus for nid in texts)}
         return _check_complete(ds, texts, missing, output, strict, report=None)
-    from ..generation import generate_qa_embedding_pairs
+    from ..generation import GenerationError, generate_qa_embedding_pairs
 
     llm = build_llm(args.llm, args.api_base, args.api_key)
     kwargs: dict[str, Any] = {"num_workers": args.num_workers} if args.num_workers else {}
@@ -172,19 +172,23 @@ def generate_dataset(
             args.round_trip_model or getattr(args, "model", "offline")
         )
         kwargs["round_trip_top_k"] = args.round_trip_k
-    ds, report = generate_qa_embedding_pairs(
-        nodes=nodes,
-        llm=llm,
-        output_path=output,
-        num_questions_per_chunk=args.num_questions,
-        qa_generate_prompt_tmpl=args.prompt,
-        quality_filter=args.quality_filter,
-        follow_up=args.follow_up,
-        append=args.append,
-        return_report=True,
-        show_progress=not settings["quiet"],
-        **kwargs,
-    )
+    try:
+        ds, report = generate_qa_embedding_pairs(
+            nodes=nodes,
+            llm=llm,
+            output_path=output,
+            num_questions_per_chunk=args.num_questions,
+            qa_generate_prompt_tmpl=args.prompt,
+            quality_filter=args.quality_filter,
+            follow_up=args.follow_up,
+            append=args.append,
+            return_report=True,
+            show_progress=not settings["quiet"],
+            **kwargs,
+        )
+    except GenerationError as e:  # the LLM unusable, or every chunk asked failed: exit 1
+        text = str(e).rstrip(". ")
+        raise IncompleteRun(f"{text}; once the cause is fixed, {RERUN}: {rerun_command()}") from e
     current_output.clear()
     if report.resumed:
         say(f"resumed {report.resumed} of {report.chunks} chunks from an earlier run")
@@ -200,6 +204,7 @@ def generate_dataset(
     return _check_complete(ds, texts, missing, output, strict, report)
 
 
+RERUN = "rerun the same command to ask only those again"
 _WHY = {
     "failed": "the LLM call failed",
     "unanswered": "the LLM's answer held no question",
@@ -215,7 +220,7 @@ def _check_complete(
     else IncompleteRun, saying how many chunks have none, why, and what a rerun does."""
     missing = {why: n for why, n in missing.items() if n}
     asked_again = bool(missing.get("failed") or missing.get("unanswered"))
-    rerun = f"; rerun the same command to ask only those again: {rerun_command()}"
+    rerun = f"; {RERUN}: {rerun_command()}"
     if not len(ds):
         why = ", ".join(f"{n}: {_WHY[k]}" for k, n in missing.items())
         raise IncompleteRun(
@@ -362,6 +367,11 @@ def evaluate_models(
 def parse_models(items: list[str], base: str) -> dict[str, Any]:
     """``NAME=SPEC`` items -> {name: embedding model}; every spec is checked before any
     model is loaded."""
+    return {name: build_embed_model(spec, base) for name, spec in check_models(items, base).items()}
+
+
+def check_models(items: list[str], base: str) -> dict[str, str]:
+    """``NAME=SPEC`` items -> {name: spec}, each parsed and checked (no model is loaded)."""
     specs: dict[str, str] = {}
     for item in items:
         name, sep, spec = item.partition("=")
@@ -374,4 +384,4 @@ def parse_models(items: list[str], base: str) -> dict[str, Any]:
         if parsed.kind == "adapter":
             check_model(parse_spec(base, f"--base {base}", BASES), f"--base {base}")
         specs[name] = spec
-    return {name: build_embed_model(spec, base) for name, spec in specs.items()}
+    return specs
