@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "10k"
@@ -12,14 +13,39 @@ VAL_FILES = [str(DATA / "uber_2021.pdf")]
 
 
 def parse_args(description: str) -> argparse.Namespace:
+    """The tutorial's sizes by default; smaller ones for a quick look (the tests use tiny ones)."""
     parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--output-dir", default="tutorial_output")
+    parser.add_argument(
+        "--max-pages",
+        type=int,
+        default=None,
+        help="read this many evenly spaced pages of each PDF (default: all)",
+    )
     parser.add_argument(
         "--max-chunks",
         type=int,
         default=None,
-        help="use this many chunks per corpus (a quick look; default: all)",
+        help="use this many chunks per corpus, evenly spaced (default: all)",
     )
-    parser.add_argument("--output-dir", default="tutorial_output")
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=1024,
+        help="tokens per chunk (default: 1024, SentenceSplitter's, as in the tutorial)",
+    )
+    parser.add_argument(
+        "--num-questions",
+        type=int,
+        default=2,
+        help="questions the LLM writes per chunk (default: 2, as in the tutorial)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="train every model this many epochs (default: the tutorial's)",
+    )
     return parser.parse_args()
 
 
@@ -43,14 +69,36 @@ def base_model_id() -> str:
     return "BAAI/bge-small-en"
 
 
-def load_corpus(files, max_chunks=None, verbose=False):
-    """The tutorial's loader: PDF pages -> SentenceSplitter chunks (evenly sampled if limited)."""
+def load_corpus(files, args, verbose=False):
+    """The tutorial's loader: PDF pages -> SentenceSplitter chunks, in the sizes ``args`` gives
+    (pages and chunks evenly spaced when limited)."""
     from llama_index.core import SimpleDirectoryReader
     from llama_index.core.node_parser import SentenceSplitter
 
-    docs = SimpleDirectoryReader(input_files=files).load_data()
-    nodes = SentenceSplitter().get_nodes_from_documents(docs, show_progress=verbose)
-    if max_chunks is not None and len(nodes) > max_chunks:
-        step = len(nodes) / max_chunks
-        nodes = [nodes[int(i * step)] for i in range(max_chunks)]
+    with tempfile.TemporaryDirectory() as folder:
+        if args.max_pages is not None:  # reading a page costs far more than copying it
+            files = [_some_pages(file, args.max_pages, Path(folder)) for file in files]
+        docs = SimpleDirectoryReader(input_files=files).load_data()
+    # SentenceSplitter's own overlap (200 tokens) unless the chunks are small
+    splitter = SentenceSplitter(
+        chunk_size=args.chunk_size, chunk_overlap=min(200, args.chunk_size // 5)
+    )
+    nodes = splitter.get_nodes_from_documents(docs, show_progress=verbose)
+    if args.max_chunks is not None and len(nodes) > args.max_chunks:
+        step = len(nodes) / args.max_chunks
+        nodes = [nodes[int(i * step)] for i in range(args.max_chunks)]
     return nodes
+
+
+def _some_pages(file: str, max_pages: int, folder: Path) -> str:
+    """A copy of ``file`` holding ``max_pages`` of its pages, evenly spaced."""
+    from pypdf import PdfReader, PdfWriter
+
+    pages = PdfReader(file).pages
+    step = max(len(pages) / max_pages, 1)
+    writer = PdfWriter()
+    for i in range(min(max_pages, len(pages))):
+        writer.add_page(pages[int(i * step)])
+    copy = folder / Path(file).name
+    writer.write(copy)
+    return str(copy)

@@ -1,6 +1,6 @@
 """The "Finetune Embeddings" tutorial as a script: Lyft 10-K pairs -> finetuned model -> proof.
 
-Run:  .venv/bin/python examples/finetune_embedding.py [--max-chunks 20]
+Run:  .venv/bin/python examples/finetune_embedding.py [--max-chunks 20]  (--help: the sizes)
 
 Only the LLM line differs from the tutorial: the bundled SmolLM2 by default, OpenAI when
 OPENAI_API_KEY is set. Offline, the base model is the bundled all-MiniLM-L6-v2 instead of
@@ -24,14 +24,20 @@ args = parse_args(__doc__.splitlines()[0])
 out = Path(args.output_dir)
 
 # 1. Chunks, and an LLM writes questions for each (resumable: rerunning skips finished chunks).
-train_nodes = load_corpus(TRAIN_FILES, args.max_chunks, verbose=True)
-val_nodes = load_corpus(VAL_FILES, args.max_chunks, verbose=True)
+train_nodes = load_corpus(TRAIN_FILES, args, verbose=True)
+val_nodes = load_corpus(VAL_FILES, args, verbose=True)
 llm = get_llm()
 train_dataset = generate_qa_embedding_pairs(
-    llm=llm, nodes=train_nodes, output_path=out / "train_dataset.json"
+    llm=llm,
+    nodes=train_nodes,
+    num_questions_per_chunk=args.num_questions,
+    output_path=out / "train_dataset.json",
 )
 val_dataset = generate_qa_embedding_pairs(
-    llm=llm, nodes=val_nodes, output_path=out / "val_dataset.json"
+    llm=llm,
+    nodes=val_nodes,
+    num_questions_per_chunk=args.num_questions,
+    output_path=out / "val_dataset.json",
 )
 
 # 2. The files load back unchanged.
@@ -44,6 +50,7 @@ finetune_engine = SentenceTransformersFinetuneEngine(
     model_id=base_model_id(),
     model_output_path=str(out / "test_model"),
     val_dataset=val_dataset,
+    epochs=args.epochs or 2,
 )
 finetune_engine.finetune()
 embed_model = finetune_engine.get_finetuned_model()

@@ -1,6 +1,6 @@
 """The "Finetuning an Adapter" tutorial as a script: linear, two-layer and custom adapters.
 
-Run:  .venv/bin/python examples/finetune_embedding_adapter.py [--max-chunks 20]
+Run:  .venv/bin/python examples/finetune_embedding_adapter.py [--max-chunks 20]  (--help: the sizes)
 
 The base model stays frozen (the index built with it needs no re-embedding); only queries
 go through the adapter. Only the LLM line differs from the tutorial (local SmolLM2 by
@@ -28,14 +28,20 @@ from llama_index.finetuning.embeddings.adapter_utils import BaseAdapter, TwoLaye
 args = parse_args(__doc__.splitlines()[0])
 out = Path(args.output_dir)
 
-train_nodes = load_corpus(TRAIN_FILES, args.max_chunks)
-val_nodes = load_corpus(VAL_FILES, args.max_chunks)
+train_nodes = load_corpus(TRAIN_FILES, args)
+val_nodes = load_corpus(VAL_FILES, args)
 llm = get_llm()
 train_dataset = generate_qa_embedding_pairs(
-    llm=llm, nodes=train_nodes, output_path=out / "train_dataset.json"
+    llm=llm,
+    nodes=train_nodes,
+    num_questions_per_chunk=args.num_questions,
+    output_path=out / "train_dataset.json",
 )
 val_dataset = generate_qa_embedding_pairs(
-    llm=llm, nodes=val_nodes, output_path=out / "val_dataset.json"
+    llm=llm,
+    nodes=val_nodes,
+    num_questions_per_chunk=args.num_questions,
+    output_path=out / "val_dataset.json",
 )
 
 base_embed_model = resolve_embed_model(f"local:{base_model_id()}")
@@ -46,7 +52,7 @@ finetune_engine = EmbeddingAdapterFinetuneEngine(
     train_dataset,
     base_embed_model,
     model_output_path=str(out / "model_output_test"),
-    epochs=4,
+    epochs=args.epochs or 4,
     verbose=True,
 )
 finetune_engine.finetune()
@@ -60,7 +66,7 @@ finetune_engine = EmbeddingAdapterFinetuneEngine(
     model_output_path=str(out / "model5_output_test"),
     model_checkpoint_path=str(out / "model5_ck"),
     adapter_model=adapter_model,
-    epochs=25,
+    epochs=args.epochs or 25,
     verbose=True,
 )
 finetune_engine.finetune()
@@ -106,7 +112,7 @@ finetune_engine = EmbeddingAdapterFinetuneEngine(
     model_output_path=str(out / "custom_model_output"),
     model_checkpoint_path=str(out / "custom_model_ck"),
     adapter_model=CustomNN(dim, 1024, dim),
-    epochs=25,
+    epochs=args.epochs or 25,
     verbose=True,
 )
 finetune_engine.finetune()
