@@ -28,9 +28,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .runtime import RuntimeSettings
+if TYPE_CHECKING:  # the module loads alone: it imports nothing of the package at run time
+    from .runtime import RuntimeSettings
 
 # Slots when LocalLLM.n_parallel is None: prompts of ~850 tokens on 2 busy cores gave the most
 # chunks per second with this many (benchmarks/experiments/results/local_runtime.md).

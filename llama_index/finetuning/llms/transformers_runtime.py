@@ -23,9 +23,10 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .runtime import RuntimeSettings
+if TYPE_CHECKING:  # the module loads alone: it imports nothing of the package at run time
+    from .runtime import RuntimeSettings
 
 
 class _MicroBatcher:
