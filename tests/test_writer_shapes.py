@@ -35,15 +35,18 @@ CHUNKS = [
 ]
 
 
-def tutorial_flow(server, tmp_path, **kwargs):
-    """The README's tutorial: nodes, the OpenAI LLM, every other argument at its default."""
+def tutorial_flow(server, tmp_path):
+    """The README's tutorial: nodes, the OpenAI LLM, every other argument at its default
+    (``return_report`` changes only what is returned). -> (dataset, report, warnings)"""
     nodes = [TextNode(id_=f"node-{i}", text=text) for i, text in enumerate(CHUNKS)]
     llm = OpenAI(model="gpt-4o-mini", api_base=server.url, api_key="test", max_retries=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", GenerationWarning)  # no chunk short of its questions
-        return generate_qa_embedding_pairs(
-            nodes=nodes, llm=llm, output_path=tmp_path / "train.json", **kwargs
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GenerationWarning)
+        dataset, report = generate_qa_embedding_pairs(
+            nodes=nodes, llm=llm, output_path=tmp_path / "train.json", return_report=True
         )
+    said = [str(w.message) for w in caught if issubclass(w.category, GenerationWarning)]
+    return dataset, report, said
 
 
 def questions_per_chunk(dataset) -> dict[str, list[str]]:
@@ -63,15 +66,17 @@ def by_name(modes):
 
 @by_name(SHAPE_MODES)
 def test_every_chunk_gets_the_questions_written_in_each_answer_shape(mode, fake_openai, tmp_path):
-    dataset = tutorial_flow(fake_openai(answer=mode), tmp_path)
+    dataset, _, said = tutorial_flow(fake_openai(answer=mode), tmp_path)
     assert questions_per_chunk(dataset) == {c: content_questions(prompt(c), 2) for c in CHUNKS}
+    assert said == []
 
 
 @by_name(PHRASING_MODES)
 def test_content_questions_with_a_source_phrase_reach_training(mode, fake_openai, tmp_path):
     # "According to the document, what ...?" is about the chunk's content: its words stay,
     # with or without the phrase (the quality gate decides how to clean it)
-    dataset = tutorial_flow(fake_openai(answer=mode), tmp_path)
+    dataset, _, said = tutorial_flow(fake_openai(answer=mode), tmp_path)
+    assert said == []
     for chunk, questions in questions_per_chunk(dataset).items():
         assert len(questions) == 2, (chunk, questions)
         for question, (a, b) in zip(questions, question_terms(prompt(chunk), 2), strict=True):
@@ -80,7 +85,8 @@ def test_content_questions_with_a_source_phrase_reach_training(mode, fake_openai
 
 @by_name(JUNK_MODES)
 def test_smollm2_junk_is_dropped_and_the_good_questions_kept(mode, fake_openai, tmp_path):
-    dataset, report = tutorial_flow(fake_openai(answer=mode), tmp_path, return_report=True)
+    dataset, report, _ = tutorial_flow(fake_openai(answer=mode), tmp_path)
     assert questions_per_chunk(dataset) == {c: content_questions(prompt(c), 2) for c in CHUNKS}
+    assert report.short == 0 and report.failed == 0
     assert not set(SMOLLM2_JUNK) & set(dataset.queries.values())
     assert sum(report.dropped.values()) >= len(CHUNKS)  # the gate, not only the parser, drops
