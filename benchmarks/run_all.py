@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 # The order of RESULTS.md. make_datasets writes benchmarks/data/ (about 100 min with the offline
 # LLM on 2 cores) and the others read it, so it only runs when asked: --only make_datasets.
 ORDER = [
-    "demo", "writers", "writers_questions_asked",
+    "demo", "writers", "writers_questions_asked", "gate",
     "generation", "local_llm", "st_finetune", "adapter",
     "evaluation", "scale", "scale_generation", "synthetic_only",
 ]  # fmt: skip

@@ -102,12 +102,15 @@ def starts_like_a_question(text: str) -> bool:
     return bool(_QUESTION_START.match(text.strip()))
 
 
-_SELF_COMPARISON = re.compile(r"\bbetween (?:the )?(.{3,}?) and (?:the )?\1\b")
+# "the difference between X and X", "the impact of X on the X pandemic"
+_SELF_COMPARISON = re.compile(
+    r"\b(?:between|of) (?:the )?(.{3,}?) (?:and|on|versus|vs) (?:the )?\1\b"
+)
 
 
 def is_degenerate(question: str) -> bool:
     """A phrase repeated back to back: 3+ times (one word or more), or twice (3+ words); or a
-    thing compared with itself ("the difference between X and X")."""
+    thing compared with itself ("the difference between X and X", "the impact of X on X")."""
     if _SELF_COMPARISON.search(normalise(question)):
         return True
     tokens = normalise(question).split()

@@ -90,6 +90,15 @@ _LEAD = re.compile(
 _INSIDE = re.compile(rf",\s*{_VIA}\s+(?:{_SRC}|{_FIG})\s*,\s*", _F)
 # ", as mentioned in the text?" ", according to the passage?" " in this excerpt?"
 _TRAIL = re.compile(rf",?\s+{_VIA}\s+(?:{_SRC}|{_FIG})\s*(?=[?.!]?\s*$)", _F)
+# ", as the document explains?" ", as the passage notes?"
+_SAYS = (
+    r"(?:say|says|said|state|states|stated|explain|explains|explained|note|notes|noted|"
+    r"describe|describes|described|mention|mentions|mentioned|show|shows|shown|indicate|"
+    r"indicates|suggest|suggests|report|reports|put|puts|outline|outlines|discuss|discusses)"
+)
+_TRAIL_AS = re.compile(
+    rf",?\s+as\s+(?:{_SRC}|{_FIG})\s+(?:(?:does|do|did)\s+)?{_SAYS}(?:\s+it)?\s*(?=[?.!]?\s*$)", _F
+)
 # "... the risks of X mentioned in the document?", "... mentioned above?": a participle after a
 # noun; after a copula ("What risks are mentioned in the document?") it is the verb, and stays
 _TRAIL_PART = re.compile(
@@ -131,9 +140,17 @@ _PREVIOUS_QUESTIONS = re.compile(
 )
 # A source mention a content question may keep: "risks mentioned in the document", "How
 # does the text describe X"; anywhere else the source is what is asked about.
-_KEPT_MENTION = re.compile(
-    rf"\b(?:{_PART}\s+(?:in|by|within|throughout)|(?:does|do|did)|in|from|within)\s+$", _F
+_KEPT_MENTION = re.compile(rf"\b(?:{_PART}\s+(?:in|by|within|throughout)|in|from|within)\s+$", _F)
+# "How does the document describe X?": the source only reports; "How does the excerpt affect
+# the business?" makes the source the subject
+_REPORTING = re.compile(
+    rf"\s*(?:{_SAYS}|define|defines|characteri[sz]es?|portray|portrays|present|presents|treat|"
+    rf"treats|address|addresses|cover|covers|list|lists|detail|details|summari[sz]es?|frame|"
+    rf"frames|mean|refer|refers|compare|compares|identify|identifies|give|gives|provide|"
+    rf"provides|highlight|highlights)\b",
+    _F,
 )
+_DOES = re.compile(r"\b(?:does|do|did)\s+$", _F)
 # Words that ask about a text without naming any of its content.
 _GENERIC = frozenset(
     """purpose main topic topics subject idea ideas point points focus theme themes gist summary
@@ -180,7 +197,7 @@ def clean(question: str) -> str:
     inside = _INSIDE.sub(" ", text)
     if _has_content(inside):
         text = inside
-    for pattern in (_TRAIL, _TRAIL_PART):
+    for pattern in (_TRAIL_AS, _TRAIL, _TRAIL_PART):
         match = pattern.search(text)
         if match is None:
             continue
@@ -217,7 +234,9 @@ def about_the_source(question: str) -> bool:
     if not mentions:
         return False
     for mention in mentions:
-        if not _KEPT_MENTION.search(question[: mention.start()]):
+        before = question[: mention.start()]
+        reports = _DOES.search(before) and _REPORTING.match(question[mention.end() :])
+        if not (reports or _KEPT_MENTION.search(before)):
             return True
     return not _has_content(_ANY_SRC.sub(" ", question))
 
