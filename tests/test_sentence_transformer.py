@@ -49,10 +49,17 @@ def test_training_without_val_set_saves_a_normal_model_with_a_card(trained):
     model = SentenceTransformer(str(out))
     assert model.encode(["a question"]).shape == (1, 384)
     card = (out / "README.md").read_text()
-    assert "## Finetuned with llama-index-finetuning-embeddings" in card
+    assert "Finetuned from **sentence-transformers/all-MiniLM-L6-v2" in card
     assert f"| training questions | {len(ds.queries)} |" in card
     assert "| hard negatives per question | 1 |" in card
-    assert "No validation set was given" in card
+    # 24 chunks: a 20% hold-out would hold 10 questions, too few to check anything
+    result = engine.result
+    assert result.checked_by == "none" and not result.checked
+    assert "would hold 10 questions" in result.unchecked_reason
+    assert "**Nothing checked this model**" in card and result.unchecked_reason in card
+    ending = result.ending(f"local:{out}")
+    assert ending.startswith(f"finetuned model saved to {out} (use it as 'local:{out}')")
+    assert "nothing checked the result" in ending
     settings = json.loads((out / "finetune_settings.json").read_text())["settings"]
     assert settings["training rows"] == len(ds.queries)
     assert settings["batch sampler"] == "no duplicates"
@@ -199,12 +206,13 @@ def test_tutorial_cell_sequence_with_a_val_set_keeps_the_best_checkpoint(tmp_pat
         if "eval_val_cosine_ndcg@10" in e and e["step"] > 0
     ]
     assert len(state_evals) >= 3
-    assert metrics["finetuned"]["cosine_ndcg@10"] == pytest.approx(max(state_evals))
+    assert metrics["finetuned"]["ndcg@10"] == pytest.approx(max(state_evals), abs=1e-4)
+    assert not finetune_engine.result.kept_untrained
     saved = load_sentence_transformer(str(tmp_path / "test_model"), device="cpu")
     again = ir_evaluator(val_dataset, saved)(saved)["val_cosine_ndcg@10"]
     assert again == pytest.approx(max(state_evals), abs=1e-4)
     card = (tmp_path / "test_model" / "README.md").read_text()
-    assert "### Validation retrieval metrics" in card and "| NDCG@10 |" in card
+    assert "## Validation retrieval metrics" in card and "| NDCG@10 |" in card
 
     index = VectorStoreIndex(train_nodes + val_nodes, embed_model=embed_model)
     hits = index.as_retriever(similarity_top_k=3).retrieve(QUESTIONS[20][0])
@@ -364,18 +372,104 @@ def test_default_model_is_the_bundled_minilm_when_the_hub_is_out_of_reach(tmp_pa
     assert Path(default_model_id()) == offline_base_model_path()
 
 
-def test_the_base_model_is_kept_when_no_checkpoint_beats_it(tmp_path):
+@pytest.mark.parametrize("checked_by", ["val_dataset", "holdout"])
+def test_the_base_model_is_kept_when_no_checkpoint_beats_it(tmp_path, caplog, checked_by):
+    """A learning rate this high wrecks every checkpoint: the guard saves the base model and
+    says so, whether a val set was given or a part of the training chunks was held out."""
     from sentence_transformers import SentenceTransformer
 
-    ds = small_dataset(n_chunks=12)
-    train, val = ds.split(0.5, seed=0)
+    ds = small_dataset()
+    if checked_by == "val_dataset":
+        train, val = ds.split(0.5, seed=0)
+        kwargs = {"val_dataset": val}
+    else:  # 24 chunks: a 50% hold-out holds 12 chunks and their 24 questions
+        train, val, kwargs = ds, None, {"holdout": 0.5}
+    out = tmp_path / "m"
     engine = SentenceTransformersFinetuneEngine(
-        train, model_output_path=str(tmp_path / "m"), val_dataset=val, batch_size=4,
-        evaluation_steps=1, hard_negatives=0, learning_rate=0.5, epochs=1, **QUIET,
-    )  # fmt: skip  # a learning rate this high wrecks every checkpoint
-    result = engine.finetune()
+        train, model_output_path=str(out), batch_size=4, evaluation_steps=3, hard_negatives=0,
+        learning_rate=0.5, epochs=1, **kwargs, **QUIET,
+    )  # fmt: skip
+    with caplog.at_level("WARNING"):
+        result = engine.finetune()
+    selection = engine.selection
+    assert result.checked_by == selection.source == checked_by
+    if checked_by == "holdout":  # no held-out chunk was trained on
+        held = {d for docs in selection.val.relevant_docs.values() for d in docs}
+        assert len(selection.val.queries) == 24 and held.isdisjoint(selection.train.corpus)
+        assert set(selection.val.corpus) == set(ds.corpus)  # searched among all chunks
     assert result.kept_untrained and result.best_step == 0 and "base model" in result.notice
-    saved = SentenceTransformer(str(tmp_path / "m"), device="cpu")
+    assert result.trained_score < result.base_score == result.best_score
+    comparison = result.comparison
+    assert comparison["difference"] == pytest.approx(result.trained_score - result.base_score)
+    assert comparison["low"] <= comparison["difference"] <= comparison["high"] < 0
+    assert comparison["n_questions"] == len(selection.val.queries)
+    assert "no finetuned checkpoint beat the base model" in caplog.text
+
+    ending = result.ending(f"local:{out}")
+    assert ending.startswith("kept the base model: no finetuned checkpoint beat it on ")
+    assert f"ndcg@10 base {result.base_score:.4f} vs finetuned {result.trained_score:.4f}" in ending
+    assert f"{out} holds the base model unchanged" in ending
+    card = (out / "README.md").read_text()
+    assert "**The saved model is the base model, unchanged**" in card
+    assert card.index("finetuned with llama-index-finetuning-embeddings") < card.index(
+        "Below: the base model's own card"
+    )
+    assert "| saved | the base model, unchanged |" in card
+    saved = SentenceTransformer(str(out), device="cpu")
     base = SentenceTransformer(str(offline_base_model_path()), device="cpu")
     texts = ["Revenue per active rider rose.", "Who audits the company?"]
     np.testing.assert_allclose(saved.encode(texts), base.encode(texts), atol=1e-5)
+
+
+def test_merge_with_base_interpolates_floating_weights(trained):
+    """WiSE-FT on real models: 0 is the base, 1 the finetuned model, 0.5 halfway; the
+    finetuned model given is left as it was."""
+    import torch
+
+    from llama_index.finetuning.embeddings.merge import merge_with_base
+
+    _, _, out = trained
+    tuned = load_sentence_transformer(str(out), device="cpu")
+    base = load_sentence_transformer("offline", device="cpu")
+    before = {k: v.clone() for k, v in tuned.state_dict().items()}
+    half = merge_with_base(tuned, base, 0.5)
+    name = next(k for k, v in before.items() if v.is_floating_point() and v.dim() == 2)
+    t, b, h = before[name], base.state_dict()[name], half.state_dict()[name]
+    assert not torch.allclose(t, b)
+    torch.testing.assert_close(h, (t + b) / 2)
+    assert all(torch.equal(v, tuned.state_dict()[k]) for k, v in before.items())
+    for weight, same_as in ((0.0, base), (1.0, tuned)):
+        merged = merge_with_base(str(out), "offline", weight, device="cpu")
+        texts = ["How many shared bikes are on the streets?"]
+        np.testing.assert_allclose(merged.encode(texts), same_as.encode(texts), atol=1e-5)
+    with pytest.raises(ValueError, match="merge must be a number from 0 to 1"):
+        merge_with_base(tuned, base, 1.5)
+
+
+def test_engine_merge_saves_the_interpolated_checkpoint(trained, tmp_path):
+    """The same run as ``trained`` (same seed, same data) with merge=0.5 saves the weights
+    halfway between the base model and that run's model, and its card records the weight."""
+    import torch
+
+    engine, ds, out = trained
+    merged_out = tmp_path / "merged"
+    merged = SentenceTransformersFinetuneEngine(
+        ds, model_output_path=str(merged_out), batch_size=8, evaluation_steps=1000, merge=0.5,
+        **QUIET,
+    )  # fmt: skip
+    result = merged.finetune()
+    assert result.merge == 0.5 and engine.result.merge == 1.0
+    full = load_sentence_transformer(str(out), device="cpu").state_dict()
+    half = load_sentence_transformer(str(merged_out), device="cpu").state_dict()
+    base = load_sentence_transformer("offline", device="cpu").state_dict()
+    for name in [k for k, v in full.items() if v.is_floating_point()][:8]:
+        torch.testing.assert_close(half[name], (full[name] + base[name]) / 2, atol=1e-5, rtol=0)
+    card = (merged_out / "README.md").read_text()
+    assert "| merge | 0.5 (share of the finetuned weights; 1 = as trained) |" in card
+    settings = json.loads((merged_out / "finetune_settings.json").read_text())
+    assert settings["settings"]["merge (share of the finetuned weights)"] == 0.5
+    assert settings["result"]["merge"] == 0.5
+    with pytest.raises(ValueError, match="merge must be a number from 0 to 1"):
+        SentenceTransformersFinetuneEngine(ds, merge=-0.1)
+    with pytest.raises(ValueError, match="holdout must be a share"):
+        SentenceTransformersFinetuneEngine(ds, holdout=1.0)

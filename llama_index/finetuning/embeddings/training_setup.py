@@ -136,25 +136,6 @@ def warmup_kwargs(ratio: float) -> dict[str, float]:
     return {"warmup_ratio": float(ratio)}
 
 
-def val_metrics_from_log(trainer: Any, base: dict[str, float] | None = None) -> dict:
-    """Validation metrics of the base model (``base``: the evaluator's output before training)
-    and of the checkpoint the trainer kept (the best one by NDCG@10)."""
-    prefix = f"eval_{VAL_NAME}_"
-    evals = [e for e in trainer.state.log_history if any(k.startswith(prefix) for k in e)]
-    out: dict[str, dict[str, float]] = {}
-    if base:
-        out["base"] = {k[len(VAL_NAME) + 1 :]: v for k, v in base.items()}
-    if not evals:
-        return out
-    kept_step = evals[-1]["step"]
-    if trainer.state.best_model_checkpoint:
-        kept_step = int(trainer.state.best_model_checkpoint.rsplit("-", 1)[-1])
-    kept = next((e for e in evals if e["step"] == kept_step), evals[-1])
-    out["finetuned"] = {k[len(prefix) :]: v for k, v in kept.items() if k.startswith(prefix)}
-    out["finetuned"]["step"] = kept["step"]
-    return out
-
-
 def barrier() -> None:
     """Wait for every process (no-op when training in a single process)."""
     import torch.distributed as dist

@@ -1,0 +1,144 @@
+"""The guard: which questions choose the saved model, and whether it beats the base model.
+
+Example::
+
+    from llama_index.finetuning.embeddings.selection import choose_selection
+
+    selection = choose_selection(train_dataset, val_dataset=None, holdout=0.2, seed=0)
+    selection.source        # "holdout": 20% of the chunks (with their questions) held out
+    selection.train         # what training reads: the other chunks and their questions
+    selection.val           # what chooses the checkpoint and is compared with the base model
+
+Both engines train, then keep the trained model only if it scores above the base model on
+``selection.val`` (NDCG@10 for sentence-transformers, ``val_metric`` for adapters); else they
+save the base model (an identity adapter) and say so. A validation set the user gives is
+that set. Without one, a part of the training pairs is held out **by chunk** (no held-out
+chunk is trained on), with the whole corpus as the search space. Synthetic questions judge
+the model with the same writer's eyes that trained it: the hold-out catches a training that
+broke retrieval, not one that learned a writer's habits; a human-written validation set is
+the better judge. When the data are too small for a hold-out that can tell two models
+apart (:data:`MIN_HOLDOUT_QUESTIONS`), training uses all pairs and the result says that
+nothing checked it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..dataset import EmbeddingQAFinetuneDataset
+
+#: Share of the training chunks held out to check the result when no validation set is given.
+DEFAULT_HOLDOUT = 0.2
+#: Below this many held-out questions a comparison with the base model is mostly noise
+#: (the standard error of a mean NDCG@10 difference over n questions is ~0.3/sqrt(n)):
+#: no hold-out is made, and the result says that nothing checked it.
+MIN_HOLDOUT_QUESTIONS = 20
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What trains, what checks, and how the checking set came about.
+
+    Attributes:
+        train: the pairs training reads.
+        val: the set that chooses the checkpoint or epoch and is compared with the base
+            model; ``None`` when nothing checks the result.
+        source: ``"val_dataset"`` (given), ``"holdout"`` (held out of the training pairs)
+            or ``"none"``.
+        description: the checking set in words, for logs, results and model cards.
+        unchecked_reason: why nothing checks the result (``source == "none"``).
+    """
+
+    train: EmbeddingQAFinetuneDataset
+    val: EmbeddingQAFinetuneDataset | None
+    source: str
+    description: str | None = None
+    unchecked_reason: str | None = None
+
+
+def describe_set(dataset: Any, name: str = "val_dataset") -> str | None:
+    """``"val_dataset (49 questions, 40 chunks)"`` or None."""
+    if dataset is None:
+        return None
+    return f"{name} ({len(dataset.queries)} questions, {len(dataset.corpus)} chunks)"
+
+
+def answer_chunks(dataset: EmbeddingQAFinetuneDataset) -> set[str]:
+    return {d for docs in dataset.relevant_docs.values() for d in docs}
+
+
+def check_holdout(holdout: Any) -> float:
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, float)) or not 0 <= holdout < 1:
+        raise ValueError(
+            f"holdout must be a share from 0 (no hold-out) to below 1, got {holdout!r}"
+        )
+    return float(holdout)
+
+
+def choose_selection(
+    dataset: EmbeddingQAFinetuneDataset,
+    val_dataset: EmbeddingQAFinetuneDataset | None,
+    holdout: float = DEFAULT_HOLDOUT,
+    seed: int = 0,
+    search_space: str = "corpus",
+) -> Selection:
+    """The :class:`Selection` of an engine run.
+
+    Args:
+        dataset: the training pairs.
+        val_dataset: the user's validation set; when given, it checks and nothing is held out.
+        holdout: without ``val_dataset``, the share of the answer chunks held out (with all
+            their questions); 0 holds nothing out.
+        seed: the seed of the split.
+        search_space: what the held-out questions search: ``"corpus"`` (the whole corpus,
+            distractors included) or ``"answers"`` (every chunk that answers a question: for
+            the adapter engine, which embeds only those unless it mines hard negatives).
+    """
+    if val_dataset is not None:
+        return Selection(dataset, val_dataset, "val_dataset", describe_set(val_dataset))
+    if not holdout:
+        return Selection(
+            dataset, None, "none",
+            unchecked_reason="no validation set was given and the hold-out is off (holdout=0)",
+        )  # fmt: skip
+    answers = answer_chunks(dataset)
+    try:
+        train, held = dataset.split(holdout, seed=seed)
+    except ValueError as e:  # one chunk, or every chunk tied to the others by a question
+        train, held, why = dataset, None, str(e)
+    if held is None or len(held.queries) < MIN_HOLDOUT_QUESTIONS:
+        n = 0 if held is None else len(held.queries)
+        reason = (
+            f"no validation set was given, and a {holdout:.0%} hold-out of the {len(answers)} "
+            f"training chunks would hold {n} questions ({MIN_HOLDOUT_QUESTIONS} are needed to "
+            "tell the finetuned model from the base model)"
+        )
+        if held is None:
+            reason += f": {why}"
+        return Selection(dataset, None, "none", unchecked_reason=reason)
+    held_chunks = answer_chunks(held)
+    train.corpus = {d: t for d, t in dataset.corpus.items() if d not in held_chunks}
+    if search_space == "answers":
+        held.corpus = {d: t for d, t in dataset.corpus.items() if d in answers}
+    else:
+        held.corpus = dict(dataset.corpus)
+    description = (
+        f"a hold-out of the training pairs ({len(held.queries)} questions on "
+        f"{len(held_chunks)} of {len(answers)} chunks, never trained on; searched among "
+        f"{len(held.corpus)} chunks)"
+    )
+    return Selection(train, held, "holdout", description)
+
+
+def paired_check(trained: Any, base: Any, metric: str = "ndcg@10", seed: int = 0) -> dict:
+    """The trained model against the base model on the same questions (per-query scores):
+    mean difference, its 95% bootstrap interval, wins and losses, as a dict."""
+    from ..evaluation.stats import paired_difference
+
+    diff = paired_difference(trained, base, metric=metric, seed=seed)
+    keys = ("metric", "mean_a", "mean_b", "difference", "low", "high", "wins", "losses", "ties")
+    out = {k: diff.to_dict()[k] for k in keys}
+    out["trained"], out["base"] = out.pop("mean_a"), out.pop("mean_b")
+    out["n_questions"] = diff.n_queries
+    return out

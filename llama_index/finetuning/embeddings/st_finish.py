@@ -1,0 +1,171 @@
+"""What the sentence-transformers engine saves once training ends.
+
+Example::
+
+    trainer.train()
+    result = finish(engine, trainer)   # the chosen checkpoint, merged, checked, saved, carded
+
+The checkpoint the trainer kept (with a checking set: the best by NDCG@10; without: the last
+step) is merged with the base model (``engine.merge``), then scored beside the base model on
+the checking set (:mod:`.selection`): per-question NDCG@10 of both, with the paired
+difference's bootstrap interval. If it does not score above the base model, the base model
+is saved instead, and the result, the log and the model card say so.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..dataset import EmbeddingQAFinetuneDataset
+from ..outputs import remove_own_dir
+from .finetune_result import FinetuneResult, unchecked_result
+from .merge import merge_with_base
+from .model_card import display_model_id, write_finetune_card
+from .selection import answer_chunks, paired_check
+from .training_setup import barrier
+
+logger = logging.getLogger(__name__)
+
+METRIC = "ndcg@10"
+
+
+def score_model(
+    model: Any,
+    dataset: EmbeddingQAFinetuneDataset,
+    prompts: tuple[str, str] = ("", ""),
+    batch_size: int = 32,
+) -> Any:
+    """An :class:`~llama_index.finetuning.evaluation.EvaluationResult` of a SentenceTransformer
+    on ``dataset`` (cosine similarity; hit rate, MRR, NDCG... at 1, 5 and 10, per question)."""
+    from ..evaluation import score_embeddings
+
+    query_prompt, passage_prompt = prompts
+
+    def encode(texts: dict[str, str], prompt: str):
+        return model.encode(
+            list(texts.values()), prompt=prompt or None, batch_size=batch_size,
+            convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False,
+        )  # fmt: skip
+
+    return score_embeddings(
+        dataset,
+        encode(dataset.queries, query_prompt),
+        encode(dataset.corpus, passage_prompt),
+        top_k=[1, 5, 10],
+    )
+
+
+def kept_step(trainer: Any) -> int:
+    """The training step of the model the trainer holds now (its best checkpoint if it kept one)."""
+    best = trainer.state.best_model_checkpoint
+    return int(best.rsplit("-", 1)[-1]) if best else int(trainer.state.global_step)
+
+
+def finish(engine: Any, trainer: Any, checkpoint_dir: str) -> FinetuneResult:
+    """Merge, check against the base model, save the winner with its card; returns the result."""
+    selection, output = engine.selection, str(engine.model_output_path)
+    model, step = trainer.model, kept_step(trainer)
+    rank0 = trainer.is_world_process_zero()
+    checking = selection.val is not None and rank0
+    base = engine._load_model() if engine.merge < 1.0 or checking else None
+    if engine.merge < 1.0:
+        merge_with_base(model, base, engine.merge, inplace=True)
+    engine.val_metrics = {}
+    if checking:
+        batch_size = max(32, engine.batch_size)
+        base_eval = score_model(base, selection.val, engine.prompts, batch_size)
+        trained_eval = score_model(model, selection.val, engine.prompts, batch_size)
+        base_score, trained_score = base_eval.summary[METRIC], trained_eval.summary[METRIC]
+        keep_base = trained_score <= base_score
+        engine.val_metrics = {
+            "base": dict(base_eval.summary),
+            "finetuned": {**trained_eval.summary, "step": step},
+        }
+        result = FinetuneResult(
+            metric=METRIC,
+            base_score=float(base_score),
+            best_score=float(base_score if keep_base else trained_score),
+            best_step=0 if keep_base else step,
+            kept_untrained=keep_base,
+            start_is_identity=keep_base,
+            selected_on=selection.description,
+            output_path=output,
+            checked_by=selection.source,
+            trained_score=float(trained_score),
+            comparison=paired_check(
+                trained_eval.per_query[METRIC].to_numpy(),
+                base_eval.per_query[METRIC].to_numpy(),
+                METRIC,
+                seed=engine.seed,
+            ),
+            merge=engine.merge,
+        )
+        if keep_base:
+            model = base
+    elif selection.val is not None:  # another process of a distributed run
+        result = FinetuneResult(
+            None, None, None, best_step=step, output_path=output, checked_by=selection.source,
+            unchecked_reason="the process of rank 0 checks and saves the model", merge=engine.merge,
+        )  # fmt: skip
+    else:
+        result = unchecked_result(selection, output, "model", best_step=step, merge=engine.merge)
+    query_prompt, passage_prompt = engine.prompts
+    model.prompts = {"query": query_prompt, "document": passage_prompt, "text": passage_prompt}
+    engine.model = model
+    if rank0:
+        out = Path(output)
+        model.save_pretrained(str(out))
+        write_finetune_card(
+            out, engine_card_settings(engine, trainer), engine.val_metrics,
+            selected_on=selection.description, result=result, prompts=engine.prompts,
+        )  # fmt: skip
+        remove_own_dir(out / checkpoint_dir)  # only the folder this engine marked
+        result.log()
+        logger.info(result.ending(f"local:{out}"))
+    barrier()
+    return result
+
+
+def engine_card_settings(engine: Any, trainer: Any) -> dict[str, Any]:
+    """The settings of a SentenceTransformersFinetuneEngine run, as the card records them."""
+    from .training_setup import loss_name
+
+    query_prompt, passage_prompt = engine.prompts
+    selection = engine.selection
+    train, val = selection.train, selection.val
+    checking = {
+        "val_dataset": "the given val_dataset",
+        "holdout": f"a hold-out of {engine.holdout:.0%} of the training chunks",
+    }
+    return {
+        "base model": display_model_id(engine.base_model_id),
+        "training questions": len(train.queries),
+        "training chunks": len(answer_chunks(train)),
+        "corpus chunks (with distractors)": len(train.corpus),
+        "training rows": len(trainer.train_dataset),
+        "checking set": checking.get(selection.source, "none"),
+        "checking questions": len(val.queries) if val else 0,
+        "checking chunks searched": len(val.corpus) if val else 0,
+        "merge (share of the finetuned weights)": engine.merge,
+        "epochs": engine.epochs,
+        "batch size (per device)": engine.batch_size,
+        "processes (data parallel)": trainer.args.world_size,
+        "learning rate": engine.learning_rate,
+        "warmup ratio": engine.warmup_ratio,
+        "weight decay": engine.weight_decay,
+        "loss": loss_name(engine.loss)
+        + (f" + Matryoshka{engine.matryoshka_dims}" if engine.matryoshka_dims else ""),
+        "batch sampler": "no duplicates" if engine.no_duplicates else "plain random",
+        "hard negatives per question": engine.hard_negatives,
+        "negative margin (relative)": engine.negative_margin if engine.hard_negatives else "-",
+        "use_all_docs": engine.use_all_docs,
+        "max sequence length": engine.model.max_seq_length,
+        "precision": engine.precision,
+        "query prompt": repr(query_prompt),
+        "passage prompt": repr(passage_prompt),
+        "seed": engine.seed,
+        "examples from the data in this card": getattr(engine, "card_examples", "none"),
+        "training pairs/s": engine.train_metrics.get("train_samples_per_second", "-"),
+    }
