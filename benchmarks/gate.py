@@ -280,7 +280,7 @@ def retrieval_check(rows: list[dict], verdicts: list) -> tuple[list[str], dict]:
     mrr = lambda rs: sum(1 / r for r in rs if r <= 10) / len(rs)  # noqa: E731
     summary = {}
     for kind in sorted({rows[i]["kind"] for i in idx}):
-        for part in ("tune", "holdout"):
+        for part in ("tune", "holdout", "fresh"):
             sel = [
                 k for k, i in enumerate(idx) if rows[i]["kind"] == kind and rows[i]["split"] == part
             ]
@@ -293,7 +293,7 @@ def retrieval_check(rows: list[dict], verdicts: list) -> tuple[list[str], dict]:
             lines.append(
                 f"| {kind} | {part} | {len(sel)} | {mrr(a):.3f} | {mrr(b):.3f} | {better} / {worse} |"
             )
-    for part in ("tune", "holdout"):
+    for part in ("tune", "holdout", "fresh"):
         sel = [k for k, i in enumerate(idx) if rows[i]["split"] == part]
         a, b = [left[k] for k in sel], [cleaned[k] for k in sel]
         low, high = bootstrap_diff(a, b)
