@@ -12,37 +12,43 @@ TRAIN_FILES = [str(DATA / "lyft_2021.pdf")]
 VAL_FILES = [str(DATA / "uber_2021.pdf")]
 
 
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def parse_args(description: str) -> argparse.Namespace:
     """The tutorial's sizes by default; smaller ones for a quick look (the tests use tiny ones)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--output-dir", default="tutorial_output")
     parser.add_argument(
         "--max-pages",
-        type=int,
+        type=positive,
         default=None,
         help="read this many evenly spaced pages of each PDF (default: all)",
     )
     parser.add_argument(
         "--max-chunks",
-        type=int,
+        type=positive,
         default=None,
         help="use this many chunks per corpus, evenly spaced (default: all)",
     )
     parser.add_argument(
         "--chunk-size",
-        type=int,
+        type=positive,
         default=1024,
         help="tokens per chunk (default: 1024, SentenceSplitter's, as in the tutorial)",
     )
     parser.add_argument(
         "--num-questions",
-        type=int,
+        type=positive,
         default=2,
         help="questions the LLM writes per chunk (default: 2, as in the tutorial)",
     )
     parser.add_argument(
         "--epochs",
-        type=int,
+        type=positive,
         default=None,
         help="train every model this many epochs (default: the tutorial's)",
     )
