@@ -107,6 +107,19 @@ def test_a_model_that_repeats_an_answer_without_questions_is_not_asked_a_third_t
     assert server.requests_per_key["CHUNK-2"] == 2  # a different answer is still retried
 
 
+def test_answers_that_never_hold_a_question_end_in_an_error_not_an_empty_dataset(
+    fake_openai, tmp_path
+):
+    """Every chunk answered, none with a question: nothing the user asked for was made."""
+    server = fake_openai(answer=lambda key, prompt, n: "Sure! Here are the questions:")
+    out = tmp_path / "train.json"
+    with pytest.raises(GenerationError, match=r"every answer .* held no question \(2 chunks\)"):
+        generate_qa_embedding_pairs(
+            nodes=make_nodes(2), llm=openai_llm(server), output_path=out, retry_limit=1, **FAST
+        )
+    assert not out.exists()
+
+
 def test_a_call_that_hangs_times_out_and_is_retried(fake_openai):
     server = fake_openai(faults={"CHUNK-0": ["hang"]}, hang_seconds=5)
     ds = generate_qa_embedding_pairs(

@@ -158,10 +158,11 @@ async def _run(
     stop = asyncio.Event()
     llm_answered = False
     unusable: Exception | None = None  # the LLM failed before any call answered
+    first_empty_answer = ""  # the first answer with no question in it, for the error below
     slots = min(num_workers, getattr(llm, "max_parallel_requests", None) or num_workers)
 
     async def ask(node_id: str) -> None:
-        nonlocal llm_answered, unusable
+        nonlocal llm_answered, unusable, first_empty_answer
         text = texts[node_id]
         prompt = template.format(context_str=text, num_questions_per_chunk=n)
         error, last_answer, answered = "not started", None, False
@@ -208,6 +209,7 @@ async def _run(
                 await asyncio.sleep(wait if wait is not None else cap * random.uniform(0.5, 1.0))
         if answered:  # the LLM works; this chunk just gave it nothing to ask
             report.unanswered += 1
+            first_empty_answer = first_empty_answer or error
             logger.info("chunk %s: %s", node_id, error)
             return
         report.failed += 1
@@ -280,6 +282,13 @@ async def _run(
         raise GenerationError(
             f"no question is left to train on: {gate}"
             + (f" ({out} was not written)" if out is not None else "")
+        )
+    if not dataset.queries and report.unanswered:
+        raise GenerationError(
+            f"no question is left to train on: every answer of the LLM ({endpoint(llm)}) held "
+            f"no question ({report.unanswered} chunks); the first: {first_empty_answer}. Check "
+            "that the model follows the prompt (qa_generate_prompt_tmpl) and writes one "
+            "question per line" + (f" ({out} was not written)" if out is not None else "")
         )
     if out is not None:
         dataset.save_json(out)
