@@ -134,10 +134,8 @@ def test_run_from_files_to_comparison_in_a_subprocess(fake_openai, tmp_path):
 
     assert server.completion_requests == 8  # 4 train + 4 validation chunks, each asked once
     assert (out / "finetuned_model" / "modules.json").exists()
-    assert (
-        "Finetuned with llama-index-finetuning-embeddings"
-        in (out / "finetuned_model" / "README.md").read_text()
-    )
+    card = (out / "finetuned_model" / "README.md").read_text()
+    assert "<!-- llama-index-finetuning-embeddings: begin -->" in card  # this package's section
     assert {p.name for p in (out / "adapter").iterdir()} >= {"config.json", "model.safetensors"}
     table = json.loads((out / "report" / "comparison.json").read_text())["table"]
     assert list(table) == ["base", "finetuned", "adapter"]
@@ -530,3 +528,22 @@ def test_an_llm_that_cannot_be_reached_ends_the_run_after_its_first_wave(where, 
     err = capsys.readouterr().err.strip().splitlines()
     assert api_base in err[-1] and "no other call was started" in err[-1]
     assert sum("error" in line for line in err) == 1
+
+
+def test_the_library_never_configures_the_root_logger():
+    """Issue 20.9: logging is the application's; only the CLI's main() adds (and removes) a
+    handler, for the command it runs."""
+    import re
+    from pathlib import Path
+
+    import llama_index.finetuning as package
+
+    pattern = re.compile(r"basicConfig\(|getLogger\(\)\.(set|add)|root\.(setLevel|addHandler)")
+    found = [
+        f"{path.name}: {line.strip()}"
+        for path in Path(package.__file__).parent.rglob("*.py")
+        if "cli" not in path.parts
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if pattern.search(line)
+    ]
+    assert not found

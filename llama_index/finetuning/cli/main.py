@@ -36,7 +36,6 @@ from .steps import (
     check_model,
     check_models,
     current_output,
-    ending_line,
     estimate,
     evaluate_models,
     generate_dataset,
@@ -95,7 +94,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     val = load_dataset(args.val) if args.val else None
     with _lock(output):
         train_model(train, val, output, args)
-    print(ending_line(output, "model"))
+    print(f"finetuned model saved to {output} (use it as 'local:{output}')")
 
 
 def cmd_adapt(args: argparse.Namespace) -> None:
@@ -105,7 +104,7 @@ def cmd_adapt(args: argparse.Namespace) -> None:
     val = load_dataset(args.val) if args.val else None
     with _lock(output):
         train_adapter(train, val, output, args)
-    print(ending_line(output, "adapter"))
+    print(f"adapter saved to {output} (use it as 'adapter:{output}')")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:

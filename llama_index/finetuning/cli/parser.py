@@ -13,7 +13,6 @@ import argparse
 import os
 from typing import NoReturn
 
-from ..embeddings.merge import DEFAULT_MERGE
 from .steps import DEFAULT_GENERATOR, GENERATORS
 
 DESCRIPTION = (
@@ -58,7 +57,7 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         help = action.help or ""
-        if "default" in help or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+        if "(default" in help or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
             return help
         return super()._get_help_string(action)
 
@@ -78,17 +77,6 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def merge_weight(text: str) -> float:
-    """An argparse type: a number from 0 to 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {value}")
     return value
 
 
@@ -156,7 +144,8 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--overwrite",
         action="store_true",
-        help="write into an output that this package did not write (see 'Outputs' below)",
+        help="write into an output that holds other data: a file or folder this package did "
+        "not write, or a dataset of other chunks (replaced) (default: refused; see 'Outputs')",
     )
 
 
@@ -187,7 +176,7 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
         "--prompt",
         choices=("default", "small"),
         default="default",
-        help="the question prompt: default, or small (written for small local models)",
+        help="the question prompt: default (0.4's), or small (written for small local models)",
     )
     g.add_argument(
         "--follow-up",
@@ -265,14 +254,6 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         type=non_negative_int,
         default=ST_HARD_NEGATIVES,
         help="negatives mined with the base model per question (0: none)",
-    )
-    g.add_argument(
-        "--merge",
-        type=merge_weight,
-        default=DEFAULT_MERGE,
-        metavar="W",
-        help="share of the finetuned weights in the saved model (WiSE-FT merge with the base: "
-        "1 = as trained, 0.5 = halfway to the base model)",
     )
 
 
