@@ -36,6 +36,7 @@ from .steps import (
     check_model,
     check_models,
     current_output,
+    ending_line,
     estimate,
     evaluate_models,
     generate_dataset,
@@ -94,7 +95,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     val = load_dataset(args.val) if args.val else None
     with _lock(output):
         train_model(train, val, output, args)
-    print(f"finetuned model saved to {output} (use it as 'local:{output}')")
+    print(ending_line(output, "model"))
 
 
 def cmd_adapt(args: argparse.Namespace) -> None:
@@ -104,7 +105,7 @@ def cmd_adapt(args: argparse.Namespace) -> None:
     val = load_dataset(args.val) if args.val else None
     with _lock(output):
         train_adapter(train, val, output, args)
-    print(f"adapter saved to {output} (use it as 'adapter:{output}')")
+    print(ending_line(output, "adapter"))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:

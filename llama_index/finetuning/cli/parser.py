@@ -13,6 +13,7 @@ import argparse
 import os
 from typing import NoReturn
 
+from ..embeddings.merge import DEFAULT_MERGE
 from .steps import DEFAULT_GENERATOR, GENERATORS
 
 DESCRIPTION = (
@@ -77,6 +78,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def merge_weight(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {value}")
     return value
 
 
@@ -254,6 +266,14 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         type=non_negative_int,
         default=ST_HARD_NEGATIVES,
         help="negatives mined with the base model per question (0: none)",
+    )
+    g.add_argument(
+        "--merge",
+        type=merge_weight,
+        default=DEFAULT_MERGE,
+        metavar="W",
+        help="share of the finetuned weights in the saved model (WiSE-FT merge with the base: "
+        "1 = as trained, 0.5 = halfway to the base model)",
     )
 
 

@@ -254,6 +254,15 @@ def rerun_command() -> str:
     return shlex.join(["llamaindex-finetune", *(sys.argv[1:] if argv is None else argv)])
 
 
+def ending_line(output: Path, kind: str = "model") -> str:
+    """The last line of ``train`` (``kind="model"``) or ``adapt``: what was saved and why, read
+    from the result the engine saved with it (a kept base model says so, with both scores)."""
+    from ..embeddings.finetune_result import FinetuneResult
+
+    prefix = "adapter" if kind == "adapter" else "local"
+    return FinetuneResult.load(output).ending(f"{prefix}:{output}")
+
+
 def load_dataset(path: str) -> Any:
     from ..dataset import EmbeddingQAFinetuneDataset
 
@@ -278,6 +287,7 @@ def train_model(train: Any, val: Any, output: Path, args: argparse.Namespace) ->
             ("batch_size", args.batch_size),
             ("epochs", args.epochs),
             ("hard_negatives", args.hard_negatives),
+            ("merge", getattr(args, "merge", None)),
         )
         if v is not None
     }
