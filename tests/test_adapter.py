@@ -21,6 +21,7 @@ from llama_index.embeddings.adapter import (
     TwoLayerNN,
 )
 from llama_index.finetuning import EmbeddingAdapterFinetuneEngine, EmbeddingQAFinetuneDataset
+from llama_index.finetuning.cli.steps import ending_line
 from llama_index.finetuning.embeddings.adapter_utils import BaseAdapter
 
 TOPICS = [
@@ -286,6 +287,7 @@ def test_an_adapter_that_only_hurts_is_not_kept(api_model, tmp_path, caplog, che
     assert "no epoch beat the base model; the saved adapter is the identity" in caplog.text
     assert torch.equal(LinearLayer.load(out).linear.weight, torch.eye(64))
     ending = result.ending(f"adapter:{out}")
+    assert ending_line(out, "adapter") == ending  # what `adapt` prints last
     assert ending.startswith("kept the untrained adapter: no epoch beat it on ")
     assert f"{out} holds an adapter that changes nothing" in ending
     assert "**This adapter changes nothing**" in (out / "README.md").read_text()

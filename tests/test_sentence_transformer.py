@@ -11,6 +11,7 @@ from conftest import openai_llm
 from st_data import CHUNKS, QUESTIONS, small_dataset
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset, SentenceTransformersFinetuneEngine
+from llama_index.finetuning.cli.steps import ending_line
 from llama_index.finetuning.embeddings.base_models import (
     default_model_id,
     known_prompts,
@@ -207,7 +208,6 @@ def test_tutorial_cell_sequence_with_a_val_set_keeps_the_best_checkpoint(tmp_pat
     ]
     assert len(state_evals) >= 3
     assert metrics["finetuned"]["ndcg@10"] == pytest.approx(max(state_evals), abs=1e-4)
-    assert not finetune_engine.result.kept_untrained
     saved = load_sentence_transformer(str(tmp_path / "test_model"), device="cpu")
     again = ir_evaluator(val_dataset, saved)(saved)["val_cosine_ndcg@10"]
     assert again == pytest.approx(max(state_evals), abs=1e-4)
@@ -358,7 +358,7 @@ def test_bad_inputs_get_one_clear_error(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="no_model|such_model"):
         SentenceTransformersFinetuneEngine(ds, model_id=missing).finetune()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(ValueError, match="'nobody/no-such-model' is not a local folder"):
+    with pytest.raises(ValueError, match="'nobody/no-such-model' is not in the Hugging Face cache"):
         SentenceTransformersFinetuneEngine(ds, model_id="nobody/no-such-model").finetune()
     with pytest.raises(ValueError, match="precision='fp16' needs a CUDA GPU"):
         SentenceTransformersFinetuneEngine(ds, device="cpu", precision="fp16")
@@ -406,6 +406,7 @@ def test_the_base_model_is_kept_when_no_checkpoint_beats_it(tmp_path, caplog, ch
     assert "no finetuned checkpoint beat the base model" in caplog.text
 
     ending = result.ending(f"local:{out}")
+    assert ending_line(out) == ending  # what `train` prints last, from the saved result
     assert ending.startswith("kept the base model: no finetuned checkpoint beat it on ")
     assert f"ndcg@10 base {result.base_score:.4f} vs finetuned {result.trained_score:.4f}" in ending
     assert f"{out} holds the base model unchanged" in ending
@@ -473,3 +474,31 @@ def test_engine_merge_saves_the_interpolated_checkpoint(trained, tmp_path):
         SentenceTransformersFinetuneEngine(ds, merge=-0.1)
     with pytest.raises(ValueError, match="holdout must be a share"):
         SentenceTransformersFinetuneEngine(ds, holdout=1.0)
+
+
+def test_cli_train_that_keeps_the_base_model_says_so_as_its_last_line(tmp_path, capsys):
+    """``--merge 0`` saves the base weights whatever training did: the guard finds nothing
+    above the base on --val, keeps it, and the last line says so (not "finetuned model saved")."""
+    from llama_index.finetuning.cli import main
+
+    train, val = small_dataset(8).split(0.5, seed=0)
+    train.save_json(tmp_path / "train.json")
+    val.save_json(tmp_path / "val.json")
+    out = tmp_path / "tuned"
+    argv = ["train", str(tmp_path / "train.json"), "--val", str(tmp_path / "val.json")]
+    argv += ["-o", str(out), "--epochs", "1", "--batch-size", "4", "--hard-negatives", "0"]
+    assert main([*argv, "--merge", "0"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith(
+        f"kept the base model: no finetuned checkpoint beat it on val_dataset "
+        f"({len(val.queries)} questions, {len(val.corpus)} chunks) (ndcg@10 base "
+    )
+    assert last.endswith(f"{out} holds the base model unchanged (use it as 'local:{out}')")
+    card = (out / "README.md").read_text()
+    assert "**The saved model is the base model, unchanged**" in card
+    settings = json.loads((out / "finetune_settings.json").read_text())
+    assert settings["settings"]["merge (share of the finetuned weights)"] == 0.0
+    with pytest.raises(SystemExit) as exit_status:  # refused before any work
+        main([*argv, "--merge", "1.5"])
+    assert exit_status.value.code == 2
+    assert "--merge: must be from 0 to 1, got 1.5" in capsys.readouterr().err
