@@ -193,12 +193,11 @@ def test_llamacpp_request_fields_reach_the_server_over_the_llms_own(cpp):
     assert len(cpp.complete(PROMPTS[1], max_tokens=2).text) < len(long)  # over max_new_tokens
 
 
-def test_transformers_refuses_request_fields_naming_them():
-    llm = LocalLLM(runtime="transformers")
+def test_transformers_refuses_request_fields_naming_them(hf):
     with pytest.raises(TypeError, match="grammar"):
-        llm.complete(PROMPTS[0], grammar='root ::= "Mars"')
+        hf.complete(PROMPTS[0], grammar='root ::= "Mars"')
     with pytest.raises(TypeError, match="grammar"):
-        llm.chat([ChatMessage(role="user", content=PROMPTS[0])], grammar='root ::= "Mars"')
+        hf.chat([ChatMessage(role="user", content=PROMPTS[0])], grammar='root ::= "Mars"')
 
 
 @needs_llamacpp
