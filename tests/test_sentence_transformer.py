@@ -35,8 +35,8 @@ def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("st") / "exp_finetune"
     ds = small_dataset()
     engine = SentenceTransformersFinetuneEngine(
-        ds, model_output_path=str(out), batch_size=8, evaluation_steps=1000, **QUIET
-    )
+        ds, model_output_path=str(out), batch_size=8, evaluation_steps=1000, merge=1.0, **QUIET
+    )  # merge=1.0: the model as trained, which the merge tests interpolate from
     engine.finetune()
     return engine, ds, out
 
