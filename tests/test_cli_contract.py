@@ -39,7 +39,8 @@ from conftest import default_sigint
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset
 from llama_index.finetuning.cli import main
-from llama_index.finetuning.outputs import claim_dir, lock_path
+from llama_index.finetuning.output_lock import lock_path
+from llama_index.finetuning.outputs import claim_dir
 
 COMMANDS = ("generate", "train", "adapt", "evaluate", "run")
 CELLS = {

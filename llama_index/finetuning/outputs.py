@@ -2,15 +2,11 @@
 
 Example::
 
-    from llama_index.finetuning.outputs import (
-        atomic_write_text, check_dataset_output, claim_dir, output_lock,
-    )
+    from llama_index.finetuning.outputs import atomic_write_text, check_dataset_output, claim_dir
 
     folder = claim_dir("my_model", kind="model")   # refuses a user's non-empty folder
     atomic_write_text(folder / "notes.md", "...")  # old file or new one, never half
     check_dataset_output("train.json", {"doc-0": "chunk text"})  # refuses other data
-    with output_lock("train.json"):                # a second writer is refused, naming this one
-        ...
 
 A folder this package writes (a model, an adapter, a report, a run, a checkpoint folder)
 holds a marker file, ``.llamaindex-finetune.json`` (``{"kind": ..., "version": ...}``). A
@@ -24,8 +20,8 @@ A dataset file (:func:`check_dataset_output`) may be written when it does not ex
 dataset that holds only chunks of the inputs being asked about (a rerun resumes it); one that
 holds other chunks, in the file or in its journal, is refused unless ``append`` (keep them
 beside the new ones) or ``overwrite`` (replace them) says otherwise. Both question generators
-go through it. While a command writes an output it holds :func:`output_lock` on it: a second
-writer is refused at once, naming the first's pid; a lock left by a killed run is taken over.
+go through it. While a command writes an output it holds a lock on it
+(:mod:`llama_index.finetuning.output_lock`).
 
 This module imports nothing else of the package, so every room can use it.
 """
@@ -35,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -47,10 +42,6 @@ OVERWRITE_HINT = "overwrite=True"  # the CLI says --overwrite (cli.main.cli_mess
 class OutputExistsError(FileExistsError):
     """An output path holds something this package did not write, or other data than this
     run's; nothing was changed."""
-
-
-class OutputLockedError(OutputExistsError):
-    """Another run is writing the output now; nothing was changed."""
 
 
 def _version() -> str:
@@ -301,136 +292,3 @@ def discard_dataset(path: str | os.PathLike) -> None:
     if is_dataset_file(path):
         Path(path).unlink()
     Path(str(path) + JOURNAL_SUFFIX).unlink(missing_ok=True)
-
-
-# ---- one writer at a time --------------------------------------------------------------------
-
-
-def lock_path(path: str | os.PathLike) -> Path:
-    """The lock file of output ``path``: beside it, hidden, there only while a run writes."""
-    path = Path(path)
-    return path.parent / f".{path.name}.lock"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # someone else's process
-    return True
-
-
-def _holder(lock: Path) -> dict:
-    try:
-        data = json.loads(lock.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-class OutputLock:
-    """The lock one run holds on an output while it writes it; see :func:`output_lock`.
-
-    With ``fcntl`` (Linux, macOS) the lock is an ``flock`` on the lock file, released by the
-    system when the process dies however it dies; the file holds the pid and the command, to
-    name the holder. Elsewhere the pid in the file is checked for life.
-    """
-
-    def __init__(self, path: str | os.PathLike, command: str | None = None) -> None:
-        self.output, self.path, self.command = Path(path), lock_path(path), command
-        self._fd: int | None = None
-        self._made: list[Path] = []
-
-    def acquire(self) -> OutputLock:
-        # folders made for the lock alone are removed with it (a refused run leaves nothing)
-        self._made = [p for p in (self.path.parent, *self.path.parent.parents) if not p.exists()]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(10):  # the file may be replaced between open and lock: open it again
-            fd = self._try_lock()
-            if fd is None:
-                holder = _holder(self.path)
-                pid = holder.get("pid", "unknown")
-                command = holder.get("command") or "another llamaindex-finetune run"
-                raise OutputLockedError(
-                    f"{self.output}: another run is writing it now (pid {pid}: {command}); "
-                    "wait for it to end or stop it, or choose another output"
-                )
-            if fd >= 0:
-                self._fd = fd
-                command = self.command or " ".join(["python", *sys.argv])
-                record = {"pid": os.getpid(), "command": command}
-                os.ftruncate(fd, 0)
-                os.write(fd, (json.dumps(record) + "\n").encode())
-                _HELD.append(self)
-                return self
-        raise OutputLockedError(f"{self.output}: could not take the lock {self.path}")
-
-    def _try_lock(self) -> int | None:
-        """A locked fd; None when a live run holds the lock; -1 to try again."""
-        try:
-            import fcntl
-        except ImportError:  # no flock: a lock file whose pid is alive is held
-            try:
-                return os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, file_mode())
-            except FileExistsError:
-                pid = _holder(self.path).get("pid")
-                if isinstance(pid, int) and _alive(pid):
-                    return None
-                self.path.unlink(missing_ok=True)  # stale: its run was killed
-                return -1
-        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, file_mode())
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return None
-        try:  # the holder before us may have removed the file after we opened it
-            same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
-        except FileNotFoundError:
-            same = False
-        if not same:
-            os.close(fd)
-            return -1
-        return fd
-
-    def release(self) -> None:
-        if self._fd is None:
-            return
-        self.path.unlink(missing_ok=True)  # before the unlock: no one locks a removed file
-        os.close(self._fd)
-        self._fd = None
-        if self in _HELD:
-            _HELD.remove(self)
-        for folder in self._made:  # deepest first; one the run wrote into stays
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-
-    def __enter__(self) -> OutputLock:
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-_HELD: list[OutputLock] = []
-
-
-def output_lock(path: str | os.PathLike, command: str | None = None) -> OutputLock:
-    """Hold ``path`` for this run (``with output_lock(path): ...``); ``command`` names the
-    run to a second one (default: this process's command line).
-
-    Raises:
-        OutputLockedError: another live run holds it; the message names its pid and command.
-            A lock whose run was killed is taken over.
-    """
-    return OutputLock(path, command)
-
-
-def release_all_locks() -> None:
-    """Release every lock this process holds (before ``os._exit``, which runs no ``with``)."""
-    for lock in list(_HELD):
-        lock.release()

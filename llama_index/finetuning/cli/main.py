@@ -55,7 +55,7 @@ from .steps import (
 
 def _lock(output: Path):  # noqa: ANN202
     """Hold ``output`` while this command writes it (a second run into it is refused)."""
-    from ..outputs import output_lock
+    from ..output_lock import output_lock
 
     return output_lock(output, command=rerun_command())
 
@@ -160,7 +160,7 @@ def cli_message(error: BaseException) -> str:
 
 def _interrupted(command: str, error: BaseException) -> None:
     """One line, then exit 130 at once (worker threads of the LLM clients are not awaited)."""
-    from ..outputs import release_all_locks
+    from ..output_lock import release_all_locks
 
     line = f"llamaindex-finetune {command}: interrupted"
     saved, journal = getattr(error, "saved", None), getattr(error, "journal", None)

@@ -147,7 +147,8 @@ def _answer_chunks(dataset: Any) -> list[str]:
 
 def run(args: argparse.Namespace) -> None:
     """See the module docstring."""
-    from ..outputs import claim_dir, output_lock
+    from ..output_lock import output_lock
+    from ..outputs import claim_dir
 
     out = Path(args.output)
     loaded = _check_inputs(args, out)
