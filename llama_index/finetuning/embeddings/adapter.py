@@ -252,6 +252,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
     ) -> dict[str, float]:
         from .adapter_training import score_adapter
 
+        assert self.selection.val is not None  # _score runs only with a checking set
         return score_adapter(
             adapter, val, self.selection.val, self.val_metric, self.val_top_k, self.transform_text
         )
@@ -294,10 +295,12 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         with EmbeddingCache(
             self.embed_model, self.cache_dir, self.embed_workers, self.verbose
         ) as cache:
-            train = tuple(t.to(device) for t in self._embed(cache, self._training_set()))
+            queries, chunks = self._embed(cache, self._training_set())
+            train = (queries.to(device), chunks.to(device))
             val = None
             if self.selection.val is not None:
-                val = tuple(t.to(device) for t in self._embed(cache, self.selection.val))
+                queries, chunks = self._embed(cache, self.selection.val)
+                val = (queries.to(device), chunks.to(device))
             self.embedding_stats = {
                 "computed": cache.computed,
                 "reused": cache.reused,
@@ -307,7 +310,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             f"embeddings: {cache.computed} texts embedded by the base model in {cache.calls} "
             f"calls, {cache.reused} read from the cache ({cache.path})"
         )
-        self.model = build_adapter(
+        self.model = adapter = build_adapter(
             self.model, self.dim, train[0].shape[1], self.embed_model.model_name, self.bias,
             self.transform_text,
         ).to(device)  # fmt: skip
@@ -320,7 +323,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         if device.type == "cpu":
             torch.set_num_threads(1)
         try:
-            comparison = train_epochs(self, self.model, train, val, device)
+            comparison = train_epochs(self, adapter, train, val, device)
         finally:
             torch.set_num_threads(threads)
         self.result = result = adapter_result(self, first_record, val, comparison).log()
@@ -339,6 +342,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         if scored:
             kept = next((r for r in scored if r["epoch"] == self.best_epoch), scored[0])
             val_metrics = {"base": scored[0], "finetuned": kept}
+        assert self.model is not None  # finetune() built it
         in_dim, out_dim = adapter_dims(self.model)
         settings = {
             "adapter": f"{type(self.model).__name__} ({in_dim} -> {out_dim} dims)",
@@ -354,6 +358,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             "transform_text": self.transform_text,
             "seed": self.seed,
         }
+        assert self.result is not None  # the card is written after the result is known
         write_adapter_card(self.model_output_path, settings, base_record, self.result, val_metrics)
 
     def get_finetuned_model(

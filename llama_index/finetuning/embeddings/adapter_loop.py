@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -25,6 +25,9 @@ import torch
 from ..dataset import EmbeddingQAFinetuneDataset
 from .adapter_training import RelevantPairs, mine_negatives, ranking_loss
 from .selection import paired_check
+
+if TYPE_CHECKING:
+    from llama_index.embeddings.adapter.utils import BaseAdapter
 
 
 def per_query_scores(
@@ -61,7 +64,7 @@ def _compare(engine: Any, adapter: Any, val: Any, trained: dict, start: dict) ->
 
 def train_epochs(
     engine: Any,
-    adapter: torch.nn.Module,
+    adapter: BaseAdapter,
     train: tuple[torch.Tensor, torch.Tensor],
     val: tuple[torch.Tensor, torch.Tensor] | None,
     device: torch.device,
@@ -148,7 +151,7 @@ def train_epochs(
         engine.history.append(record)
         engine._say(line)
     comparison = None
-    if best_state is not None:
+    if best_state is not None and trained_state is not None and start_state is not None:
         comparison = _compare(engine, adapter, val, trained_state, start_state)
         adapter.load_state_dict(best_state)  # finetune() tells when that is the start
     adapter.eval()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +25,9 @@ from sentence_transformers.util import cos_sim, semantic_search
 from torch import Tensor, nn
 
 from ..dataset import EmbeddingQAFinetuneDataset
+
+if TYPE_CHECKING:
+    from llama_index.embeddings.adapter.utils import BaseAdapter
 
 # A candidate negative scoring above this share of the query's positive is skipped as a
 # probable unlabelled positive (the NV-Retriever "TopK-PercPos" rule, as in negatives.py).
@@ -201,13 +205,13 @@ def score_adapter(
 
 
 def build_adapter(
-    adapter: nn.Module | None,
+    adapter: BaseAdapter | None,
     dim: int | None,
     base_dim: int,
     model_name: str,
     bias: bool,
     transform_text: bool,
-) -> nn.Module:
+) -> BaseAdapter:
     """``adapter`` (default: an identity-initialised ``LinearLayer``), checked against the
     base model's dimension."""
     from llama_index.embeddings.adapter.utils import LinearLayer
