@@ -80,11 +80,18 @@ def load_corpus(files, args, verbose=False):
     (pages and chunks evenly spaced when limited)."""
     from llama_index.core import SimpleDirectoryReader
     from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.core.readers.file.base import default_file_metadata_func
 
-    with tempfile.TemporaryDirectory() as folder:
-        if args.max_pages is not None:  # reading a page costs far more than copying it
-            files = [_some_pages(file, args.max_pages, Path(folder)) for file in files]
+    if args.max_pages is None:
         docs = SimpleDirectoryReader(input_files=files).load_data()
+    else:  # reading a page costs far more than copying it: read a copy of a few pages
+        with tempfile.TemporaryDirectory() as folder:
+            copies = {_some_pages(file, args.max_pages, Path(folder)): file for file in files}
+            # with the metadata of the file copied (the splitter counts it in the chunk size)
+            docs = SimpleDirectoryReader(
+                input_files=list(copies),
+                file_metadata=lambda copy: default_file_metadata_func(copies[copy]),
+            ).load_data()
     # SentenceSplitter's own overlap (200 tokens) unless the chunks are small
     splitter = SentenceSplitter(
         chunk_size=args.chunk_size, chunk_overlap=min(200, args.chunk_size // 5)
