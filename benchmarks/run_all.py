@@ -5,7 +5,8 @@ One benchmark:          .venv/bin/python benchmarks/run_all.py --only generation
 Re-assemble only:       .venv/bin/python benchmarks/run_all.py --assemble
 
 Each script measures its baseline and ours in the same run and writes
-benchmarks/results/<name>.md; nothing in RESULTS.md is typed by hand except this header.
+benchmarks/results/<name>.md; nothing in RESULTS.md is typed by hand except this header. The README holds one table, the
+demo's (tests/test_readme.py checks it against benchmarks/results/demo.md).
 One-off studies live in benchmarks/experiments/ (script + results/<name>.md, each with the
 command that made it); they are not rerun here, and RESULTS.md ends with a link to each.
 """
@@ -31,8 +32,6 @@ ORDER = [
 # `writers.py --only "one request" "one question" --out .../writers_questions_asked.md`.
 NOT_BY_DEFAULT = ["scale_generation", "writers_questions_asked"]
 EXPERIMENTS = HERE / "experiments" / "results"
-# The README shows one headline table per claim; the rest stays in RESULTS.md.
-README = ["demo", "writers", "generation", "st_finetune", "adapter", "evaluation", "scale"]
 SLOW = ["make_datasets"]
 
 
@@ -74,38 +73,6 @@ def experiments_index() -> list[str]:
     return [*lines, ""]
 
 
-def first_table(fragment: str) -> str:
-    """The section heading and the first markdown table of a fragment."""
-    lines = fragment.strip().splitlines()
-    heading = next((line for line in lines if line.startswith("#")), "")
-    table, started = [], False
-    for line in lines:
-        if line.startswith("|"):
-            table.append(line)
-            started = True
-        elif started:
-            break
-    return "\n".join(["### " + heading.lstrip("# "), "", *table])
-
-
-def update_readme() -> None:
-    """Put each benchmark's headline table between the README's results markers."""
-    readme = HERE.parent / "README.md"
-    text = readme.read_text()
-    start, end = "<!-- results:start -->", "<!-- results:end -->"
-    if start not in text or end not in text:
-        return
-    tables = [
-        first_table((HERE / "results" / f"{name}.md").read_text())
-        for name in README
-        if (HERE / "results" / f"{name}.md").exists()
-    ]
-    head, rest = text.split(start, 1)
-    readme.write_text(
-        head + start + "\n" + "\n\n".join(tables) + "\n" + end + rest.split(end, 1)[1]
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=None, help=f"a subset of {ORDER + SLOW}")
@@ -119,7 +86,6 @@ def main() -> None:
             print(f"== {name} ({platform.node()})", flush=True)
             subprocess.run([sys.executable, str(script)], check=True)
     print(f"wrote {assemble()}")
-    update_readme()
 
 
 if __name__ == "__main__":
