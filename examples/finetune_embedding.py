@@ -1,6 +1,6 @@
 """The "Finetune Embeddings" tutorial as a script: Lyft 10-K pairs -> finetuned model -> proof.
 
-Run:  .venv/bin/python examples/finetune_embedding.py [--max-chunks 20]  (--help: the sizes)
+Run:  .venv/bin/python examples/finetune_embedding.py [--max-chunks 20]  (--help: sizes)
 
 Only the LLM line differs from the tutorial: the bundled SmolLM2 by default, OpenAI when
 OPENAI_API_KEY is set. Offline, the base model is the bundled all-MiniLM-L6-v2 instead of

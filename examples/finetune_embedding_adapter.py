@@ -1,6 +1,6 @@
 """The "Finetuning an Adapter" tutorial as a script: linear, two-layer and custom adapters.
 
-Run:  .venv/bin/python examples/finetune_embedding_adapter.py [--max-chunks 20]  (--help: the sizes)
+Run:  .venv/bin/python examples/finetune_embedding_adapter.py [--max-chunks 20]  (--help: sizes)
 
 The base model stays frozen (the index built with it needs no re-embedding); only queries
 go through the adapter. Only the LLM line differs from the tutorial (local SmolLM2 by
