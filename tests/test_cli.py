@@ -329,6 +329,25 @@ def test_a_second_pseudo_run_into_a_dataset_of_other_chunks_is_refused(tmp_path,
     assert main(["generate", d2, *base]) == 0  # a rerun into its own output
 
 
+def test_overwrite_replaces_a_journal_of_other_chunks_that_a_crash_left_alone(
+    fake_openai, tmp_path, capsys
+):
+    """A crashed run leaves ``out.json.journal.jsonl`` (other chunks) and no ``out.json``:
+    ``--overwrite`` replaces it, as it replaces a dataset of other chunks."""
+    server = fake_openai()
+    out = tmp_path / "pairs.json"
+    llm = ["--llm", "openai-like:m", "--api-base", server.url, "--api-key", "k", "-o", str(out)]
+    assert main(["generate", str(write_docs(tmp_path / "first", n=2)), *llm]) == 0
+    out.unlink()  # the crash: only the journal is left
+    others = tmp_path / "second"
+    others.mkdir()
+    (others / "doc9.txt").write_text("CHUNK-9: the company reported item 9 in 2020. " * 5)
+    capsys.readouterr()
+    assert main(["generate", str(others), *llm]) == 2  # other chunks: refused
+    assert main(["generate", str(others), *llm, "--overwrite"]) == 0
+    assert sorted(EmbeddingQAFinetuneDataset.from_json(out).corpus) == ["doc9-0"]
+
+
 def test_every_command_takes_dash_o_and_the_old_spelling_still_works():
     from llama_index.finetuning.cli.parser import build_parser
 

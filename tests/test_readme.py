@@ -24,7 +24,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import tomllib
 from conftest import REPO
 
 README = REPO / "README.md"
@@ -180,6 +179,7 @@ def test_bash_lines_are_run_or_setup():
 
 def test_cli_lines_run(workdir, capsys):
     tmp_path, server = workdir
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["llamaindex-finetune"] == "llama_index.finetuning.cli:main"
     from llama_index.finetuning.cli import main

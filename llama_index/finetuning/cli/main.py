@@ -280,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     finally:
+        from .models import reset_models
+
+        reset_models()
+        current_output.clear()  # an error may have left the output of a generation there
         pairs.removeFilter(no_interrupted)
         _restore_logging(state)
         settings.update(quiet=False, argv=None)

@@ -105,12 +105,32 @@ def check_model(spec: Spec, label: str = "") -> bool:
         local_only = check_hub_model(spec.value)
     except ValueError as e:
         raise CLIError(str(e)) from None
-    if local_only:  # the process goes on without the hub: no retries anywhere later
+    if local_only:  # the command goes on without the hub: no retries anywhere later
         from huggingface_hub import constants
 
+        if not _hub_mode_before:
+            _hub_mode_before.append((os.environ.get("HF_HUB_OFFLINE"), constants.HF_HUB_OFFLINE))
         os.environ["HF_HUB_OFFLINE"] = "1"
         constants.HF_HUB_OFFLINE = True
     return local_only
+
+
+_hub_mode_before: list[tuple[str | None, bool]] = []  # what check_model changed
+
+
+def reset_models() -> None:
+    """Undo what one command left in the process (``main`` may be called again in it): the
+    models it loaded, and the hub's offline mode that :func:`check_model` set."""
+    build_embed_model.cache_clear()
+    build_llm.cache_clear()
+    if _hub_mode_before:
+        from huggingface_hub import constants
+
+        env, constants.HF_HUB_OFFLINE = _hub_mode_before.pop()
+        if env is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = env
 
 
 @functools.lru_cache(maxsize=8)  # `run` needs the base model for the adapter and the report

@@ -143,10 +143,10 @@ def generate_dataset(
 
     check_dataset_contract(nodes, output, args)
     texts = chunk_texts(nodes)
-    if args.overwrite and not args.append and output.is_file():
-        if not is_dataset_file(output):
+    if args.overwrite and not args.append:
+        if output.is_file() and not is_dataset_file(output):
             output.unlink()  # the user asked to replace a file that is not a dataset
-        elif other_chunks(output, texts):
+        if other_chunks(output, texts):  # in the dataset or in a journal a crash left alone
             discard_dataset(output)  # --overwrite: what it held is replaced
     current_output[:] = [output]
     if args.generator == "pseudo":
