@@ -177,7 +177,11 @@ def main() -> None:
         if select_path.name == "uber_reference.json"
         else "pairs SmolLM2 wrote on the --val files"
     )
-    gate = [line.strip() for line in printed if "quality gate" in line or "dropped" in line]
+    gate = [  # the run's temporary folder is named as make demo names it
+        line.strip().replace(str(out), "demo_output")
+        for line in printed
+        if "quality gate" in line or "dropped" in line
+    ]
     ends = [s[0] for s in stages[1:]] + [total]
     lines = [
         "## `make demo`: the whole job offline, timed, on data that chose nothing",
