@@ -502,3 +502,22 @@ def test_cli_train_that_keeps_the_base_model_says_so_as_its_last_line(tmp_path, 
         main([*argv, "--merge", "1.5"])
     assert exit_status.value.code == 2
     assert "--merge: must be from 0 to 1, got 1.5" in capsys.readouterr().err
+
+
+def test_train_holdout_0_trains_on_every_pair_and_says_nothing_checked_it(tmp_path, capsys):
+    """``train`` without --val holds out --holdout of the chunks; ``--holdout 0`` trains on
+    all of them, and the last line and the result say that nothing checked the model."""
+    from llama_index.finetuning.cli import main
+    from llama_index.finetuning.embeddings.finetune_result import FinetuneResult
+
+    small_dataset(8).save_json(tmp_path / "train.json")
+    out = tmp_path / "tuned"
+    argv = ["train", str(tmp_path / "train.json"), "-o", str(out), "--epochs", "1"]
+    argv += ["--batch-size", "4", "--hard-negatives", "0", "--holdout", "0"]
+    assert main(argv) == 0
+    assert "nothing checked" in capsys.readouterr().out.strip().splitlines()[-1]
+    assert FinetuneResult.load(out).checked_by == "none"
+    with pytest.raises(SystemExit) as exit_status:  # refused before any work
+        main([*argv[:-1], "1"])
+    assert exit_status.value.code == 2
+    assert "--holdout: must be from 0 to below 1, got 1.0" in capsys.readouterr().err

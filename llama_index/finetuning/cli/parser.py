@@ -14,6 +14,8 @@ import os
 from typing import NoReturn
 
 from ..embeddings.merge import DEFAULT_MERGE
+from ..embeddings.selection import DEFAULT_HOLDOUT
+from .arg_types import holdout_share, merge_weight, non_negative_int, positive_int
 from .steps import DEFAULT_GENERATOR, GENERATORS
 
 DESCRIPTION = (
@@ -68,39 +70,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def merge_weight(text: str) -> float:
-    """An argparse type: a number from 0 to 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """An argparse type: an integer of at least 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
 
 
 def _version() -> str:
@@ -247,6 +216,17 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=0, help="seed of the chunk sample and splits")
 
 
+def _add_holdout(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--holdout",
+        type=holdout_share,
+        default=DEFAULT_HOLDOUT,
+        metavar="SHARE",
+        help="without --val: the share of the pairs' chunks held out to check the result "
+        "(0: train on all, nothing checks it; too few questions: no hold-out)",
+    )
+
+
 def _add_training_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training (defaults: the measured best, see benchmarks/RESULTS.md)")
     g.add_argument(
@@ -323,9 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--val",
         default=None,
-        help="validation dataset: picks the best checkpoint (default: none: the last "
-        "checkpoint is saved)",
+        help="validation dataset: picks the best checkpoint, and the base model is kept "
+        "unless one beats it (default: none: --holdout of the pairs' chunks does that)",
     )
+    _add_holdout(p)
     _add_output(p, "finetuned_model", "the model folder")
     _add_output_options(p)
     _add_training_options(p)
@@ -335,8 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--val",
         default=None,
-        help="validation dataset: picks the best epoch (default: none: the last epoch is saved)",
+        help="validation dataset: picks the best epoch, and the identity is kept unless one "
+        "beats it (default: none: --holdout of the pairs' chunks does that)",
     )
+    _add_holdout(p)
     _add_output(p, "adapter", "the adapter folder")
     p.add_argument(
         "--model",

@@ -288,6 +288,7 @@ def train_model(train: Any, val: Any, output: Path, args: argparse.Namespace) ->
             ("epochs", args.epochs),
             ("hard_negatives", args.hard_negatives),
             ("merge", getattr(args, "merge", None)),
+            ("holdout", getattr(args, "holdout", None)),
         )
         if v is not None
     }
@@ -327,7 +328,11 @@ def train_adapter(train: Any, val: Any, output: Path, args: argparse.Namespace) 
         adapter_model = TwoLayerNN(dim, 1024, dim, bias=True, add_residual=True)
     kwargs = {
         k: v
-        for k, v in (("batch_size", args.adapter_batch_size), ("epochs", args.adapter_epochs))
+        for k, v in (
+            ("batch_size", args.adapter_batch_size),
+            ("epochs", args.adapter_epochs),
+            ("holdout", getattr(args, "holdout", None)),
+        )
         if v is not None
     }
     engine = EmbeddingAdapterFinetuneEngine(
@@ -372,12 +377,6 @@ def evaluate_models(
     print(comparison.to_markdown())
     print(f"report written to {output_dir}")
     return comparison
-
-
-def parse_models(items: list[str], base: str) -> dict[str, Any]:
-    """``NAME=SPEC`` items -> {name: embedding model}; every spec is checked before any
-    model is loaded."""
-    return {name: build_embed_model(spec, base) for name, spec in check_models(items, base).items()}
 
 
 def check_models(items: list[str], base: str) -> dict[str, str]:

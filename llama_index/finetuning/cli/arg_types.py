@@ -1,0 +1,55 @@
+"""argparse types of the command line: each turns a flag's text into its value, or says why not.
+
+Example::
+
+    parser.add_argument("--epochs", type=positive_int)
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def merge_weight(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    return _share(text, 1.0, closed=True)
+
+
+def holdout_share(text: str) -> float:
+    """An argparse type: a share from 0 to below 1."""
+    return _share(text, 1.0, closed=False)
+
+
+def _share(text: str, top: float, closed: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number from 0 to {top:g}, got {text!r}"
+        ) from None
+    if not (0 <= value <= top if closed else 0 <= value < top):
+        upto = f"to {top:g}" if closed else f"to below {top:g}"
+        raise argparse.ArgumentTypeError(f"must be from 0 {upto}, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer of at least 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
