@@ -124,7 +124,7 @@ def _check_inputs(args: argparse.Namespace, out: Path) -> dict[str, tuple[str, A
 
 def _split_val(val: Any, origin: str, args: argparse.Namespace, out: Path) -> tuple[Any, Any, str]:
     """(selection set, report set, where the report set comes from)."""
-    answers = _answer_chunks(val)
+    answers = _answer_chunk_ids(val)
     if len(answers) < 2:
         raise CLIError(
             f"{origin} has questions on {len(answers)} chunk(s): too few to split into a "
@@ -140,9 +140,10 @@ def _split_val(val: Any, origin: str, args: argparse.Namespace, out: Path) -> tu
     return select, report, f"the report part of {origin} ({out / 'val_report.json'})"
 
 
-def _answer_chunks(dataset: Any) -> list[str]:
-    """The chunks that answer some question of ``dataset`` (the rest are distractors)."""
-    return sorted({d for docs in dataset.relevant_docs.values() for d in docs})
+def _answer_chunk_ids(dataset: Any) -> list[str]:
+    from ..embeddings.selection import answer_chunks
+
+    return sorted(answer_chunks(dataset))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -219,8 +220,8 @@ def _run(args: argparse.Namespace, out: Path, loaded: dict[str, tuple[str, Any]]
             f"the selection part of {origin('val')} (it chose the checkpoint and the adapter epoch)"
         )
     record["sets"] = {
-        "selection": {"queries": len(select), "chunks": _answer_chunks(select)},
-        "report": {"queries": len(report), "chunks": _answer_chunks(report), "source": source},
+        "selection": {"queries": len(select), "chunks": _answer_chunk_ids(select)},
+        "report": {"queries": len(report), "chunks": _answer_chunk_ids(report), "source": source},
     }
     atomic_write_text(out / "run.json", json.dumps(record, indent=2))
     print(

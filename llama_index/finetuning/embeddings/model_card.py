@@ -34,13 +34,14 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .finetune_result import SETTINGS_FILE
+
 if TYPE_CHECKING:
     from .finetune_result import FinetuneResult
 
 BEGIN = "<!-- llama-index-finetuning-embeddings: begin -->"
 END = "<!-- llama-index-finetuning-embeddings: end -->"
 CARD_EXAMPLES = ("none", "questions", "all")
-SETTINGS_FILE = "finetune_settings.json"
 
 # validation metrics shown, in this order, with their display names
 _SHOWN = [
