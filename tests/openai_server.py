@@ -19,11 +19,12 @@ that is not JSON, ``"empty"`` answers with empty content, and ``"hang"`` never a
 within the client's timeout. Embeddings are hashed bags of words (L2-normalised), so
 texts that share words are near each other and retrieval on them is meaningful.
 
-Answer modes (``FakeOpenAIServer(answer=ANSWER_MODES["json_objects"])``) write questions
-about the chunk's own content words (:func:`content_questions`), in the shapes hosted and
-local chat models answer in (:data:`SHAPE_MODES`), with the source phrases they add
-(:data:`PHRASING_MODES`: "According to the document, ..."), or among SmolLM2-135M-like junk
-that the quality gate must drop (:data:`JUNK_MODES`).
+Answer modes (``FakeOpenAIServer(answer=ANSWER_MODES["json_objects"])``, defined in
+tests/answer_modes.py and importable from here) write questions about the chunk's own content
+words (:func:`content_questions`), in the shapes hosted and local chat models answer in
+(:data:`SHAPE_MODES`), with the source phrases they add (:data:`PHRASING_MODES`: "According
+to the document, ..."), or among SmolLM2-135M-like junk that the quality gate must drop
+(:data:`JUNK_MODES`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,17 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
+from answer_modes import (  # noqa: F401  the modes, importable from here as before
+    ANSWER_MODES,
+    JUNK_MODES,
+    PHRASING_MODES,
+    SHAPE_MODES,
+    SMOLLM2_JUNK,
+    chunk_of,
+    content_questions,
+    content_terms,
+    question_terms,
+)
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -60,185 +72,6 @@ def hashed_embedding(text: str, dim: int) -> list[float]:
 def default_answer(key: str, prompt: str, n: int) -> str:
     body = "\n".join(f"{i + 1}. What does {key} state about item {i + 1}?" for i in range(n))
     return f"Here are {n} questions:\n\n{body}\n"
-
-
-# ---- answer modes: questions about the chunk, in the shapes and phrasings of real models ----
-
-_CHUNK_IN_PROMPT = (
-    re.compile(r"-{5,}\n(.*?)\n-{5,}", re.DOTALL),  # DEFAULT_QA_GENERATE_PROMPT_TMPL
-    re.compile(r"\nText: (.*?)\n\nWrite", re.DOTALL),  # SMALL_MODEL_QA_PROMPT_TMPL
-)
-_TERM = re.compile(r"[A-Z][a-z]{3,}|[a-z]{5,}")
-_COMMON = frozenset(
-    "about above after again against before being below between could during every first "
-    "further other their there these those through under until which while would years "
-    "rather this that they then than with from into most more some such".split()
-)
-_TEMPLATES = (
-    "What was reported about {a} and {b}?",
-    "How are {a} and {b} related?",
-    "What changed in {a} and {b}?",
-    "Why do {a} and {b} matter?",
-)
-
-
-def chunk_of(prompt: str) -> str:
-    """The chunk's text in a question-writing prompt (the whole prompt if not found)."""
-    for pattern in _CHUNK_IN_PROMPT:
-        match = pattern.search(prompt)
-        if match:
-            return match.group(1)
-    return prompt
-
-
-def content_terms(prompt: str) -> list[str]:
-    """Names and nouns of the chunk in ``prompt`` (5+ letters, or capitalised 4+; no "-ed",
-    "-ing" or "-ly" words), in order, that its instructions lack."""
-    chunk = chunk_of(prompt)
-    instructions = set(_TERM.findall(prompt.replace(chunk, " ").lower()))
-    terms: list[str] = []
-    for word in _TERM.findall(chunk):
-        low = word.lower()
-        if low in _COMMON or low in instructions or low.endswith(("ed", "ing", "ly")):
-            continue
-        if low not in map(str.lower, terms):
-            terms.append(word)
-    return terms or ["company", "results"]
-
-
-def question_terms(prompt: str, n: int) -> list[tuple[str, str]]:
-    """The two content words each of the ``n`` questions asks about."""
-    terms = content_terms(prompt)
-    return [(terms[(2 * i) % len(terms)], terms[(2 * i + 1) % len(terms)]) for i in range(n)]
-
-
-def content_questions(prompt: str, n: int) -> list[str]:
-    """``n`` questions, each about two content words of the chunk in ``prompt``."""
-    pairs = question_terms(prompt, n)
-    return [_TEMPLATES[i % len(_TEMPLATES)].format(a=a, b=b) for i, (a, b) in enumerate(pairs)]
-
-
-def _lower_first(question: str) -> str:
-    return question[0].lower() + question[1:]
-
-
-def numbered(key: str, prompt: str, n: int) -> str:
-    return "\n".join(f"{i}. {q}" for i, q in enumerate(content_questions(prompt, n), 1))
-
-
-def paren_numbered(key: str, prompt: str, n: int) -> str:
-    return "\n".join(f"({i}) {q}" for i, q in enumerate(content_questions(prompt, n), 1))
-
-
-def bullets(key: str, prompt: str, n: int) -> str:
-    return "\n".join(f"- {q}" for q in content_questions(prompt, n))
-
-
-def question_labels(key: str, prompt: str, n: int) -> str:
-    qs = content_questions(prompt, n)
-    return "\n\n".join(f"Question {i}: {q}" for i, q in enumerate(qs, 1))
-
-
-def markdown_labels(key: str, prompt: str, n: int) -> str:
-    return "\n".join(f"**Q{i}:** {q}" for i, q in enumerate(content_questions(prompt, n), 1))
-
-
-def preamble_and_closing(key: str, prompt: str, n: int) -> str:
-    body = numbered(key, prompt, n)
-    return (
-        f"Here are {n} questions based on the context:\n\n{body}\n\n"
-        "I hope these help! Let me know if you need more questions."
-    )
-
-
-def fenced_json(key: str, prompt: str, n: int) -> str:
-    return f"```json\n{json.dumps(content_questions(prompt, n), indent=2)}\n```"
-
-
-def json_questions(key: str, prompt: str, n: int) -> str:
-    return json.dumps({"questions": content_questions(prompt, n)})
-
-
-def json_objects(key: str, prompt: str, n: int) -> str:
-    answer = " ".join(content_terms(prompt)[:4])
-    return json.dumps([{"question": q, "answer": answer} for q in content_questions(prompt, n)])
-
-
-def with_answers(key: str, prompt: str, n: int) -> str:
-    answer = " ".join(content_terms(prompt)[:4])
-    return "\n\n".join(f"{q}\nAnswer: {answer}." for q in content_questions(prompt, n))
-
-
-def wrapped(key: str, prompt: str, n: int) -> str:
-    lines = []
-    for i, q in enumerate(content_questions(prompt, n), 1):
-        words = q.split()
-        half = len(words) // 2
-        lines.append(f"{i}. {' '.join(words[:half])}\n   {' '.join(words[half:])}")
-    return "\n".join(lines)
-
-
-def according_to(key: str, prompt: str, n: int) -> str:
-    qs = content_questions(prompt, n)
-    return "\n".join(
-        f"{i}. According to the document, {_lower_first(q)}" for i, q in enumerate(qs, 1)
-    )
-
-
-def as_mentioned(key: str, prompt: str, n: int) -> str:
-    qs = content_questions(prompt, n)
-    return "\n".join(f"{i}. {q[:-1]}, as mentioned in the text?" for i, q in enumerate(qs, 1))
-
-
-def based_on_context(key: str, prompt: str, n: int) -> str:
-    qs = content_questions(prompt, n)
-    return "\n".join(f"{i}. Based on the context, {_lower_first(q)}" for i, q in enumerate(qs, 1))
-
-
-def mentioned_in_document(key: str, prompt: str, n: int) -> str:
-    pairs = question_terms(prompt, n)
-    return "\n".join(
-        f"{i}. What {a} and {b} are mentioned in the document?" for i, (a, b) in enumerate(pairs, 1)
-    )
-
-
-def document_states(key: str, prompt: str, n: int) -> str:
-    pairs = question_terms(prompt, n)
-    return "\n".join(
-        f"{i}. What does the document state about {a} {b}?" for i, (a, b) in enumerate(pairs, 1)
-    )
-
-
-# Junk as SmolLM2-135M writes it (benchmarks/data/lyft_train.json, the demo's journals);
-# every line of it must be dropped, by the parser or the quality gate.
-SMOLLM2_JUNK = (
-    "What is the purpose of this excerpt?",  # about the source
-    "What is the main topic of the passage?",  # about the source
-    "How can I write 2 questions that a reader could answer from it?",  # a prompt echo
-    "How many stores did Northwind Bakery open in 2019?",  # the small prompt's example
-    "What is the name of the company and the year?",  # the same on every chunk
-    "What is the total total total total amount?",  # degenerate repetition
-    "What is the capital city of France?",  # off topic
-)
-
-
-def smollm2_junk(key: str, prompt: str, n: int) -> str:
-    """The junk lines, a copy of the chunk's opening, and then ``n`` good questions."""
-    lines = [*SMOLLM2_JUNK, chunk_of(prompt)[:80], *content_questions(prompt, n)]
-    return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
-
-
-SHAPE_MODES = (
-    numbered, paren_numbered, bullets, question_labels, markdown_labels, preamble_and_closing,
-    fenced_json, json_questions, json_objects, with_answers, wrapped,
-)  # fmt: skip
-PHRASING_MODES = (
-    according_to, as_mentioned, based_on_context, mentioned_in_document, document_states,
-)  # fmt: skip
-JUNK_MODES = (smollm2_junk,)
-ANSWER_MODES: dict[str, Callable[[str, str, int], str]] = {
-    f.__name__: f for f in (*SHAPE_MODES, *PHRASING_MODES, *JUNK_MODES)
-}
 
 
 class FakeOpenAIServer:
