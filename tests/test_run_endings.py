@@ -1,8 +1,10 @@
-"""How a command line run ends, through the real command line in a subprocess: a missing key,
-an unreachable server, a partial run, a rerun with other inputs, Ctrl-C, bad inputs, --help.
+"""How a command line run ends, through the real command line: a missing key, an unreachable
+server, a partial run, a rerun with other inputs, Ctrl-C, bad inputs, --help.
 
 Each asserts the exit status the README states, one line of error and no traceback, and that
-the user's files are unchanged.
+the user's files are unchanged. What is about a process runs in one (``cli``): a refusal's,
+a partial run's and Ctrl-C's exit status, and --help; the rest runs the same ``main(argv)``
+in this process (``in_process``), without a fresh interpreter importing torch each time.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ import sys
 import time
 
 import pytest
-from cli_proc import ENV, assert_one_line_error, cli, small_dataset, snapshot, write_docs
+from cli_proc import (
+    ENV,
+    assert_one_line_error,
+    cli,
+    in_process,
+    small_dataset,
+    snapshot,
+    write_docs,
+)
 from conftest import default_sigint
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset
@@ -29,8 +39,8 @@ def test_openai_without_a_key_is_refused_before_any_work(tmp_path):
 
 
 def test_an_unreachable_server_fails_with_one_line(tmp_path):
-    proc = cli("generate", write_docs(tmp_path / "docs", n=2), "--llm", "openai-like:none",
-               "--api-base", "http://127.0.0.1:9/v1", "--output", tmp_path / "fail.json")  # fmt: skip
+    proc = in_process("generate", write_docs(tmp_path / "docs", n=2), "--llm", "openai-like:none",
+                      "--api-base", "http://127.0.0.1:9/v1", "--output", tmp_path / "fail.json")  # fmt: skip
     assert proc.returncode == 1, proc.stderr[-2000:]
     err = proc.stderr.strip().splitlines()
     assert "Traceback" not in proc.stderr
@@ -43,15 +53,15 @@ def test_a_partial_run_exits_1_and_says_how_to_resume(tmp_path, fake_openai):
     server = fake_openai(faults={"CHUNK-2": [400, 400, 400, 400]})
     docs = write_docs(tmp_path / "docs")
     argv = ["generate", docs, "--llm", "openai-like:m", "--api-base", server.url,
-            "--output", tmp_path / "d.json"]  # fmt: skip
-    proc = cli(*argv)
+            "--no-round-trip", "--output", tmp_path / "d.json"]  # fmt: skip
+    proc = cli(*argv)  # a process: its exit status, the rerun line from its own argv
     assert proc.returncode == 1, proc.stderr[-2000:]
     last = proc.stderr.strip().splitlines()[-1]
     assert "1 of 4 chunks got no questions" in last and "rerun the same command" in last
     assert "llamaindex-finetune generate" in last and "Traceback" not in proc.stderr
     assert len(EmbeddingQAFinetuneDataset.from_json(tmp_path / "d.json").corpus) == 3
 
-    proc = cli(*argv)  # the command it printed: asks the failed chunk only
+    proc = in_process(*argv)  # the command it printed: asks the failed chunk only
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert server.requests_per_key["CHUNK-2"] == 5 and server.requests_per_key["CHUNK-0"] == 1
     assert len(EmbeddingQAFinetuneDataset.from_json(tmp_path / "d.json").corpus) == 4
@@ -62,23 +72,23 @@ def test_a_rerun_with_other_inputs_does_not_merge_into_the_output(tmp_path, fake
     server = fake_openai()
     out = tmp_path / "merged.json"
     base = ["--llm", "openai-like:m", "--api-base", server.url, "--no-round-trip", "--output", out]
-    proc = cli("generate", write_docs(tmp_path / "full", n=4), *base)
+    proc = in_process("generate", write_docs(tmp_path / "full", n=4), *base)
     assert proc.returncode == 0, proc.stderr[-2000:]
     other = tmp_path / "other"
     other.mkdir()
     (other / "x.txt").write_text("CHUNK-9: another company reported item 9 in 2022. " * 3)
     before = snapshot(tmp_path)
-    proc = cli("generate", other, *base)
+    proc = in_process("generate", other, *base)
     # a refusal (issue 20.1: it was exit 1, where the README says refusals are 2)
     assert_one_line_error(proc, 2, "merged.json", "already holds 4 chunks", "--append")
     assert snapshot(tmp_path) == before
 
-    proc = cli("generate", other, *base, "--append")  # said explicitly: both are kept
+    proc = in_process("generate", other, *base, "--append")  # said explicitly: both are kept
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(EmbeddingQAFinetuneDataset.from_json(out).corpus) == 5
 
 
-# ---- 12.7 the user's umask -------------------------------------------------------------------
+# ---- 12.8 Ctrl-C ---------------------------------------------------------------------------
 
 
 def test_ctrl_c_saves_says_so_in_one_line_and_exits_130(tmp_path, fake_openai):
@@ -87,7 +97,7 @@ def test_ctrl_c_saves_says_so_in_one_line_and_exits_130(tmp_path, fake_openai):
     out = tmp_path / "d.json"
     argv = [sys.executable, "-m", "llama_index.finetuning.cli", "generate", str(docs),
             "--llm", "openai-like:m", "--api-base", server.url, "--num-workers", "1",
-            "--output", str(out)]  # fmt: skip
+            "--no-round-trip", "--output", str(out)]  # fmt: skip
     proc = subprocess.Popen(
         argv, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=default_sigint,
@@ -104,7 +114,8 @@ def test_ctrl_c_saves_says_so_in_one_line_and_exits_130(tmp_path, fake_openai):
     assert "chunks saved to" in lines[0] and "rerun the same command to resume" in lines[0]
     asked = server.completion_requests
 
-    proc = cli(*argv[3:])  # the same command resumes: no finished chunk is asked again
+    server.latency = 0  # it was there to catch the run in the middle
+    proc = in_process(*argv[3:])  # the same command resumes: no finished chunk is asked again
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert server.completion_requests < asked + 12
     assert len(EmbeddingQAFinetuneDataset.from_json(out).corpus) == 12
@@ -170,7 +181,7 @@ def test_bad_inputs_are_one_line_and_change_nothing(tmp_path, argv, needles):
         "file": files / "existing.json", "data": files / "data.json",
         "missing": files / "missing.pdf", "out": tmp_path / "run", "empty": files / "empty.json",
     }  # fmt: skip
-    proc = cli(*[a.format(**names) for a in argv], cwd=tmp_path)
+    proc = in_process(*[a.format(**names) for a in argv], cwd=tmp_path)
     assert_one_line_error(proc, 2, *needles)
     assert snapshot(files) == before
     assert not (tmp_path / "run").exists()  # run checks every input before it makes its folder
@@ -182,6 +193,3 @@ def test_help_shows_defaults_and_verbose_and_version_work_anywhere():
     for argv in (["-v", "generate", "--version"], ["generate", "-v", "--version"]):
         proc = cli(*argv)
         assert proc.returncode == 0 and proc.stdout.startswith("llamaindex-finetune")
-
-
-# ---- the same guarantees in Python ---------------------------------------------------------
