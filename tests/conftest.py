@@ -38,6 +38,16 @@ def _share_the_cores() -> None:
 
 _share_the_cores()
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``--dist loadfile`` the files go to the workers in file order, not most tests
+    first: that order left the two slowest short files (test_examples.py, test_distributed.py,
+    ~65 s together) to the end and to one worker, which takes a file while its last two tests
+    run, so the other worker idled for up to a minute at the end of ``make test``."""
+    if getattr(config.option, "loadscopereorder", False):
+        config.option.loadscopereorder = False
+
+
 from openai_server import FakeOpenAIServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
