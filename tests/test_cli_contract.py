@@ -338,6 +338,7 @@ def test_a_second_run_into_an_output_being_written_is_refused_naming_the_first(a
     first.kill()  # SIGKILL: no clean-up, the lock file stays behind
     first.wait(timeout=60)
     assert lock_path(out).exists()
+    server.latency = 0  # it was there to catch the first run at work
     code, _, err = call(*argv)
     assert_ending("generate", code, err, 0)
     assert len(EmbeddingQAFinetuneDataset.from_json(out).corpus) == 6
