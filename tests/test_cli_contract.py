@@ -220,7 +220,9 @@ def test_generation_that_falls_short(area, fake_openai, cell, command, expected)
         assert_ending(command, code, err, expected)
         assert "no chunk got a question" in err.splitlines()[-1]
     else:
-        server = fake_openai(faults={"CHUNK-1": [400] * 8})  # fails twice over: 4 tries a run
+        # fails twice over, 4 tries a run; a 429 says "again at once" (Retry-After: 0), so
+        # the retries wait no back-off (a 400 waited 4-7 s a run, which is not under test)
+        server = fake_openai(faults={"CHUNK-1": [429] * 8})
         argv = argv_for(command, area, out, llm=server.url)
         for said in ("1 of 2 chunks got no questions", "every chunk asked failed (1 of 1)"):
             code, _, err = call(*argv)  # the second run resumes CHUNK-0, asks CHUNK-1 again

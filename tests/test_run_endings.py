@@ -49,8 +49,9 @@ def test_an_unreachable_server_fails_with_one_line(tmp_path):
 
 
 def test_a_partial_run_exits_1_and_says_how_to_resume(tmp_path, fake_openai):
-    # 400: the OpenAI client does not retry it itself, so each of the 4 attempts reaches us
-    server = fake_openai(faults={"CHUNK-2": [400, 400, 400, 400]})
+    # the CLI's OpenAI client does not retry by itself, so each of the 4 attempts reaches us;
+    # a 429 says "again at once" (Retry-After: 0): no back-off waits, which are not under test
+    server = fake_openai(faults={"CHUNK-2": [429, 429, 429, 429]})
     docs = write_docs(tmp_path / "docs")
     argv = ["generate", docs, "--llm", "openai-like:m", "--api-base", server.url,
             "--no-round-trip", "--output", tmp_path / "d.json"]  # fmt: skip
