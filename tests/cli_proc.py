@@ -8,7 +8,9 @@ Example::
 
 ``cli`` is for what is about a process (its exit status, Ctrl-C, a kill); ``in_process``
 runs the same ``main(argv)`` the console script runs, in this process, without the seconds
-a fresh interpreter spends importing torch for each command.
+a fresh interpreter spends importing torch for each command. It sees what Python code writes
+to ``sys.stdout`` and ``sys.stderr``; what native code writes straight to the file
+descriptors shows only through ``cli``.
 """
 
 from __future__ import annotations
