@@ -331,11 +331,13 @@ def test_a_second_run_into_an_output_being_written_is_refused_naming_the_first(a
     deadline = time.monotonic() + 120
     while server.completion_requests < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
+    # the first's next call waits, so however long ours takes to start, the first adds one
+    server.latency = 60
     asked = server.completion_requests
     code, _, err = call(*argv)
     assert_ending("generate", code, err, 2)
     assert f"pid {first.pid}" in err and "llamaindex-finetune generate" in err
-    assert server.completion_requests - asked <= 1  # the first's call in flight, none of ours
+    assert server.completion_requests - asked <= 1  # the first's next call, none of ours
 
     first.kill()  # SIGKILL: no clean-up, the lock file stays behind
     first.wait(timeout=60)
