@@ -20,7 +20,10 @@ selection sets at the default merge, it is not worse than the old small prompt b
 (upper end of the paired interval >= 0) on either domain; ``--llm local`` switches from the
 ``default`` prompt to it only if its gain averaged over both selection sets is higher than
 the ``default`` prompt's and it loses to the base beyond noise on neither. Reported on the
-report sets, which chose nothing.
+report sets, which chose nothing. The first run rejected the varied prompt; ``neutral`` (the
+small prompt without its 10-K words) was run after it (``--prompts neutral``) under a rule
+fixed before that run: it replaces ``small`` if it is not worse than ``small`` beyond noise on
+either selection set and its gain averaged over both is at least ``small``'s.
 """
 
 from __future__ import annotations
@@ -78,7 +81,25 @@ when, how, why, which, what). Each question names what it asks about. Do not men
 "the text" or "the excerpt". One question per line:
 """
 
-PROMPTS = {"default": DEFAULT_QA_GENERATE_PROMPT_TMPL, "small": SMALL_BEFORE, "varied": VARIED}
+# Added after the first run had rejected VARIED: the small prompt with its 10-K words ("the
+# company, figure or year") made neutral, a question on whether they cost the other domain.
+NEUTRAL = """\
+Example text: Northwind Bakery opened 12 new stores in 2019.
+Example question: How many stores did Northwind Bakery open in 2019?
+
+Text: {context_str}
+
+Write {num_questions_per_chunk} questions a person would type into a search box to find \
+this text. Each question names the thing it asks about. Do not mention "the text" or \
+"the excerpt". One question per line:
+"""
+
+PROMPTS = {
+    "default": DEFAULT_QA_GENERATE_PROMPT_TMPL,
+    "small": SMALL_BEFORE,
+    "varied": VARIED,
+    "neutral": NEUTRAL,
+}
 
 
 def machine() -> str:
@@ -220,16 +241,7 @@ def interval(d) -> str:
 
 def decide(store: dict) -> list[str]:
     weight, domains = 0.75, list(store)
-    lines = []
-    against_small = [versus(store[d], "select", "varied", "small", weight) for d in domains]
-    ship = all(d is not None and d.high >= 0 for d in against_small)
-    lines.append(
-        "- varied minus small (selection sets, merge 0.75): "
-        + "; ".join(f"{d}: {interval(x)}" for d, x in zip(domains, against_small, strict=True))
-        + f" -> **{'the varied prompt replaces' if ship else 'the small prompt stays as'}"
-        " `small`**."
-    )
-    gains = {}
+    lines, gains = [], {}
     for name in PROMPTS:
         diffs = [versus(store[d], "select", name, "base", weight) for d in domains]
         if any(x is None for x in diffs):
@@ -245,8 +257,20 @@ def decide(store: dict) -> list[str]:
             for n, (g, safe) in gains.items()
         )  # fmt: skip
     )
+    ship = {}
+    for name in ("varied", "neutral"):
+        against_small = [versus(store[d], "select", name, "small", weight) for d in domains]
+        if any(x is None for x in against_small):
+            continue
+        safe = all(x.high >= 0 for x in against_small)
+        ship[name] = safe and (name == "varied" or gains[name][0] >= gains["small"][0])
+        lines.append(
+            f"- {name} minus small (selection sets, merge 0.75): "
+            + "; ".join(f"{d}: {interval(x)}" for d, x in zip(domains, against_small, strict=True))
+            + f" -> **{'replaces' if ship[name] else 'does not replace'} `small`**."
+        )
     switch = (
-        ship and "varied" in gains and "default" in gains and gains["varied"][1]
+        ship.get("varied") and "varied" in gains and "default" in gains and gains["varied"][1]
         and gains["varied"][0] > gains["default"][0]
     )  # fmt: skip
     lines.append(
@@ -264,7 +288,8 @@ def report(store: dict, args: argparse.Namespace, minutes: float | None) -> None
         f"SmolLM2-135M writes two questions for each of {CHUNKS} seeded chunks per domain under "
         "each prompt (`default`: 0.4's; `small`: the small-model prompt before this run; "
         "`varied`: two example questions of different kinds, asked to differ in fact and "
-        "first word), through `generate`'s gate. Top opening: share of kept questions that "
+        "first word; `neutral`: `small` without its 10-K words, run after the others had "
+        "decided on `varied`), through `generate`'s gate. Top opening: share of kept questions that "
         "start with the most common three words; distinct: distinct openings per question. "
         "Gains: NDCG@10 of all-MiniLM-L6-v2 finetuned on the kept pairs (seeds 42-"
         f"{41 + args.seeds}, seed-averaged per question) minus the base or another prompt, "
