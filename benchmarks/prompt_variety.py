@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 from make_pyref import pyref_nodes
-from synthetic_only import DOMAINS, merged, ndcg, train
+from two_domains import DOMAINS, merged, ndcg, train
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset
 from llama_index.finetuning.documents import load_nodes, sample_chunks

@@ -35,7 +35,6 @@ the models (and the base) as the human selection set does? Per-question scores a
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import platform
@@ -45,8 +44,9 @@ from pathlib import Path
 
 import numpy as np
 from make_pyref import pyref_nodes
+from two_domains import DATA, DOMAINS, merged, ndcg, train
 
-from llama_index.finetuning import EmbeddingQAFinetuneDataset, SentenceTransformersFinetuneEngine
+from llama_index.finetuning import EmbeddingQAFinetuneDataset
 from llama_index.finetuning.cli.parser import build_parser
 from llama_index.finetuning.cli.steps import IncompleteRun, generate_dataset
 from llama_index.finetuning.documents import sample_chunks
@@ -55,33 +55,11 @@ from llama_index.finetuning.evaluation.stats import paired_difference
 from llama_index.finetuning.resources import offline_base_model_path
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE / "data"
 RESULTS = HERE / "results"
 LYFT_PAIRS = DATA / "lyft_train.json"
 WEIGHTS = (1.0, 0.75, 0.5, 0.25)
 GROUPS = ((1.0, 0.5), (0.25,), (0.75,))  # the order models are scored in
 HOLDOUT = 0.2
-DOMAINS = {
-    "10k": {
-        "generate": [
-            "--chunk-size",
-            "512",
-            "--chunk-overlap",
-            "64",
-            "--max-chunks",
-            "110",
-            "--num-questions",
-            "1",
-        ],  # fmt: skip  (the Makefile's DEMO_ARGS)
-        "select": DATA / "uber_reference.json",
-        "report": DATA / "uber_report.json",
-    },
-    "pyref": {
-        "generate": ["--chunk-size", "512", "--chunk-overlap", "64"],
-        "select": DATA / "pyref_select.json",
-        "report": DATA / "pyref_report.json",
-    },
-}
 
 
 def machine() -> str:
@@ -154,32 +132,6 @@ def write(domain: str, args: argparse.Namespace) -> EmbeddingQAFinetuneDataset:
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     print(f"{domain}: {json.dumps(meta)}", flush=True)
     return ds
-
-
-def train(pairs: EmbeddingQAFinetuneDataset, folder: Path, seed: int) -> Path:
-    """The engine with ``train``'s defaults, nothing held out or merged: the model as trained."""
-    kwargs = {"model_id": "offline", "model_output_path": str(folder), "seed": seed,
-              "show_progress_bar": False, "overwrite": True}  # fmt: skip
-    accepted = inspect.signature(SentenceTransformersFinetuneEngine.__init__).parameters
-    kwargs.update({k: v for k, v in (("holdout", 0.0), ("merge", 1.0)) if k in accepted})
-    SentenceTransformersFinetuneEngine(pairs, **kwargs).finetune()
-    return folder
-
-
-def merged(folder: Path, base, weight: float) -> str:
-    """The folder of ``folder``'s model merged with the base at ``weight`` (made once)."""
-    if weight == 1.0:
-        return str(folder)
-    out = folder.parent / f"{folder.name}_merge{weight}"
-    if not (out / "modules.json").exists():
-        from llama_index.finetuning.embeddings.merge import merge_with_base
-
-        merge_with_base(str(folder), base, weight).save_pretrained(str(out))
-    return str(out)
-
-
-def ndcg(comparison, name: str) -> np.ndarray:
-    return comparison.results[name].per_query["ndcg@10"].to_numpy(dtype=float)
 
 
 def name_of(weight: float, seed: int) -> str:
