@@ -19,6 +19,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 def on_files(files: Files, config) -> Files:
     for path in sorted(BENCHMARKS.rglob("*.md")):
         uri = path.relative_to(BENCHMARKS).as_posix()
+        if uri.startswith("out/"):  # what benchmark runs leave (model cards): not pages
+            continue
         if uri != "RESULTS.md" and files.get_file_from_path(uri) is None:
             files.append(File.generated(config, uri, abs_src_path=str(path)))
     return files
