@@ -44,25 +44,16 @@ from llama_index.finetuning import EmbeddingQAFinetuneDataset
 from llama_index.finetuning.documents import load_nodes, sample_chunks
 from llama_index.finetuning.evaluation import compare
 from llama_index.finetuning.evaluation.stats import paired_difference
-from llama_index.finetuning.generation.parsing import DEFAULT_QA_GENERATE_PROMPT_TMPL
+from llama_index.finetuning.generation.parsing import (
+    DEFAULT_QA_GENERATE_PROMPT_TMPL,
+    SMALL_MODEL_QA_PROMPT_TMPL,
+)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 PDF = HERE.parents[1] / "shared" / "data" / "10k" / "lyft_2021.pdf"
 CHUNKS = 64
 WEIGHTS = (0.75, 1.0)
-
-# The small-model prompt before this benchmark: one example, a 10-K's vocabulary.
-SMALL_BEFORE = """\
-Example text: Northwind Bakery opened 12 new stores in 2019.
-Example question: How many stores did Northwind Bakery open in 2019?
-
-Text: {context_str}
-
-Write {num_questions_per_chunk} questions a person would type into a search box to find \
-this text. Each question names the company, figure or year it asks about. Do not mention \
-"the text" or "the excerpt". One question per line:
-"""
 
 # The candidate: two example questions of different kinds, asked to differ in fact and in
 # their first word, in words that fit any domain.
@@ -96,7 +87,7 @@ this text. Each question names the thing it asks about. Do not mention "the text
 
 PROMPTS = {
     "default": DEFAULT_QA_GENERATE_PROMPT_TMPL,
-    "small": SMALL_BEFORE,
+    "small": SMALL_MODEL_QA_PROMPT_TMPL,  # unchanged by this benchmark's decisions
     "varied": VARIED,
     "neutral": NEUTRAL,
 }

@@ -12,12 +12,21 @@ import argparse
 
 def positive_int(text: str) -> int:
     """An argparse type: an integer of at least 1."""
+    return _whole_number(text, low=1)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer of at least 0."""
+    return _whole_number(text, low=0)
+
+
+def _whole_number(text: str, low: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
     return value
 
 
@@ -41,15 +50,4 @@ def _share(text: str, top: float, closed: bool) -> float:
     if not (0 <= value <= top if closed else 0 <= value < top):
         upto = f"to {top:g}" if closed else f"to below {top:g}"
         raise argparse.ArgumentTypeError(f"must be from 0 {upto}, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """An argparse type: an integer of at least 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
     return value
