@@ -30,7 +30,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from make_reference import apply_filters, evaluate, sha
+from make_reference import apply_filters, evaluate, question_rows, sha
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -148,20 +148,14 @@ def cmd_assemble(args: argparse.Namespace) -> None:
     part_of = {digest: part for part, chosen in where.items() for digest in chosen}
     rows: dict[str, tuple[dict, dict]] = {part: ({}, {}) for part in PARTS}
     missing = []
-    for line_no, line in enumerate(QUESTIONS.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        part = part_of.get(row["chunk_sha256"])
+    for line_no, digest, question, qid in question_rows(QUESTIONS, _QID_NAMESPACE):
+        part = part_of.get(digest)
         if part is None:
-            missing.append(f"line {line_no}: {row['chunk_sha256'][:12]}")
+            missing.append(f"line {line_no}: {digest[:12]}")
             continue
-        qid = str(uuid.uuid5(_QID_NAMESPACE, row["chunk_sha256"] + "\x1f" + row["question"]))
         queries, relevant = rows[part]
-        if qid in queries:
-            raise SystemExit(f"{QUESTIONS}: line {line_no} repeats an earlier question")
-        queries[qid] = row["question"]
-        relevant[qid] = [where[part][row["chunk_sha256"]]]
+        queries[qid] = question
+        relevant[qid] = [where[part][digest]]
     if missing:
         raise SystemExit(
             f"{len(missing)} question(s) name a chunk that is not in the current sample of "

@@ -123,18 +123,12 @@ def cmd_assemble(args: argparse.Namespace) -> None:
     queries: dict[str, str] = {}
     relevant: dict[str, list[str]] = {}
     missing = []
-    for line_no, line in enumerate(questions_path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        node_id = by_sha.get(row["chunk_sha256"])
+    for line_no, digest, question, qid in question_rows(questions_path, namespace):
+        node_id = by_sha.get(digest)
         if node_id is None:
-            missing.append(f"line {line_no}: {row['chunk_sha256'][:12]}")
+            missing.append(f"line {line_no}: {digest[:12]}")
             continue
-        qid = str(uuid.uuid5(namespace, row["chunk_sha256"] + "\x1f" + row["question"]))
-        if qid in queries:
-            raise SystemExit(f"{questions_path}: line {line_no} repeats an earlier question")
-        queries[qid] = row["question"]
+        queries[qid] = question
         relevant[qid] = [node_id]
     if missing:
         raise SystemExit(
@@ -164,6 +158,21 @@ def cmd_assemble(args: argparse.Namespace) -> None:
         meta["base_model_scores"] = evaluate(dataset)
     where["meta"].write_text(json.dumps(meta, indent=2) + "\n")
     print(f"-> {where['meta']}", file=sys.stderr)
+
+
+def question_rows(path: Path, namespace: uuid.UUID):
+    """(line number, chunk sha256, question, stable question id) for each line of a questions
+    JSONL; a question written twice for one chunk stops the run."""
+    seen: set[str] = set()
+    for line_no, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        qid = str(uuid.uuid5(namespace, row["chunk_sha256"] + "\x1f" + row["question"]))
+        if qid in seen:
+            raise SystemExit(f"{path}: line {line_no} repeats an earlier question")
+        seen.add(qid)
+        yield line_no, row["chunk_sha256"], row["question"], qid
 
 
 def apply_filters(dataset):
