@@ -182,6 +182,12 @@ def main() -> None:
         for line in printed
         if "quality gate" in line or "dropped" in line
     ]
+    verdicts = [  # what each engine saved and why, as the run said it
+        line.strip().replace(str(out), "demo_output")
+        for line in printed
+        if any(k in line for k in ("kept the base model:", "finetuned model saved to",
+                                   "kept the untrained adapter:", "adapter saved to"))
+    ]  # fmt: skip
     ends = [s[0] for s in stages[1:]] + [total]
     lines = [
         "## `make demo`: the whole job offline, timed, on data that chose nothing",
@@ -224,6 +230,16 @@ def main() -> None:
         "chose nothing).",
         "",
         *([f"Quality gate, as the demo printed it: {'; '.join(gate)}", ""] if gate else []),
+        *(
+            [
+                "What the engines saved, as the demo printed it:",
+                "",
+                *(f"- {v}" for v in verdicts),
+                "",
+            ]
+            if verdicts
+            else []
+        ),  # fmt: skip
         *target_lines(train, asked_chunks, demo_args, total, on_report),
         "Reproduce: `make demo` (the same command, into demo_output/), or timed into this file: "
         "`flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/demo.py`",

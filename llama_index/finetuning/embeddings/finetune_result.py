@@ -169,7 +169,7 @@ class FinetuneResult:
                 f" ({c['difference']:+.4f} [{c['low']:+.4f}, {c['high']:+.4f}], "
                 f"{c['wins']} wins / {c['losses']} losses)"
             )
-        return line + f" on {self.selected_on}"
+        return line + f" on {self.selected_on}, the questions that chose it"
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "gain": self.gain, "notice": self.notice}
