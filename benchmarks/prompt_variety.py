@@ -93,14 +93,20 @@ PROMPTS = {
 }
 
 
-def machine() -> str:
+def machine(note: str) -> str:
+    """This machine and its load now, with what else ran on it (``--note``)."""
     import os
     import platform
 
     return (
-        f"{platform.machine()}, {os.cpu_count()} CPU cores (1-min load "
-        f"{os.getloadavg()[0]:.1f} when the page was written; a test run shared them), no GPU"
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, 1-min load "
+        f"{os.getloadavg()[0]:.1f} at the start, no GPU" + (f"; {note}" if note else "")
     )
+
+
+def commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
+                          capture_output=True).stdout.strip()  # fmt: skip
 
 
 def nodes_of(domain: str) -> list:
@@ -149,7 +155,7 @@ def write_all(args: argparse.Namespace, store: dict, save) -> dict:
                 kept = list(ds.queries.values()) if ds else []
                 top, distinct = openings(kept)
                 info[name] = {
-                    "chunks": len(nodes), "written": raw, "kept": len(kept),
+                    "code": commit(), "machine": machine(args.note), "chunks": len(nodes), "written": raw, "kept": len(kept),
                     "chunks_kept": len({d[0] for d in ds.relevant_docs.values()}) if ds else 0,
                     "dropped": dropped, "top_opening_share": top,
                     "distinct_openings": distinct,
@@ -270,9 +276,9 @@ def decide(store: dict) -> list[str]:
     return lines
 
 
-def report(store: dict, args: argparse.Namespace, minutes: float | None) -> None:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
-                            capture_output=True).stdout.strip()  # fmt: skip
+def report(store: dict, args: argparse.Namespace) -> None:
+    runs = sorted({(w["code"], w["machine"]) for scores in store.values()
+                   for w in scores.get("written", {}).values()})  # fmt: skip
     lines = [
         "## The bundled writer's prompt: variety and what it teaches (two domains)",
         "",
@@ -285,17 +291,18 @@ def report(store: dict, args: argparse.Namespace, minutes: float | None) -> None
         "Gains: NDCG@10 of all-MiniLM-L6-v2 finetuned on the kept pairs (seeds 42-"
         f"{41 + args.seeds}, seed-averaged per question) minus the base or another prompt, "
         "[95% paired bootstrap interval], on hand-written questions. "
-        f"Code at {commit}. Machine: {machine()}"
-        + (f"; this run took {minutes:.0f} min." if minutes else "."),
+        "Each prompt's questions were written, and its models trained and scored, in one run; "
+        "the runs (code, machine): " + "; ".join(f"{c}: {m}" for c, m in runs) + ".",
         "",
-        "| domain | prompt | kept / written (chunks kept) | top opening | distinct "
+        "| domain | prompt | code | kept / written (chunks kept) | top opening | distinct "
         "| dropped by the gate | examples |",
-        "|---|---|---:|---:|---:|---|---|",
+        "|---|---|---|---:|---:|---:|---|---|",
     ]
     for domain, scores in store.items():
         for name, w in scores.get("written", {}).items():
             lines.append(
-                f"| {domain} | {name} | {w['kept']} / {w['written']} ({w['chunks_kept']}) "
+                f"| {domain} | {name} | {w['code']} | {w['kept']} / {w['written']} "
+                f"({w['chunks_kept']}) "
                 f"| {w['top_opening_share']:.2f} | {w['distinct_openings']:.2f} "
                 f"| {json.dumps(w['dropped'])} | {' / '.join(w['examples'][:3])} |"
             )
@@ -333,14 +340,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--work", type=Path, default=HERE / "out" / "prompt_variety")
     parser.add_argument("--out", type=Path, default=RESULTS / "prompt_variety.md")
+    parser.add_argument("--note", default="", help="what else ran on the machine, for the page")
     args = parser.parse_args()
-    started = time.perf_counter()
     if args.stage == "report":
-        store, minutes = json.loads(args.out.with_suffix(".json").read_text()), None
+        store = json.loads(args.out.with_suffix(".json").read_text())
     else:
         store = score_all(args)
-        minutes = (time.perf_counter() - started) / 60
-    report(store, args, minutes)
+    report(store, args)
 
 
 if __name__ == "__main__":

@@ -62,11 +62,12 @@ GROUPS = ((1.0, 0.5), (0.25,), (0.75,))  # the order models are scored in
 HOLDOUT = 0.2
 
 
-def machine() -> str:
+def machine(note: str = "") -> str:
+    """This machine and its load now, with what else ran on it (``--note``)."""
     load = os.getloadavg()[0]
     return (
-        f"{platform.machine()}, {os.cpu_count()} CPU cores shared with ~7 other agents' jobs "
-        f"(1-min load {load:.1f} at the start), no GPU, Python {platform.python_version()}"
+        f"{platform.machine()}, {os.cpu_count()} CPU cores (1-min load {load:.1f} at the "
+        f"start), no GPU, Python {platform.python_version()}" + (f"; {note}" if note else "")
     )
 
 
@@ -127,7 +128,7 @@ def write(domain: str, args: argparse.Namespace) -> EmbeddingQAFinetuneDataset:
         "chunks_with_questions": len({d[0] for d in ds.relevant_docs.values()}),
         "questions_kept": len(ds.queries),
         "seconds": round(time.perf_counter() - started),
-        "machine": machine(),
+        "machine": machine(args.note),
     })  # fmt: skip
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     print(f"{domain}: {json.dumps(meta)}", flush=True)
@@ -318,8 +319,7 @@ def report(all_scores: dict, args: argparse.Namespace, where: str, minutes: floa
         "hand-written questions no writer of this package wrote; gains are the seed-averaged "
         "model minus the base, [95% paired bootstrap interval over questions], wins/losses "
         "of the seed-averaged per-question score. "
-        f"Code at {commit}. Machine: {where}; the machine was busy (other agents' jobs), "
-        "so no timing here is relied on"
+        f"Code at {commit}. Machine: {where}; no timing here is relied on"
         + (f"; this run took {minutes:.0f} min." if minutes else "."),
         "",
     ]
@@ -397,12 +397,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--work", type=Path, default=HERE / "out" / "synthetic_only")
     parser.add_argument("--out", type=Path, default=RESULTS / "synthetic_only.md")
+    parser.add_argument("--note", default="", help="what else ran on the machine, for the page")
     args = parser.parse_args()
     if args.stage == "write":
         for domain in args.domains:
             write(domain, args)
         return
-    where, started = machine(), time.perf_counter()
+    where, started = machine(args.note), time.perf_counter()
     if args.stage == "report":
         all_scores, minutes = json.loads(args.out.with_suffix(".json").read_text()), None
     else:
