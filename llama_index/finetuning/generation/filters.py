@@ -102,15 +102,19 @@ def starts_like_a_question(text: str) -> bool:
     return bool(_QUESTION_START.match(text.strip()))
 
 
-# "the difference between X and X", "the impact of X on the X pandemic"
+# "the difference between X and X", "the impact of X on X in 2021": the repeat ends the phrase.
+# "the effect of tax on tax revenue" and "inflation and inflation expectations" are sound
+# questions, so "the impact of COVID on the COVID pandemic" (the same shape) is let through.
 _SELF_COMPARISON = re.compile(
-    r"\b(?:between|of) (?:the )?(.{3,}?) (?:and|on|versus|vs) (?:the )?\1\b"
+    r"\b(?:between|of) (?:the )?(.{3,}?) (?:and|on|versus|vs) (?:the )?\1"
+    r"(?: (?:in|for|at|during|over|since|from|to|by) .*)?$"
 )
 
 
 def is_degenerate(question: str) -> bool:
     """A phrase repeated back to back: 3+ times (one word or more), or twice (3+ words); or a
-    thing compared with itself ("the difference between X and X", "the impact of X on X")."""
+    thing compared with itself ("the difference between X and X", "the impact of X on X"),
+    where the repeat ends the phrase ("the effect of tax on tax revenue" is sound)."""
     if _SELF_COMPARISON.search(normalise(question)):
         return True
     tokens = normalise(question).split()
