@@ -86,8 +86,6 @@ _LEAD = re.compile(
     rf"^\s*{_VIA}\s+(?:(?:only|solely|just|purely)\s+)?(?:{_SRC}|{_FIG})\s*(?:[,:;]|-+|(?=\s+{_WH}\b))\s*",
     _F,
 )
-# "Why, according to the context, did ...?"
-_INSIDE = re.compile(rf",\s*{_VIA}\s+(?:{_SRC}|{_FIG})\s*,\s*", _F)
 # ", as mentioned in the text?" ", according to the passage?" " in this excerpt?"
 _TRAIL = re.compile(rf",?\s+{_VIA}\s+(?:{_SRC}|{_FIG})\s*(?=[?.!]?\s*$)", _F)
 # ", as the document explains?" ", as the passage notes?"
@@ -98,6 +96,12 @@ _SAYS = (
 )
 _TRAIL_AS = re.compile(
     rf",?\s+as\s+(?:{_SRC}|{_FIG})\s+(?:(?:does|do|did)\s+)?{_SAYS}(?:\s+it)?\s*(?=[?.!]?\s*$)", _F
+)
+# "Why, according to the context, did ...?" "Why, as the text notes, did ...?"
+_INSIDE = re.compile(
+    rf",\s*(?:{_VIA}\s+(?:{_SRC}|{_FIG})|as\s+(?:{_SRC}|{_FIG})\s+(?:(?:does|do|did)\s+)?"
+    rf"{_SAYS}(?:\s+it)?)\s*,\s*",
+    _F,
 )
 # "... the risks of X mentioned in the document?", "... mentioned above?": a participle after a
 # noun; after a copula ("What risks are mentioned in the document?") it is the verb, and stays
