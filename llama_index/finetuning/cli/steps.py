@@ -186,7 +186,9 @@ def generate_dataset(
             show_progress=not settings["quiet"],
             **kwargs,
         )
-    except GenerationError as e:  # the LLM unusable, or every chunk asked failed: exit 1
+    except GenerationError as e:  # exit 1; the message says what to do
+        if not e.rerun_asks:  # e.g. the gate kept nothing: its message says how to rerun
+            raise IncompleteRun(str(e)) from e
         text = str(e).rstrip(". ")
         raise IncompleteRun(f"{text}; once the cause is fixed, {RERUN}: {rerun_command()}") from e
     current_output.clear()

@@ -26,7 +26,13 @@ from .identity import llm_identity
 
 class GenerationError(RuntimeError):
     """The run cannot do what was asked (the LLM is unusable, every chunk failed, the output
-    holds other chunks); the message names the cause and what to do."""
+    holds other chunks); the message names the cause and what to do. ``rerun_asks``: a rerun
+    of the same call, once the cause is fixed, asks the LLM for the chunks again (not so when
+    the gate kept nothing: the saved answers are gated again)."""
+
+    def __init__(self, message: str, *, rerun_asks: bool = False) -> None:
+        super().__init__(message)
+        self.rerun_asks = rerun_asks
 
 
 class GenerationInterrupted(KeyboardInterrupt):

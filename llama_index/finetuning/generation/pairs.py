@@ -258,7 +258,8 @@ async def _run(
         raise GenerationError(
             f"the LLM cannot be used ({endpoint(llm)}): {type(unusable).__name__}: "
             f"{unusable}; no other call was started. Check the API key, the server address "
-            "and the model name."
+            "and the model name.",
+            rerun_asks=True,
         ) from unusable
     kept = f"{len(done)} finished chunks are kept in {state.journal or 'memory only'}"
     if on_failure == "fail" and report.failed:
@@ -269,7 +270,8 @@ async def _run(
     if report.failed and not report.generated:
         raise GenerationError(
             f"every chunk asked failed ({report.failed} of {len(todo)}); the first error: "
-            f"{report.first_error} ({endpoint(llm)}); {kept}"
+            f"{report.first_error} ({endpoint(llm)}); {kept}",
+            rerun_asks=True,
         )
     dataset = await assemble_dataset(
         texts, done, plan.extra, report, n, template, quality_filter, round_trip_model,
