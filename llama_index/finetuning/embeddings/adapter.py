@@ -43,7 +43,14 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
 from ..types import BaseEmbeddingFinetuneEngine
 from .finetune_result import FinetuneResult, adapter_result
-from .selection import DEFAULT_HOLDOUT, Selection, answer_chunks, check_holdout, choose_selection
+from .selection import (
+    DEFAULT_HOLDOUT,
+    Selection,
+    answer_chunks,
+    check_holdout,
+    checking_set,
+    choose_selection,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -193,7 +200,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.embed_workers = embed_workers
         self.overwrite = overwrite
         self.holdout = check_holdout(holdout)
-        self.selection: Selection = self._selection()
+        self.selection: Selection  # training and checking sets: made by finetune()
         # filled by finetune()
         self.history: list[dict[str, Any]] = []
         self.best_epoch: int | None = None
@@ -348,7 +355,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             "adapter": f"{type(self.model).__name__} ({in_dim} -> {out_dim} dims)",
             "training questions": len(train.queries),
             "training chunks": len(answer_chunks(train)),
-            "checking set": self.selection.source,
+            "checking set": checking_set(self.selection, self.holdout),
             "checking questions": len(val.queries) if val else 0,
             "epochs": self.epochs,
             "batch size": self.batch_size,

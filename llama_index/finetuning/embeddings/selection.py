@@ -24,9 +24,10 @@ nothing checked it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..dataset import EmbeddingQAFinetuneDataset
+if TYPE_CHECKING:  # the CLI reads DEFAULT_HOLDOUT at start-up: no pydantic for --help
+    from ..dataset import EmbeddingQAFinetuneDataset
 
 #: Share of the training chunks held out to check the result when no validation set is given.
 DEFAULT_HOLDOUT = 0.2
@@ -57,11 +58,19 @@ class Selection:
     unchecked_reason: str | None = None
 
 
-def describe_set(dataset: Any, name: str = "val_dataset") -> str | None:
+def describe_set(dataset: Any) -> str | None:
     """``"val_dataset (49 questions, 40 chunks)"`` or None."""
     if dataset is None:
         return None
-    return f"{name} ({len(dataset.queries)} questions, {len(dataset.corpus)} chunks)"
+    return f"val_dataset ({len(dataset.queries)} questions, {len(dataset.corpus)} chunks)"
+
+
+def checking_set(selection: Selection, holdout: float) -> str:
+    """How a model card names what checked the result."""
+    return {
+        "val_dataset": "the given val_dataset",
+        "holdout": f"a hold-out of {holdout:.0%} of the training chunks",
+    }.get(selection.source, "none")
 
 
 def answer_chunks(dataset: EmbeddingQAFinetuneDataset) -> set[str]:

@@ -219,7 +219,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.val_metrics: dict[str, dict[str, float]] = {}
         self.log_history: list[dict[str, float]] = []
         self.prompts: tuple[str, str] = ("", "")
-        self.selection: Selection = choose_selection(dataset, val_dataset, self.holdout, seed)
+        self.selection: Selection  # training and checking sets: made by build_trainer()
 
     @classmethod
     def class_name(cls) -> str:

@@ -23,7 +23,7 @@ from ..outputs import remove_own_dir
 from .finetune_result import FinetuneResult, unchecked_result
 from .merge import merge_with_base
 from .model_card import display_model_id, write_finetune_card
-from .selection import answer_chunks, paired_check
+from .selection import answer_chunks, checking_set, paired_check
 from .training_setup import barrier
 
 logger = logging.getLogger(__name__)
@@ -135,17 +135,13 @@ def engine_card_settings(engine: Any, trainer: Any) -> dict[str, Any]:
     query_prompt, passage_prompt = engine.prompts
     selection = engine.selection
     train, val = selection.train, selection.val
-    checking = {
-        "val_dataset": "the given val_dataset",
-        "holdout": f"a hold-out of {engine.holdout:.0%} of the training chunks",
-    }
     return {
         "base model": display_model_id(engine.base_model_id),
         "training questions": len(train.queries),
         "training chunks": len(answer_chunks(train)),
         "corpus chunks (with distractors)": len(train.corpus),
         "training rows": len(trainer.train_dataset),
-        "checking set": checking.get(selection.source, "none"),
+        "checking set": checking_set(selection, engine.holdout),
         "checking questions": len(val.queries) if val else 0,
         "checking chunks searched": len(val.corpus) if val else 0,
         "merge (share of the finetuned weights)": engine.merge,
