@@ -7,15 +7,11 @@ import os
 import tempfile
 from pathlib import Path
 
+from llama_index.finetuning.cli.arg_types import positive_int
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "10k"
 TRAIN_FILES = [str(DATA / "lyft_2021.pdf")]
 VAL_FILES = [str(DATA / "uber_2021.pdf")]
-
-
-def positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
 
 
 def parse_args(description: str) -> argparse.Namespace:
@@ -24,31 +20,31 @@ def parse_args(description: str) -> argparse.Namespace:
     parser.add_argument("--output-dir", default="tutorial_output")
     parser.add_argument(
         "--max-pages",
-        type=positive,
+        type=positive_int,
         default=None,
         help="read this many evenly spaced pages of each PDF (default: all)",
     )
     parser.add_argument(
         "--max-chunks",
-        type=positive,
+        type=positive_int,
         default=None,
         help="use this many chunks per corpus, evenly spaced (default: all)",
     )
     parser.add_argument(
         "--chunk-size",
-        type=positive,
+        type=positive_int,
         default=1024,
         help="tokens per chunk (default: 1024, SentenceSplitter's, as in the tutorial)",
     )
     parser.add_argument(
         "--num-questions",
-        type=positive,
+        type=positive_int,
         default=2,
         help="questions the LLM writes per chunk (default: 2, as in the tutorial)",
     )
     parser.add_argument(
         "--epochs",
-        type=positive,
+        type=positive_int,
         default=None,
         help="train every model this many epochs (default: the tutorial's)",
     )
