@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..dataset import EmbeddingQAFinetuneDataset
-from .adapter_training import RelevantPairs, mine_negatives, ranking_loss
+from .adapter_training import RelevantPairs, adapted, mine_negatives, ranking_loss
 from .selection import paired_check
 
 if TYPE_CHECKING:
@@ -41,11 +41,7 @@ def per_query_scores(
     from ..evaluation import score_embeddings
 
     k = int(metric.rpartition("@")[2])
-    with torch.no_grad():
-        adapter.eval()
-        queries = adapter(val[0]).cpu().numpy()
-        corpus = (adapter(val[1]) if transform_text else val[1]).cpu().numpy()
-        adapter.train()
+    queries, corpus = adapted(adapter, val, transform_text)
     return score_embeddings(dataset, queries, corpus, top_k=k).per_query[metric].to_numpy()
 
 

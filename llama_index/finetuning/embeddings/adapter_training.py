@@ -27,6 +27,8 @@ from torch import Tensor, nn
 from ..dataset import EmbeddingQAFinetuneDataset
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from llama_index.embeddings.adapter.utils import BaseAdapter
 
 # A candidate negative scoring above this share of the query's positive is skipped as a
@@ -178,6 +180,19 @@ def check_adapter_settings(
         )
 
 
+def adapted(
+    adapter: nn.Module, val: tuple[Tensor, Tensor], transform_text: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cached (query, corpus) embeddings through ``adapter`` (the corpus only with
+    ``transform_text``), as numpy arrays; the adapter is left in training mode."""
+    with torch.no_grad():
+        adapter.eval()
+        queries = adapter(val[0]).cpu().numpy()
+        corpus = (adapter(val[1]) if transform_text else val[1]).cpu().numpy()
+        adapter.train()
+    return queries, corpus
+
+
 def score_adapter(
     adapter: nn.Module,
     val: tuple[Tensor, Tensor],
@@ -189,11 +204,7 @@ def score_adapter(
     """Retrieval metrics of ``adapter`` on the cached (query, corpus) embeddings of ``dataset``."""
     from ..evaluation import score_embeddings
 
-    with torch.no_grad():
-        adapter.eval()
-        queries = adapter(val[0]).cpu().numpy()
-        corpus = (adapter(val[1]) if transform_text else val[1]).cpu().numpy()
-        adapter.train()
+    queries, corpus = adapted(adapter, val, transform_text)
     top_k = [val_top_k] if isinstance(val_top_k, int) else list(val_top_k)
     metric_k = val_metric.rpartition("@")[2]
     if metric_k.isdigit() and int(metric_k) not in top_k:
