@@ -24,8 +24,6 @@ the bundled MiniLM for one step; in process (``main(argv)``), Ctrl-C in a subpro
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import signal
@@ -35,10 +33,10 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_proc import in_process, snapshot
 from conftest import default_sigint
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset
-from llama_index.finetuning.cli import main
 from llama_index.finetuning.output_lock import lock_path
 from llama_index.finetuning.outputs import claim_dir
 
@@ -69,14 +67,8 @@ TOPICS = ["revenue", "drivers", "insurance", "bikes", "scooters", "airports"]
 
 def call(*argv) -> tuple[int, str, str]:
     """``main(argv)`` in this process: (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}  # fmt: skip
+    proc = in_process(*argv)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def assert_ending(command: str, code: int, err: str, expected: int) -> None:
