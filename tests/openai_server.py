@@ -95,6 +95,7 @@ class FakeOpenAIServer:
         self.embed_dim = embed_dim
         self.hang_seconds = hang_seconds
         self.requests_per_key: Counter[str] = Counter()
+        self.temperatures: list[float | None] = []  # each completion request's, in order
         self.completion_requests = 0
         self.embedding_requests = 0
         self.embedded_texts = 0
@@ -186,6 +187,7 @@ class FakeOpenAIServer:
         with self._lock:
             self.completion_requests += 1
             self.requests_per_key[key] += 1
+            self.temperatures.append(payload.get("temperature"))
             planned = self.faults.get(key)
             fault = planned.pop(0) if planned else None
         time.sleep(self.latency)

@@ -225,12 +225,45 @@ def test_generation_that_falls_short(area, fake_openai, cell, command, expected)
     assert snapshot(mine) == before
 
 
-def test_generate_exits_1_when_an_answer_holds_no_question(area, fake_openai):
-    """Issue 20.2: "1 of 4 chunks got answers with no question in them" ended 0."""
-    server = fake_openai(faults={"CHUNK-1": ["empty"] * 8})
-    code, _, err = call(*argv_for("generate", area, area["out"] / "d.json", llm=server.url))
-    assert_ending("generate", code, err, 1)
-    assert "the LLM's answer held no question" in err.splitlines()[-1]
+def test_generate_exits_0_when_every_chunk_was_answered_and_says_what_helps(area, fake_openai):
+    """Issue 26.3: an answer with no question ended 1 with "rerun the same command", which a
+    greedy writer answers the same; `generate && train` stopped on the product working. Now
+    0, a line saying how many and why, and advice that can work (--temperature), which does:
+    the rerun with it asks only that chunk, and gets its question."""
+    server = fake_openai(faults={"CHUNK-1": ["empty"] * 2})  # the same empty answer twice
+    out = area["out"] / "d.json"
+    argv = argv_for("generate", area, out, llm=server.url)
+    code, stdout, err = call(*argv, "--temperature", "0")
+    assert_ending("generate", code, err, 0)
+    note, last = stdout.strip().splitlines()[-2:]
+    assert "1 of 2 chunks got no questions (1: the LLM's answer held no question)" in note, note
+    assert "--temperature 0.7" in note and "rerun the same command" not in note, note
+    assert last.endswith(f"-> {out}"), last  # the verdict stays last
+    asked = server.requests_per_key["CHUNK-1"]
+    code, stdout, err = call(*argv, "--temperature", "0.7")  # the advice, taken
+    assert_ending("generate", code, err, 0)
+    assert server.requests_per_key["CHUNK-0"] == 1 and server.requests_per_key["CHUNK-1"] > asked
+    assert server.temperatures[-1] == 0.7
+    assert "got no questions" not in stdout
+    assert len(EmbeddingQAFinetuneDataset.from_json(out).relevant_docs) >= 2
+
+
+def test_generate_exits_0_when_the_gate_empties_a_chunk(area, fake_openai):
+    """Issue 26.3: the gate emptying a chunk ended `generate` 1; it did what was asked."""
+    from answer_modes import numbered
+
+    def junk_for_chunk_1(key, prompt, n):  # questions about the source, which the gate drops
+        if key == "CHUNK-1":
+            return "1. What does the document say?\n2. What is the text about?"
+        return numbered(key, prompt, n)
+
+    server = fake_openai(answer=junk_for_chunk_1)
+    out = area["out"] / "d.json"
+    code, stdout, err = call(*argv_for("generate", area, out, llm=server.url))
+    assert_ending("generate", code, err, 0)
+    note = stdout.strip().splitlines()[-2]
+    assert "1 of 2 chunks got no questions (1: the quality gate dropped all of theirs)" in note
+    assert "--no-quality-filter" in note and "rerun the same command" not in note, note
 
 
 # ---- reruns and trainings that keep nothing: each command twice into its own output ----------

@@ -51,3 +51,14 @@ def _share(text: str, top: float, closed: bool) -> float:
         upto = f"to {top:g}" if closed else f"to below {top:g}"
         raise argparse.ArgumentTypeError(f"must be from 0 {upto}, got {value}")
     return value
+
+
+def temperature(text: str) -> float:
+    """An argparse type: a sampling temperature, a number of at least 0 (0: greedy)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value

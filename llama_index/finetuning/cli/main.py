@@ -13,7 +13,8 @@ Every subcommand has ``--help``. Models are named the same way everywhere (:mod:
 hub id alone, ``openai:<model>``, ``adapter:<folder>`` (over ``--base``). LLMs are ``local``
 (the bundled SmolLM2, default), ``gguf:<file>``, ``openai:<model>`` (needs OPENAI_API_KEY)
 or ``openai-like:<model>`` with ``--api-base``. Exit status: 0 done, 1 ran but not all of
-it, 2 refused (bad input, an output holding other data or being written), 130 interrupted.
+it (LLM calls failed), 2 refused (bad input, an output holding other data or being written),
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -75,7 +76,11 @@ def cmd_generate(args: argparse.Namespace) -> None:
         check_dataset_contract(nodes, output, args)
         say(f"asking for questions on {len(nodes)} chunks: {estimate(args, len(nodes))}")
         ds = generate_dataset(nodes, output, args)
-    print(f"{len(ds)} questions over {len(ds.corpus)} chunks -> {output}")
+    with_questions = len({doc for docs in ds.relevant_docs.values() for doc in docs})
+    over = f"{len(ds.corpus)}" if with_questions == len(ds.corpus) else (
+        f"{with_questions} of {len(ds.corpus)}"
+    )  # fmt: skip
+    print(f"{len(ds)} questions over {over} chunks -> {output}")
 
 
 def _check_model_output(args: argparse.Namespace, kind: str) -> Path:

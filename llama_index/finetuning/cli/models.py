@@ -192,14 +192,20 @@ def _fast_failing(cls: type[Any]) -> type[Any]:
 
 
 @functools.lru_cache(maxsize=4)  # `run` asks twice (train and val files): load the model once
-def build_llm(spec: str, api_base: str | None = None, api_key: str | None = None) -> Any:
+def build_llm(
+    spec: str,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    temperature: float | None = None,
+) -> Any:
     """``local`` | ``gguf:<file>`` | ``openai:<model>`` | ``openai-like:<model>`` (with
-    ``api_base``) -> an LLM."""
+    ``api_base``) -> an LLM; ``temperature``: its sampling temperature (None: its own)."""
     kind, _, model = spec.partition(":")
+    sampling = {} if temperature is None else {"temperature": temperature}
     if kind == "local":
         from ..llms.local import LocalLLM
 
-        return LocalLLM()
+        return LocalLLM(**sampling)
     if kind == "gguf":
         from ..llms.local import LocalLLM
 
@@ -209,9 +215,9 @@ def build_llm(spec: str, api_base: str | None = None, api_key: str | None = None
         with open(path, "rb") as file:
             if file.read(4) != b"GGUF":
                 raise CLIError(f"--llm gguf:{model}: {path} is not a GGUF model file")
-        return LocalLLM(model_path=str(path))
+        return LocalLLM(model_path=str(path), **sampling)
     # the generation's own timeout (120 s a call) is the one that counts
-    client = {"max_retries": 0, "timeout": 120.0}
+    client = {"max_retries": 0, "timeout": 120.0, **sampling}
     if kind == "openai" and model:
         from llama_index.llms.openai import OpenAI
 

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from ..embeddings.merge import DEFAULT_MERGE
 from ..embeddings.selection import DEFAULT_HOLDOUT
-from .arg_types import holdout_share, merge_weight, non_negative_int, positive_int
+from .arg_types import holdout_share, merge_weight, non_negative_int, positive_int, temperature
 from .steps import DEFAULT_GENERATOR, GENERATORS
 
 DESCRIPTION = (
@@ -37,10 +37,12 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 EXIT_STATUS = """\
 exit status:
-  0    the command produced everything it was asked for
-  1    it ran but not all of it: generate: some or all chunks have no question (the last
-       line says how many and why, and whether rerunning the same command asks them
-       again); any command: the LLM could not be used, or a step failed on the way
+  0    the command did what was asked; generate and run: every chunk was asked and
+       answered (a line says how many chunks got no question from the answer, the
+       quality gate or the pseudo generator, and what can give them one)
+  1    it ran but not all of it: generate and run: LLM calls failed (the last line says
+       how many chunks and the command that asks only those again), or no chunk got a
+       question; any command: the LLM could not be used, or a step failed on the way
   2    refused: bad input or arguments, an output that holds other data, or an output
        another run is writing now: one line says which; nothing was written
   130  interrupted (Ctrl-C): what was finished is saved; rerun the same command to resume
@@ -158,6 +160,13 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
         choices=("default", "small"),
         default="default",
         help="the question prompt: default (0.4's), or small (written for small local models)",
+    )
+    g.add_argument(
+        "--temperature",
+        type=temperature,
+        default=None,
+        help="the writer's sampling temperature (default: the writer's own; the bundled one "
+        "is greedy, 0, and answers a chunk the same every time; e.g. 0.7 gives other answers)",
     )
     g.add_argument(
         "--follow-up",

@@ -206,7 +206,7 @@ def _run(args: argparse.Namespace, out: Path, loaded: dict[str, tuple[str, Any]]
             stage(n, f"the {WHAT[name]} questions: {loaded[name][0]}, as given")
             return loaded[name][1]
         stage(n, f"questions for the {WHAT[name]} files")
-        return generate_dataset(nodes[name], out / f"{name}_dataset.json", args, strict=False)
+        return generate_dataset(nodes[name], out / f"{name}_dataset.json", args)
 
     train = questions(2, "train")
     val = questions(3, "val")

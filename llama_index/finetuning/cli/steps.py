@@ -19,6 +19,7 @@ from typing import Any
 
 from .errors import CLIError, IncompleteRun
 from .models import build_embed_model, build_llm, check_model, model_id, parse_spec
+from .shortfall import RERUN, Shortfall
 
 __all__ = [
     "CLIError",
@@ -84,7 +85,7 @@ def check_llm_spec(args: argparse.Namespace) -> None:
             "--llm openai-like:<model> needs --api-base URL (e.g. http://localhost:8000/v1)"
         )
     if kind == "gguf" or not (args.llm == "local" or (kind in ("openai", "openai-like") and model)):
-        build_llm(args.llm, args.api_base, args.api_key)  # a bad spec or file: its error, now
+        build_llm(args.llm, args.api_base, args.api_key, args.temperature)  # its error, now
 
 
 # ---- building blocks -------------------------------------------------------------------
@@ -126,18 +127,17 @@ def check_dataset_contract(nodes: list, output: Path, args: argparse.Namespace) 
     check_dataset_output(output, chunk_texts(nodes), args.append, args.overwrite)
 
 
-def generate_dataset(
-    nodes: list, output: Path, args: argparse.Namespace, strict: bool = True
-) -> Any:
+def generate_dataset(nodes: list, output: Path, args: argparse.Namespace) -> Any:
     """Chunks -> (question, chunk) pairs, saved to ``output`` (resumable).
 
-    ``strict`` (``generate``): every chunk must end with a question; ``run`` passes False
-    and goes on with the chunks that have one (only failed LLM calls stop it).
+    Chunks that were asked and answered but got no question (the gate emptied them, the
+    answer held none, the pseudo generator found no sentence) are said in one line on
+    stdout, with what can give them one; the command goes on (:mod:`.shortfall`).
 
     Raises:
         OutputExistsError: ``output`` holds other chunks (no ``--append`` / ``--overwrite``).
-        IncompleteRun: after the dataset is saved: LLM calls failed, no chunk got a
-            question, or (``strict``) some chunk has none; the message says how many and why.
+        IncompleteRun: after the dataset is saved: LLM calls failed, or no chunk got a
+            question; the message says how many, why, and what can mend it.
     """
     from ..outputs import discard_dataset, is_dataset_file, other_chunks
 
@@ -161,11 +161,13 @@ def generate_dataset(
             show_progress=not settings["quiet"],
         )
         current_output.clear()
-        missing = {"pseudo": sum(nid not in ds.corpus for nid in texts)}
-        return _check_complete(ds, texts, missing, output, strict, report=None)
-    from ..generation import GenerationError, generate_qa_embedding_pairs
+        missing = sum(nid not in ds.corpus for nid in texts)
+        return _check_complete(ds, Shortfall(len(texts), pseudo=missing), output)
+    import warnings
 
-    llm = build_llm(args.llm, args.api_base, args.api_key)
+    from ..generation import GenerationError, GenerationWarning, generate_qa_embedding_pairs
+
+    llm = build_llm(args.llm, args.api_base, args.api_key, args.temperature)
     kwargs: dict[str, Any] = {"num_workers": args.num_workers} if args.num_workers else {}
     if args.round_trip_k:  # the base embedding model must rank the chunk within k
         kwargs["round_trip_model"] = build_embed_model(
@@ -173,19 +175,21 @@ def generate_dataset(
         )
         kwargs["round_trip_top_k"] = args.round_trip_k
     try:
-        ds, report = generate_qa_embedding_pairs(
-            nodes=nodes,
-            llm=llm,
-            output_path=output,
-            num_questions_per_chunk=args.num_questions,
-            qa_generate_prompt_tmpl=args.prompt,
-            quality_filter=args.quality_filter,
-            follow_up=args.follow_up,
-            append=args.append,
-            return_report=True,
-            show_progress=not settings["quiet"],
-            **kwargs,
-        )
+        with warnings.catch_warnings():  # the chunks short of questions: said below, once
+            warnings.filterwarnings("ignore", r"\d+ of \d+ chunks failed", GenerationWarning)
+            ds, report = generate_qa_embedding_pairs(
+                nodes=nodes,
+                llm=llm,
+                output_path=output,
+                num_questions_per_chunk=args.num_questions,
+                qa_generate_prompt_tmpl=args.prompt,
+                quality_filter=args.quality_filter,
+                follow_up=args.follow_up,
+                append=args.append,
+                return_report=True,
+                show_progress=not settings["quiet"],
+                **kwargs,
+            )
     except GenerationError as e:  # exit 1; the message says what to do
         if not e.rerun_asks:  # e.g. the gate kept nothing: its message says how to rerun
             raise IncompleteRun(str(e)) from e
@@ -202,49 +206,30 @@ def generate_dataset(
     if report.dropped:
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(report.dropped.items()))
         say(f"quality gate: dropped {sum(report.dropped.values())} questions ({reasons})")
-    missing = {"failed": report.failed, "unanswered": report.unanswered, "gate": report.emptied}
-    return _check_complete(ds, texts, missing, output, strict, report)
+    shortfall = Shortfall(
+        len(texts), failed=report.failed, unanswered=report.unanswered, gate=report.emptied,
+        greedy=getattr(llm, "temperature", None) == 0, first_error=report.first_error,
+    )  # fmt: skip
+    return _check_complete(ds, shortfall, output)
 
 
-RERUN = "rerun the same command to ask only those again"
-_WHY = {
-    "failed": "the LLM call failed",
-    "unanswered": "the LLM's answer held no question",
-    "gate": "the quality gate dropped all of theirs (--no-quality-filter keeps them)",
-    "pseudo": "no sentence that can stand as a question (tables, headings)",
-}
-
-
-def _check_complete(
-    ds: Any, texts: dict, missing: dict[str, int], output: Path, strict: bool, report: Any
-) -> Any:
-    """``ds`` if every chunk got a question (or, not ``strict``, no LLM call failed);
-    else IncompleteRun, saying how many chunks have none, why, and what a rerun does."""
-    missing = {why: n for why, n in missing.items() if n}
-    asked_again = bool(missing.get("failed") or missing.get("unanswered"))
-    rerun = f"; {RERUN}: {rerun_command()}"
+def _check_complete(ds: Any, shortfall: Shortfall, output: Path) -> Any:
+    """``ds`` unless LLM calls failed or no chunk got a question (then IncompleteRun, saying
+    how many chunks have none, why, and what can mend it); chunks that were answered but got
+    no question are said in one line on stdout."""
+    command = rerun_command()
     if not len(ds):
-        why = ", ".join(f"{n}: {_WHY[k]}" for k, n in missing.items())
+        advice = shortfall.advice(command)
         raise IncompleteRun(
-            f"no chunk got a question ({len(texts)} chunks asked; {why or 'none asked'})"
-            + (rerun if asked_again else "")
+            f"no chunk got a question ({shortfall.chunks} chunks asked; "
+            f"{shortfall.reasons() or 'none asked'})" + (f"; {advice}" if advice else "")
         )
-    if not missing or (not strict and not missing.get("failed")):
-        return ds
-    if not strict:  # run: a failed stage stops the run
-        first = f" ({report.first_error})" if report is not None and report.first_error else ""
-        raise IncompleteRun(
-            f"{missing['failed']} of {len(texts)} chunks got no questions: {_WHY['failed']}"
-            f"{first} ({len(ds)} questions over {len(ds.corpus)} chunks saved to {output})" + rerun
-        )
-    parts = "; ".join(f"{n}: {_WHY[k]}" for k, n in missing.items())
-    if report is not None and report.first_error and missing.get("failed"):
-        parts = parts.replace(_WHY["failed"], f"{_WHY['failed']} ({report.first_error})")
-    raise IncompleteRun(
-        f"{sum(missing.values())} of {len(texts)} chunks got no questions ({parts}); "
-        f"{len(ds)} questions over {len(ds.corpus)} chunks saved to {output}"
-        + (rerun if asked_again else "")
-    )
+    if shortfall.ends_short:
+        saved = f"{len(ds)} questions over {len(ds.corpus)} chunks saved to {output}"
+        raise IncompleteRun(shortfall.note(command, saved))
+    if shortfall.missing:
+        print(shortfall.note(command), flush=True)
+    return ds
 
 
 def rerun_command() -> str:
