@@ -20,7 +20,37 @@ does not import torch or sentence-transformers.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+_OWNER = "llama-index-finetuning-embeddings"  # ownership.py: this file is this package's
+
+
+def _check_installation() -> None:
+    """Raise ImportError when another distribution (llama-index-finetuning 0.4,
+    llama-index-embeddings-adapter) claims this package's files: see
+    ``llama_index.embeddings.adapter.ownership``. That module is read from its file, not
+    imported through its package, whose ``__init__`` imports torch (or is the other
+    distribution's)."""
+    name = "llama_index.embeddings.adapter.ownership"
+    module = sys.modules.get(name)
+    if module is None:
+        path = Path(__file__).resolve().parents[1] / "embeddings" / "adapter" / "ownership.py"
+        spec = importlib.util.spec_from_file_location("_llama_index_finetuning_ownership", path)
+        if spec is None or spec.loader is None or not path.exists():
+            raise ImportError(
+                f"{path} is missing: reinstall with "
+                "pip install --force-reinstall --no-deps llama-index-finetuning-embeddings",
+                name=__name__,
+            )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    module.check_installation(__name__)
+
+
+_check_installation()
 
 # public name -> module (relative to this package) that defines it
 _EXPORTS = {

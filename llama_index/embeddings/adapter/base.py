@@ -37,6 +37,7 @@ from .record import base_mismatch, describe_record, read_base_record
 from .utils import BaseAdapter, adapter_dims, load_adapter
 
 logger = logging.getLogger(__name__)
+_OWNER = "llama-index-finetuning-embeddings"  # ownership.py: this file is this package's
 
 
 def _query_batch_method(model: BaseEmbedding) -> tuple[Any, Any] | None:

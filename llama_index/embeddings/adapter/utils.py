@@ -40,6 +40,7 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 LEGACY_WEIGHTS_NAME = "pytorch_model.bin"
 _CLASS_KEY = "adapter_class"
+_OWNER = "llama-index-finetuning-embeddings"  # ownership.py: this file is this package's
 
 
 class BaseAdapter(nn.Module, metaclass=ABCMeta):
