@@ -183,6 +183,42 @@ def smollm2_junk(key: str, prompt: str, n: int) -> str:
     return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
 
 
+# A writer of Chinese: questions in the list shapes Chinese answers use ("问题1：", "1、", plain
+# lines) after a preamble, in Chinese only when the prompt asks for the excerpt's language;
+# otherwise in English, as hosted models often answer a Chinese chunk under an English prompt.
+_HAN_BREAK = re.compile(r"[^\u4e00-\u9fff]+|[的了是在和与及为将从而由被把对也都就其之]")
+_CHINESE_TEMPLATES = ("{a}和{b}有什么关系？", "{a}的{b}是怎样的？", "为什么{a}与{b}很重要？")
+_CHINESE_SHAPES = ("问题{i}：{q}", "{i}、{q}", "{q}")
+
+
+def chinese_terms(prompt: str) -> list[str]:
+    """Runs of 2-4 Han characters of the chunk in ``prompt``, in order, each once."""
+    terms: list[str] = []
+    for run in _HAN_BREAK.split(chunk_of(prompt)):
+        if len(run) >= 2 and run[:4] not in terms:
+            terms.append(run[:4])
+    return terms or ["内容", "数字"]
+
+
+def chinese_questions(prompt: str, n: int) -> list[str]:
+    """``n`` Chinese questions, each about two Han terms of the chunk in ``prompt``."""
+    terms = chinese_terms(prompt)
+    pairs = [(terms[(2 * i) % len(terms)], terms[(2 * i + 1) % len(terms)]) for i in range(n)]
+    return [
+        _CHINESE_TEMPLATES[i % len(_CHINESE_TEMPLATES)].format(a=a, b=b)
+        for i, (a, b) in enumerate(pairs)
+    ]
+
+
+def chinese_lists(key: str, prompt: str, n: int) -> str:
+    if "language" not in prompt.lower():
+        terms = chinese_terms(prompt)
+        return "\n".join(f"{i}. What is {terms[i % len(terms)]}?" for i in range(1, n + 1))
+    shape = _CHINESE_SHAPES[sum(map(ord, chunk_of(prompt))) % len(_CHINESE_SHAPES)]
+    body = "\n".join(shape.format(i=i, q=q) for i, q in enumerate(chinese_questions(prompt, n), 1))
+    return f"以下是根据上文提出的{n}个问题：\n\n{body}\n\n希望这些问题对您有帮助！"
+
+
 SHAPE_MODES = (
     numbered, paren_numbered, bullets, question_labels, markdown_labels, preamble_and_closing,
     fenced_json, json_questions, json_objects, with_answers, wrapped,
@@ -191,6 +227,7 @@ PHRASING_MODES = (
     according_to, as_mentioned, based_on_context, mentioned_in_document, document_states,
 )  # fmt: skip
 JUNK_MODES = (smollm2_junk,)
+LANGUAGE_MODES = (chinese_lists,)
 ANSWER_MODES: dict[str, Callable[[str, str, int], str]] = {
-    f.__name__: f for f in (*SHAPE_MODES, *PHRASING_MODES, *JUNK_MODES)
+    f.__name__: f for f in (*SHAPE_MODES, *PHRASING_MODES, *JUNK_MODES, *LANGUAGE_MODES)
 }

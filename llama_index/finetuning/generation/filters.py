@@ -43,13 +43,16 @@ from typing import Any
 
 from ..async_utils import run_sync
 from ..dataset import EmbeddingQAFinetuneDataset
+from .languages import asks_about_the_source, echoes_instructions, has_question_word, stopwords
 from .source_phrases import about_the_source, clean
-from .stopwords import english_stopwords
+from .text_units import content_terms, ends_as_question, length_in_words, tokens
 
 logger = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"[a-z0-9]+")
-_CONTENT = re.compile(r"[a-z]{4,}|\d+")
+# Han and kana have no spaces: each character is a token of normalise().
+_CHARACTER_SCRIPT = re.compile("([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+_NUMBERS = re.compile(r"\d+")
 _QUESTION_START = re.compile(
     r"^(what|who|whom|whose|when|where|why|how|which|is|are|was|were|do|does|did|can|could|"
     r"should|would|will|has|have|had|describe|explain|list|name|compare|summari[sz]e|identify|"
@@ -87,14 +90,19 @@ def _instruction_words(prompt_tmpl: str) -> frozenset[str]:
 
 
 def normalise(text: str) -> str:
-    """Lower case, punctuation gone, single spaces: what two copies of a text share."""
-    return " ".join(_TOKEN.findall(text.lower()))
+    """Lower case, punctuation gone, single spaces: what two copies of a text share (a Han or
+    kana character is a word of its own)."""
+    return " ".join(tokens(_CHARACTER_SCRIPT.sub(r" \1 ", text.lower())))
 
 
-def content_words(text: str, stopwords: frozenset[str] | None = None) -> set[str]:
-    """Words of 4+ letters that are not stopwords, and numbers."""
-    stop = english_stopwords() if stopwords is None else stopwords
-    return {w for w in _CONTENT.findall(text.lower()) if w not in stop}
+def content_words(text: str, stopwords: frozenset[str] | None = None) -> frozenset[str]:
+    """What a question must share with its chunk: numbers, words of 4+ letters that are not
+    stopwords, Han and Hangul character pairs, katakana words (:func:`.text_units.content_terms`)."""
+    return content_terms(text, _default_stopwords() if stopwords is None else stopwords)
+
+
+def _default_stopwords() -> frozenset[str]:
+    return stopwords()
 
 
 def starts_like_a_question(text: str) -> bool:
@@ -129,7 +137,7 @@ def is_degenerate(question: str) -> bool:
 def is_prompt_echo(question: str, prompt_tmpl: str, chunk: str | None = None) -> bool:
     """The question restates the instructions ("How can I write 2 questions ...?"), or (given
     its chunk) names a proper noun of the prompt's example that the chunk lacks."""
-    if _INSTRUCTION.search(question):
+    if _INSTRUCTION.search(question) or echoes_instructions(question):
         return True
     if chunk is not None:
         named = set(_TOKEN.findall(question.lower())) & _proper_nouns(prompt_tmpl)
@@ -150,22 +158,22 @@ def check_question(
         check_question("According to the text, what was revenue in 2021?", chunk)
         # ("What was revenue in 2021?", None)
     """
-    stop = english_stopwords() if stopwords is None else stopwords
+    stop = _default_stopwords() if stopwords is None else stopwords
     written, question = question, clean(question)
-    words = question.split()
-    if not (MIN_WORDS <= len(words) <= MAX_WORDS) or len(question) > MAX_CHARS:
+    if not (MIN_WORDS <= length_in_words(question) <= MAX_WORDS) or len(question) > MAX_CHARS:
         return question, "length"
     if is_degenerate(question) or is_degenerate(written):
         return question, "degenerate"
-    if not (question.rstrip().endswith("?") or _QUESTION_START.match(question.strip())):
+    marked = ends_as_question(question)
+    if not (marked or _QUESTION_START.match(question.strip()) or has_question_word(question)):
         return question, "not_a_question"
-    if not question.rstrip().endswith("?") and (start := _QUESTION_START.match(question.strip())):
+    if not marked and (start := _QUESTION_START.match(question.strip())):
         first = start.group(1).lower()
         if first in {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}:
             return question, "not_a_question"  # a wh-question cut off before its end
     if prompt_tmpl is not None and is_prompt_echo(question, prompt_tmpl, chunk):
         return question, "prompt_echo"
-    if about_the_source(question):
+    if about_the_source(question) or asks_about_the_source(question):
         return question, "about_the_source"
     norm = normalise(question)
     if len(norm) >= _MIN_COPY_CHARS and norm in normalise(chunk):
@@ -218,7 +226,7 @@ def apply_rules(
 ) -> dict[str, str]:
     """The questions that pass every rule, id -> text as cleaned (:func:`check_question`);
     drops are counted in ``report``."""
-    stop = english_stopwords()
+    stop = _default_stopwords()
     checked: dict[str, tuple[str, str | None]] = {}
     chunks_of: dict[str, set[str]] = {}
     for qid, text in dataset.queries.items():

@@ -53,6 +53,7 @@ from .errors import (
 )
 from .filters import normalise
 from .journal import Journal, JournalEntry
+from .languages import warn_if_the_writer_cannot
 from .parsing import (
     DEFAULT_QA_GENERATE_PROMPT_TMPL,
     FOLLOW_UP_PROMPT,
@@ -139,6 +140,7 @@ async def _run(
     round_trip_model, round_trip_top_k, append, follow_up,
 ):  # fmt: skip
     texts, skipped = _unique_text_nodes(nodes)
+    warn_if_the_writer_cannot(llm, texts.values())
     fp = fingerprint(template, llm, n, follow_up)
     journal = Journal.for_output(out) if out is not None else None
     plan = plan_resume(texts, previous_entries(out, journal), fp, append, out, question_id)

@@ -20,6 +20,8 @@ import re
 
 from .answer_shapes import answer_lines, is_closing
 from .filters import is_degenerate, is_prompt_echo, rule_reason, starts_like_a_question
+from .languages import has_question_word
+from .text_units import ends_as_question
 
 # The placeholders are the ones of llama-index-finetuning 0.4, so users' own templates work.
 DEFAULT_QA_GENERATE_PROMPT_TMPL = """\
@@ -32,7 +34,7 @@ Below is an excerpt from a document.
 Using only the excerpt above, write {num_questions_per_chunk} questions that a reader \
 could answer from it and from nothing else. Make them specific (name the figures, \
 entities and periods they are about) and different from each other. Write one question \
-per line, with no answers and no other text.
+per line, with no answers and no other text. Ask them in the language of the excerpt.
 """
 
 # For 0.1-1B local models: few words, one worked example to copy the shape of, the
@@ -78,19 +80,40 @@ def resolve_prompt(prompt: str) -> str:
     return template
 
 
-# "1." "2)" "(3)" "[4]" "-" "*" "•" "#" "Q1:" "Question 2." at the start of a line
+# "question" in the labels of other languages' lists: "问题1：", "質問1：", "Pregunta 2:"
+_LABEL_WORD = (
+    r"(?:q(?:uestion)?|问题|問題|质问|質問|질문|pregunta|frage|вопрос|domanda|pergunta|questão"
+    r"|سؤال|السؤال|प्रश्न|soru|ερώτηση|câu hỏi)"
+)
+_NUMERAL = r"(?:\d{1,3}|[一二三四五六七八九十]{1,3})"  # \d: also "１", "١"
+_SEPARATOR = r"[.):\]、．）】］：」-]"
+# "1." "2)" "(3)" "[4]" "1、" "（１）" "【1】" "①" "一、" "第1个问题：" "-" "*" "•" "#" "Q1:"
+# "Question 2." "问题1：" "질문 1." at the start of a line
 _MARKER = re.compile(
-    r"^\s*(?:[(\[]?\d{1,3}[.):\]]|[-*•·]+|#{1,6}|q(?:uestion)?\s*\d{0,3}\s*[:.)-])\s*",
+    rf"^\s*(?:[(\[（【［「]?\d{{1,3}}(?:[.):\]、．）】］：」]|\s*-\s)|[(（]?[一二三四五六七八九十]{{1,3}}[、．.)）]"
+    rf"|[\u2460-\u2473\u2776-\u277f]|[-*•·]+|#{{1,6}}"
+    rf"|第\s*{_NUMERAL}\s*[个個つ]?\s*(?:问题|問題|質問)?\s*{_SEPARATOR}"
+    rf"|{_LABEL_WORD}\s*{_NUMERAL}?\s*{_SEPARATOR})\s*",
     re.IGNORECASE,
 )
+# marks that set the direction of right-to-left text, invisible at the ends of a line
+_DIRECTION_MARKS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _QUOTES = "\"'“”‘’`"
 _PREAMBLE_START = re.compile(
-    r"^(here (are|is)|sure|certainly|of course|okay|ok\b|below are|the following)", re.IGNORECASE
+    r"^(here (are|is)|sure|certainly|of course|okay|ok\b|below are|the following"
+    r"|以下是|下面是|好的|当然|以下は|다음은|voici|hier sind|aquí (tienes|están)|вот )",
+    re.IGNORECASE,
 )
 _PREAMBLE = re.compile(r"\b(here (are|is)|following)\b.*\bquestions?\b", re.IGNORECASE)
-_ANSWER_LINE = re.compile(r"^(answer|a\d*)\s*[:.)-]", re.IGNORECASE)
-# "Question 1", "Q2", "Questions": a label on a line of its own, its question on the next
-_LABEL_ONLY = re.compile(r"^(q(uestion)?s?\s*\d{0,3}|\d{1,3})\s*[:.)]?$", re.IGNORECASE)
+_ANSWER_LINE = re.compile(
+    r"^(answer|a\d*|答案?|回答|解答|答え|답변?|respuesta|réponse|antwort|ответ|risposta|resposta"
+    r"|الإجابة|الجواب|उत्तर)\s*[:.)\-：]",
+    re.IGNORECASE,
+)
+# "Question 1", "Q2", "Questions", "问题1": a label on a line of its own, its question next
+_LABEL_ONLY = re.compile(
+    rf"^({_LABEL_WORD}s?\s*{_NUMERAL}?|\d{{1,3}})\s*[:.)：．）]?$", re.IGNORECASE
+)
 # "A: What ...?", "B) What ...?": a letter label before a question
 _LETTER_LABEL = re.compile(r"^[A-Za-z]\s*[:)]\s+|^[A-Z]\.\s+(?=[A-Z])")
 # "What is the answer to the question: <question>" (SmolLM2 wraps questions so, repeatedly)
@@ -99,7 +122,7 @@ _WRAPPER = re.compile(r"^(what is )?the answer to the question\s*:?\s*", re.IGNO
 _JSON_KEY = re.compile(r"^[\"']([\w ]{1,20})[\"']\s*:")
 _JSON_EDGES = re.compile(r"^[\[{]+\s*(?=[\"'])|(?<=[\"'])\s*[\]},]+$")
 # the end of a question (or of an answer) inside a line, and what opens a next item after it
-_QUESTION_END = re.compile(r"[?.!][\"'”’*_)]*,?(?=\s+\S)")
+_QUESTION_END = re.compile(r"[?.!][\"'”’*_)]*,?(?=\s+\S)|[？؟][\"'”’」*_)）]*(?=\s*\S)")
 _NEXT_ITEM = re.compile(
     r"^(\(?\d{1,3}[.)]\s|[*_]*(q(uestion)?|a(nswer)?)\s*\d{0,3}\s*[:.)])", re.IGNORECASE
 )
@@ -112,22 +135,22 @@ def _normalise(text: str) -> str:
 
 
 def _is_preamble(line: str) -> bool:
-    if line.endswith("?"):
+    if ends_as_question(line):
         return False
-    return line.endswith(":") or bool(_PREAMBLE_START.match(line) or _PREAMBLE.search(line))
+    return line.endswith((":", "：")) or bool(_PREAMBLE_START.match(line) or _PREAMBLE.search(line))
 
 
 def _clean_line(line: str) -> str:
-    line = _JSON_EDGES.sub("", line.strip())
+    line = _JSON_EDGES.sub("", line.strip().strip(_DIRECTION_MARKS).strip())
     previous = None
     while previous != line:  # "1. **Q1:** ..." has more than one marker
         previous = line
         line = _JSON_KEY.sub(r"\1:", line)
         line = _MARKER.sub("", line).strip().strip("*_").strip()
-        if line.endswith("?"):
+        if ends_as_question(line):
             line = _LETTER_LABEL.sub("", line).strip()
         unwrapped = _WRAPPER.sub("", line).strip().strip(_QUOTES)
-        line = unwrapped if unwrapped.endswith("?") or not unwrapped else line
+        line = unwrapped if ends_as_question(unwrapped) or not unwrapped else line
         line = _unlabel(_JSON_EDGES.sub("", line).strip(_QUOTES).strip())
     return line.strip(_QUOTES).strip()
 
@@ -156,11 +179,12 @@ def _split_questions(line: str) -> list[str]:
     """'What is X? What is Y?' -> two lines; 'What is X? Answer: Z' -> a question and an answer."""
     parts, start = [], 0
     for end in _QUESTION_END.finditer(line):
-        if end.group()[0] != "?" and not _ANSWER_LINE.match(line[start:].strip(" *_")):
+        if end.group()[0] not in "?？؟" and not _ANSWER_LINE.match(line[start:].strip(" *_")):
             continue  # a sentence ends inside a line: split only after an answer
         rest = line[end.end() :].strip()
         bare = rest.lstrip(_QUOTES)
-        if _NEXT_ITEM.match(rest) or (bare[:1].isupper() and starts_like_a_question(bare)):
+        wide = end.group()[0] in "？؟" and ends_as_question(rest)  # "长城有多长？谁修建了长城？"
+        if wide or _NEXT_ITEM.match(rest) or (bare[:1].isupper() and starts_like_a_question(bare)):
             parts.append(line[start : end.end()])
             start = end.end()
     parts.append(line[start:])
@@ -175,6 +199,11 @@ def _logical_lines(lines: list[str]) -> list[str]:
         else:
             joined.append(line)
     return [part for line in joined for part in _split_questions(line)]
+
+
+def _asks_without_a_mark(line: str) -> bool:
+    """A question of another language that ends without its mark ("大熊猫每天吃多少竹子")."""
+    return not line.isascii() and has_question_word(line)
 
 
 def _copies_chunk(question: str, chunk_norm: str) -> bool:
@@ -211,7 +240,7 @@ def parse_questions(
         line = _clean_line(raw)
         if not line or _is_preamble(line) or is_closing(line) or _LABEL_ONLY.match(line):
             continue
-        if _ANSWER_LINE.match(line) and not line.endswith("?"):
+        if _ANSWER_LINE.match(line) and not ends_as_question(line):
             continue
         if _copies_chunk(line, chunk_norm) or is_degenerate(line):
             continue
@@ -223,7 +252,7 @@ def parse_questions(
         seen.add(key)
         questions.append(line)
     # When the model mixed questions with other sentences, the questions are what we asked for.
-    asked = [q for q in questions if q.endswith("?")]
+    asked = [q for q in questions if ends_as_question(q) or _asks_without_a_mark(q)]
     if asked and len(asked) < len(questions):
         questions = asked
     return questions[:limit] if limit is not None else questions

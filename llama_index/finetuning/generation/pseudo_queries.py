@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 from ..dataset import EmbeddingQAFinetuneDataset
 from ..outputs import check_dataset_output, is_dataset_file, other_chunks
 from .report import GenerationWarning, question_id
+from .text_units import WIDE_STOPS, length_in_words, split_sentence_ends, words
 
 _WS = re.compile(r"\s+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
@@ -51,20 +52,36 @@ def _key(sentence: str) -> str:
 
 
 def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Punkt's sentences, each cut again at the full stops of scripts punkt does not know
+    ("。", "！", "？", "।", "؟": no space follows them)."""
     from llama_index.core.utils import globals_helper  # punkt ships with llama-index-core
 
-    return list(globals_helper.punkt_tokenizer.span_tokenize(text))
+    spans = []
+    for start, end in globals_helper.punkt_tokenizer.span_tokenize(text):
+        for piece in split_sentence_ends(text[start:end]):
+            offset = text.index(piece, start)
+            spans.append((offset, offset + len(piece)))
+            start = offset + len(piece)
+    return spans
 
 
 def _is_informative(sentence: str, min_words: int, max_words: int) -> bool:
-    tokens = sentence.split()
-    if not (sentence[0].isupper() or sentence[0].isdigit()):
-        return False  # a fragment cut by a bad sentence split
-    if not min_words <= len(tokens) <= max_words:
+    if sentence[0].islower():
+        return False  # a fragment cut by a bad sentence split (caseless scripts pass)
+    if not (sentence[0].isalpha() or sentence[0].isdigit() or sentence[0] in "«“\"'¿¡「『"):
         return False
-    words = _WORD.findall(sentence)
-    # Table rows and headers are mostly figures or very short words.
-    return len(words) >= 0.6 * len(tokens) and len({w.lower() for w in words}) >= min_words - 1
+    if sentence.isascii():
+        tokens = sentence.split()
+        if not min_words <= len(tokens) <= max_words:
+            return False
+        found = _WORD.findall(sentence)
+        # Table rows and headers are mostly figures or very short words.
+        return len(found) >= 0.6 * len(tokens) and len({w.lower() for w in found}) >= min_words - 1
+    length = length_in_words(sentence)
+    if not min_words <= length <= max_words:
+        return False
+    letters = sum(len(w) for w in words(sentence))
+    return letters >= 0.6 * len("".join(sentence.split()))
 
 
 def _node_rng(seed: int, node_id: str) -> random.Random:
@@ -105,10 +122,14 @@ def pseudo_queries_for_text(
     if not picked or not remove:
         return queries, text
     cut = set(picked)
-    context = " ".join(
-        text[a:b].strip() for a, b, sentence in spans if _key(sentence) not in cut
-    ).strip()
-    if len(context.split()) < min_context_words:
+    context = ""
+    for a, b, sentence in spans:
+        if _key(sentence) not in cut:
+            glue = "" if not context or context.endswith(tuple(WIDE_STOPS)) else " "
+            context += glue + text[a:b].strip()
+    context = context.strip()
+    size = len(context.split()) if context.isascii() else length_in_words(context)
+    if size < min_context_words:
         return queries, text
     return queries, context
 

@@ -214,8 +214,8 @@ def clean(question: str) -> str:
         cut = text[: match.start()] + text[match.end() :]
         if _has_content(cut):
             text = cut
-    text = _WS.sub(" ", text).strip()
-    text = re.sub(r"\s+([?.!,])", r"\1", text)
+    if text != question.strip():  # a cut leaves spaces; the writer's own ("Quoi ?") stay
+        text = re.sub(r"\s+([?.!,])", r"\1", _WS.sub(" ", text).strip())
     if question.rstrip().endswith("?") and not text.endswith("?"):
         text = text.rstrip(".!,;: ") + "?"
     return text
