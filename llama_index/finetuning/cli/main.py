@@ -242,6 +242,10 @@ def _configure_logging(args: argparse.Namespace) -> list:
         (root, root.level),
         *((logging.getLogger(n), logging.getLogger(n).level) for n in names),
     ]
+    if getattr(args, "command", None) in ("train", "adapt"):
+        from .verdict import NoVerdictLog
+
+        handler.addFilter(NoVerdictLog())  # their last line says the engine's verdict
     root.addHandler(handler)
     root.setLevel(libraries)
     for name in OWN_LOGGERS:

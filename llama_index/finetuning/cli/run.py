@@ -43,6 +43,7 @@ from .steps import (
     train_adapter,
     train_model,
 )
+from .verdict import run_ending
 
 STAGES = 6
 SETS = ("train", "val", "test")
@@ -240,7 +241,7 @@ def _run(args: argparse.Namespace, out: Path, loaded: dict[str, tuple[str, Any]]
         "finetuned": build_embed_model(f"local:{model_dir}"),
         "adapter": build_embed_model(f"adapter:{adapter_dir}", base=args.model),
     }
-    evaluate_models(
+    reported = evaluate_models(
         report, models, out / "report", args.top_k, args.overwrite,
         title=f"REPORT: {len(report)} questions that chose nothing: {source}",
         dataset_name=source, seed=args.seed,
@@ -251,4 +252,5 @@ def _run(args: argparse.Namespace, out: Path, loaded: dict[str, tuple[str, Any]]
         "checkpoint and the adapter epoch, so they flatter):",
         dataset_name=select_name, seed=args.seed,
     )  # fmt: skip
-    print(f"total time: {time.perf_counter() - started:.0f} s")
+    say(f"total time: {time.perf_counter() - started:.0f} s")
+    print(run_ending(reported, model_dir, adapter_dir))  # the verdict, last (too small: said)

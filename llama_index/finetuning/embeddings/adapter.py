@@ -333,9 +333,12 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             comparison = train_epochs(self, adapter, train, val, device)
         finally:
             torch.set_num_threads(threads)
-        self.result = result = adapter_result(self, first_record, val, comparison).log()
+        self.result = result = adapter_result(self, first_record, val, comparison)
         self._write_card(record, first_record)
-        self._say(f"adapter saved to {self.model_output_path}: {result}")
+        if self.verbose:  # printed like the tutorials' engines; logged otherwise
+            print(f"> {result.ending(f'adapter:{self.model_output_path}')}", flush=True)
+        else:
+            result.log(f"adapter:{self.model_output_path}")
         return result
 
     def _write_card(self, base_record: dict[str, Any], first_record: int) -> None:

@@ -188,10 +188,19 @@ class FinetuneResult:
             raise ValueError(f"{path} holds no result (written by an older version?)")
         return cls.from_dict({**record["result"], "output_path": str(folder)})
 
-    def log(self) -> FinetuneResult:
-        """Log the notice (a warning) if any; returns ``self``."""
-        if self.notice:
-            logger.warning(self.notice)
+    def log(self, use: str | None = None) -> FinetuneResult:
+        """Log the verdict once: :meth:`ending`, a warning when there is a notice (the base
+        was kept, nothing checked it, ...), else an info line; returns ``self``.
+
+        The record carries ``verdict=True``: a caller that prints the ending itself (the
+        command line's last line) filters it out, so the verdict is said once.
+        """
+        line = self.ending(use)
+        below = self.checked and not self.kept_untrained and (self.gain or 0.0) < 0
+        if below and self.notice:
+            line += f"; {self.notice}"
+        level = logging.WARNING if self.notice else logging.INFO
+        logger.log(level, line, extra={"verdict": True})
         return self
 
 

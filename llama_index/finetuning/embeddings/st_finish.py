@@ -122,8 +122,7 @@ def finish(engine: Any, trainer: Any, checkpoint_dir: str) -> FinetuneResult:
             selected_on=selection.description, result=result, prompts=engine.prompts,
         )  # fmt: skip
         remove_own_dir(out / checkpoint_dir)  # only the folder this engine marked
-        result.log()
-        logger.info(result.ending(f"local:{out}"))
+        result.log(f"local:{out}")
     barrier()
     return result
 
