@@ -5,6 +5,9 @@ the base model embedding the Uber corpus for the source-phrase retrieval check):
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/gate.py          # -> benchmarks/results/gate.md
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/gate.py build    # rewrite the seeded rows
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/gate.py --before de9afaa  # + that commit's rules
+
+The page also reports the gate on the multilingual set, per language (benchmarks/gate_languages.py).
 
 The labelled set is ``benchmarks/data/gate_questions.jsonl`` (datasheet beside it,
 ``gate_questions.md``): the Uber reference and report questions (good), seeded rewrites of
@@ -130,8 +133,8 @@ def row(question, corpus, chunk_id, label, kind, source, run, original=None, qid
     return out
 
 
-def read_rows() -> list[dict]:
-    with open(LABELS, encoding="utf-8") as f:
+def read_rows(path: Path = LABELS) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
@@ -377,6 +380,9 @@ def measure(args: argparse.Namespace) -> None:
             for r, v in wrong
         ]
         parts.append("")
+    from gate_languages import language_sections  # the multilingual set, and --before
+
+    parts += language_sections(rows, verdicts, args.before)
     if not args.no_retrieval:
         lines, _ = retrieval_check(rows, verdicts)
         parts += [
@@ -406,6 +412,9 @@ def main() -> None:
     parser.add_argument("step", nargs="?", default="measure", choices=("measure", "build"))
     parser.add_argument("--no-retrieval", action="store_true", help="skip the base-model check")
     parser.add_argument("--no-round-trip", action="store_true", help="rules only")
+    parser.add_argument(
+        "--before", default=None, help="a commit whose rules to measure beside the current ones"
+    )
     args = parser.parse_args()
     if args.step == "build":
         build()
