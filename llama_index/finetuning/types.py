@@ -16,6 +16,8 @@ class BaseEmbeddingFinetuneEngine(ABC):
         embed_model = engine.get_finetuned_model()  # a llama-index BaseEmbedding
     """
 
+    model_output_path: str  # the folder finetune() saves to
+
     @abstractmethod
     def finetune(self, *args: Any, **kwargs: Any) -> Any:
         """Train, save the result to the engine's output path, and return what it measured."""
@@ -23,3 +25,17 @@ class BaseEmbeddingFinetuneEngine(ABC):
     @abstractmethod
     def get_finetuned_model(self, **model_kwargs: Any) -> Any:
         """The trained model as a llama-index ``BaseEmbedding``."""
+
+    def push_to_hub(self, repo_id: str, **kwargs: Any) -> str:
+        """Upload what ``finetune()`` saved (the model or the adapter, with its card) to the
+        Hugging Face Hub repo ``repo_id``; returns the commit URL. Keyword arguments:
+        ``private``, ``token``, ``commit_message``, ``create_pr``.
+
+        Example::
+
+            engine.finetune()
+            engine.push_to_hub("your-name/bge-small-10k", private=True)
+        """
+        from .embeddings.hub import push_to_hub
+
+        return push_to_hub(self.model_output_path, repo_id, **kwargs)

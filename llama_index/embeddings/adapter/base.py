@@ -23,6 +23,7 @@ import asyncio
 import logging
 import os
 import warnings
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -33,6 +34,7 @@ from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayloa
 from llama_index.core.constants import DEFAULT_EMBED_BATCH_SIZE
 from llama_index.core.utils import infer_torch_device
 
+from .hub import adapter_folder
 from .record import base_mismatch, describe_record, read_base_record
 from .utils import BaseAdapter, adapter_dims, load_adapter
 
@@ -118,7 +120,8 @@ class AdapterEmbeddingModel(BaseEmbedding):
     Args:
         base_embed_model: any llama-index embedding model, local or behind an API.
         adapter_path: folder with ``config.json`` and ``model.safetensors`` (or a legacy
-            ``pytorch_model.bin``, read with ``torch.load(weights_only=True)``).
+            ``pytorch_model.bin``, read with ``torch.load(weights_only=True)``), or the id of
+            a Hub repo holding them (``"owner/name"``, see :mod:`.hub`).
         adapter_cls: the adapter's class; ``None`` = the class recorded in the folder when it
             is built in, else ``LinearLayer``. Custom classes must be passed.
         transform_query: pass query embeddings through the adapter.
@@ -143,6 +146,7 @@ class AdapterEmbeddingModel(BaseEmbedding):
     _base_embed_model: BaseEmbedding = PrivateAttr()
     _adapter: BaseAdapter = PrivateAttr()
     _torch_device: torch.device = PrivateAttr()
+    _folder: Path = PrivateAttr()  # adapter_path, or where a Hub repo's files were downloaded
 
     def __init__(
         self,
@@ -171,7 +175,8 @@ class AdapterEmbeddingModel(BaseEmbedding):
         )
         self._torch_device = torch.device(device)
         self._base_embed_model = base_embed_model
-        self._adapter = load_adapter(adapter_path, adapter_cls, device=self._torch_device)
+        self._folder = adapter_folder(adapter_path)
+        self._adapter = load_adapter(self._folder, adapter_cls, device=self._torch_device)
         in_dim, out_dim = adapter_dims(self._adapter)
         if in_dim is not None and out_dim is not None and in_dim != out_dim and not transform_text:
             raise ValueError(
@@ -207,7 +212,7 @@ class AdapterEmbeddingModel(BaseEmbedding):
             )
 
     def _check_base(self, base_embed_model: BaseEmbedding) -> None:
-        record = read_base_record(self.adapter_path)
+        record = read_base_record(self._folder)
         if record is None:
             logger.debug("%s records no base model: not checked", self.adapter_path)
             return
@@ -228,10 +233,8 @@ class AdapterEmbeddingModel(BaseEmbedding):
         """The adapter applied to a batch of base embeddings, in one forward pass."""
         if not embeddings:
             return []
-        batch = torch.tensor(embeddings, dtype=torch.float32, device=self._torch_device)
-        self._check_dim(batch.shape[-1])
-        with torch.no_grad():
-            return self._adapter(batch).cpu().tolist()
+        self._check_dim(len(embeddings[0]))
+        return self._adapter.transform(embeddings).tolist()
 
     def _queries(self, embeddings: list[Embedding]) -> list[Embedding]:
         return self._adapt(embeddings) if self.transform_query else embeddings

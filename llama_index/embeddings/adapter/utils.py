@@ -30,8 +30,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import ArrayLike
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_model, save_model
 from torch import Tensor, nn
@@ -79,6 +81,35 @@ class BaseAdapter(nn.Module, metaclass=ABCMeta):
     def save(self, output_path: str | os.PathLike) -> None:
         """Write ``config.json`` and ``model.safetensors`` into the folder ``output_path``."""
         save_adapter(self, output_path)
+
+    def transform(self, embeddings: ArrayLike) -> np.ndarray:
+        """The adapter applied to embeddings from any library: numpy in, numpy out.
+
+        Example::
+
+            adapter = load_adapter("model_output")
+            adapter.transform(np.ones(384)).shape        # (384,): one vector
+            adapter.transform(np.ones((5, 384))).shape   # (5, 384): a batch, one pass
+
+        A list, a float64 or a float32 array are all accepted; the result is float32, the
+        values ``AdapterEmbeddingModel`` returns for the same base vectors.
+        """
+        array = np.asarray(embeddings, dtype=np.float32)
+        in_features = adapter_dims(self)[0]
+        if array.ndim not in (1, 2) or array.shape[-1] == 0:
+            raise ValueError(
+                f"transform takes one vector or a 2-D batch of vectors, got shape {array.shape}"
+            )
+        if in_features is not None and array.shape[-1] != in_features:
+            raise ValueError(
+                f"this {type(self).__name__} takes {in_features}-dim embeddings, got "
+                f"{array.shape[-1]}-dim ones: use the adapter trained for that base model"
+            )
+        device = next((p.device for p in self.parameters()), torch.device("cpu"))
+        with torch.no_grad():
+            batch = torch.from_numpy(np.ascontiguousarray(array.reshape(-1, array.shape[-1])))
+            out = self(batch.to(device)).cpu().numpy()
+        return out[0] if array.ndim == 1 else out
 
     @classmethod
     def load(cls, input_path: str | os.PathLike) -> BaseAdapter:
@@ -284,12 +315,15 @@ def load_adapter(
     adapter_cls: type[BaseAdapter] | None = None,
     device: str | torch.device = "cpu",
 ) -> BaseAdapter:
-    """Rebuild the adapter saved in the folder ``input_path``.
+    """Rebuild the adapter saved in the folder ``input_path``, or in a Hub repo
+    (``"owner/name"``, downloaded once into the Hugging Face cache).
 
     Example::
 
         adapter = load_adapter("model_output")               # class from the file
         adapter = load_adapter("model5_ck/step_1000", TwoLayerNN)
+        adapter = load_adapter("your-name/bge-small-10k-adapter")    # from the Hub
+        adapter.transform(query_vectors)                     # numpy in, numpy out
 
     ``adapter_cls=None`` uses the class recorded at save time when it is one of the
     built-in ones, and :class:`LinearLayer` for legacy folders (the old default). A custom
@@ -300,7 +334,9 @@ def load_adapter(
         ValueError: the config does not fit ``adapter_cls``, the weights do not fit the
             config, or a legacy file holds more than tensors. The message names the file.
     """
-    folder = Path(input_path)
+    from .hub import adapter_folder
+
+    folder = adapter_folder(input_path)
     config_file = folder / CONFIG_NAME
     weights = folder / WEIGHTS_NAME
     legacy = folder / LEGACY_WEIGHTS_NAME
