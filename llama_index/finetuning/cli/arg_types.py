@@ -30,8 +30,10 @@ def _whole_number(text: str, low: int) -> int:
     return value
 
 
-def merge_weight(text: str) -> float:
-    """An argparse type: a number from 0 to 1."""
+def merge_weight(text: str) -> float | str:
+    """An argparse type: ``auto`` or a number from 0 to 1."""
+    if text.strip().lower() == "auto":
+        return "auto"
     return _share(text, 1.0, closed=True)
 
 

@@ -60,6 +60,10 @@ class FinetuneResult:
         merge: the share of the finetuned weights in the saved model (sentence-transformers
             engine; ``None`` for adapters, which have no base weights to merge with).
         kind: ``"model"`` (sentence-transformers) or ``"adapter"``.
+        merge_scores: with ``merge="auto"``, each weight tried and its score on the checking
+            set (keys ``"1"``, ``"0.75"``, ``"0.5"``); ``merge`` is the best of them.
+        ranked_among: chunks the checking questions were ranked among at each evaluation
+            (the candidates, :mod:`.candidates`; the whole corpus when candidates are off).
     """
 
     metric: str | None
@@ -77,6 +81,8 @@ class FinetuneResult:
     comparison: dict[str, Any] | None = None
     merge: float | None = None
     kind: str = "model"
+    merge_scores: dict[str, float] | None = None
+    ranked_among: int | None = None
 
     @property
     def gain(self) -> float | None:

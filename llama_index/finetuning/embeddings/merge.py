@@ -16,30 +16,78 @@ while losing less elsewhere. Only sentence-transformers models have weights to m
 adapter (``EmbeddingAdapterFinetuneEngine``) is a map over a frozen model's embeddings.
 
 :class:`~llama_index.finetuning.SentenceTransformersFinetuneEngine` applies it with
-``merge=`` to the checkpoint it chose, before comparing that checkpoint with the base model.
+``merge=`` to the checkpoint it chose, before comparing that checkpoint with the base model;
+``merge="auto"`` (its default) scores :data:`MERGE_CHOICES` on the checking set and keeps the best.
 Nothing here imports torch until a function is called.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Sequence
 from typing import Any
 
-#: The engine's and the CLI's ``merge`` when none is given: the share of the finetuned
-#: weights in the saved model (1.0 saves the model as trained). 0.75 had the best mean gain
-#: over the 10-K and Python-reference selection sets with no loss beyond noise on either
-#: (benchmarks/results/synthetic_only.md: 1.0, 0.75, 0.5, 0.25, three seeds each).
-DEFAULT_MERGE = 0.75
+#: ``merge="auto"``: each of these weights is scored on the checking set and the best is
+#: saved (evaluations, not training). Strong pairs keep their gain at 1.0; weak ones are pulled
+#: towards the base (benchmarks/results/guard_cost.md).
+AUTO = "auto"
+MERGE_CHOICES = (1.0, 0.75, 0.5)
+#: The engine's and the CLI's ``merge`` when none is given.
+DEFAULT_MERGE = AUTO
+#: The weight ``"auto"`` means when nothing checks the result (no checking set): 0.75 had the
+#: best mean gain over the 10-K and Python-reference selection sets with no loss beyond noise
+#: on either (benchmarks/results/synthetic_only.md: 1.0, 0.75, 0.5, 0.25, three seeds each).
+UNCHECKED_MERGE = 0.75
 
 
-def check_merge(weight: Any) -> float:
-    """``weight`` as a float in [0, 1], or one ``ValueError`` naming it."""
+def check_merge(weight: Any) -> float | str:
+    """``weight`` as a float in [0, 1], or ``"auto"``, or one ``ValueError`` naming it."""
+    if weight == AUTO:
+        return AUTO
     if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
         raise ValueError(
-            f"merge must be a number from 0 to 1 (the share of the finetuned weights: "
-            f"1.0 = as trained, 0.5 = halfway to the base model), got {weight!r}"
+            f"merge must be a number from 0 to 1 (the share of the finetuned weights: 1.0 = "
+            f"as trained, 0.5 = halfway to the base model) or 'auto' (the best of "
+            f"{MERGE_CHOICES} on the checking set), got {weight!r}"
         )
     return float(weight)
+
+
+def choose_merge(
+    model: Any, base_model: Any, weights: Sequence[float], score: Callable[[Any], Any]
+) -> tuple[float, Any, dict[str, float]]:
+    """Merge ``model`` at each weight, score each with ``score(model) -> EvaluationResult``,
+    and leave ``model`` merged at the best (by NDCG@10; a tie goes to the weight nearer the base).
+
+    Example::
+
+        weight, evaluation, scores = choose_merge(tuned, base, (1.0, 0.75, 0.5), on_checking_set)
+        scores      # {"1": 0.61, "0.75": 0.63, "0.5": 0.62}; tuned is now merged at 0.75
+
+    Returns:
+        The chosen weight, its evaluation, and every weight's NDCG@10 (keys as ``f"{w:g}"``).
+    """
+    import torch
+
+    tuned = None
+    if len(weights) > 1 or weights[0] < 1.0:
+        tuned = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    evaluations: dict[float, Any] = {}
+    for weight in weights:
+        if tuned is not None:
+            with torch.no_grad():
+                model.load_state_dict(tuned)
+            if weight < 1.0:
+                merge_with_base(model, base_model, weight, inplace=True)
+        evaluations[weight] = score(model)
+    ndcg = {w: float(e.summary["ndcg@10"]) for w, e in evaluations.items()}
+    best = max(sorted(ndcg), key=ndcg.__getitem__)  # ascending: a tie keeps the lower weight
+    if tuned is not None and best != weights[-1]:
+        with torch.no_grad():
+            model.load_state_dict(tuned)
+        if best < 1.0:
+            merge_with_base(model, base_model, best, inplace=True)
+    return best, evaluations[best], {f"{w:g}": s for w, s in ndcg.items()}
 
 
 def _as_model(model: Any, device: str | None) -> Any:
@@ -82,7 +130,12 @@ def merge_with_base(
     """
     import torch
 
-    weight = check_merge(weight)
+    checked = check_merge(weight)
+    if isinstance(checked, str):
+        raise ValueError(
+            "merge_with_base needs a number from 0 to 1, not 'auto' (see choose_merge)"
+        )
+    weight = checked
     model, base_model = _as_model(model, device), _as_model(base_model, device)
     tuned_state, base_state = model.state_dict(), base_model.state_dict()
     if tuned_state.keys() != base_state.keys():

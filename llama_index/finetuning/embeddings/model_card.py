@@ -222,7 +222,13 @@ def write_finetune_card(
         ("saved", saved),
     ]  # fmt: skip
     if result is not None and result.merge is not None and not kept_base:
-        rows.append(("merge", f"{result.merge:g} (share of the finetuned weights; 1 = as trained)"))
+        chosen = ""
+        if result.merge_scores:
+            tried = ", ".join(f"{w}: {v:.4f}" for w, v in result.merge_scores.items())
+            chosen = f"; chosen on the checking set by {result.metric} among {tried}"
+        rows.append(
+            ("merge", f"{result.merge:g} (share of the finetuned weights; 1 = as trained{chosen})")
+        )
     query_prompt, passage_prompt = prompts
     args = "".join(
         f", {name}={value!r}"

@@ -23,9 +23,12 @@ random chunks that are not its positives, so that every pair is still trained on
 
 from __future__ import annotations
 
+import inspect
 import logging
 import random
-from typing import TYPE_CHECKING
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..dataset import EmbeddingQAFinetuneDataset
 
@@ -78,6 +81,7 @@ def with_hard_negatives(
     batch_size: int = 32,
     seed: int = 0,
     verbose: bool = False,
+    passage_vectors: dict[str, Any] | None = None,
 ) -> Dataset:
     """``pairs`` with ``num_negatives`` columns ``negative_1..N`` mined from ``dataset.corpus``.
 
@@ -88,6 +92,9 @@ def with_hard_negatives(
         model: the base model that ranks the candidates.
         relative_margin: skip candidates scoring above ``(1 - margin) * positive score``
             (likely false negatives); ``None`` keeps the top-ranked non-positives.
+        passage_vectors: a dict to fill with ``{chunk text: its embedding}`` from the mining
+            pass (with ``passage_prompt``), so that a later pass of the same model over
+            these chunks (the checking candidates, :mod:`.candidates`) need not embed them again.
 
     Raises:
         ValueError: ``num_negatives`` is not positive, or the corpus has too few chunks.
@@ -114,22 +121,32 @@ def with_hard_negatives(
             POSITIVE: [t for texts in known.values() for t in sorted(texts)],
         }
     )
-    mined = mine_hard_negatives(
-        all_pairs,
-        model,
-        anchor_column_name=ANCHOR,
-        positive_column_name=POSITIVE,
-        corpus=corpus,
-        num_negatives=num_negatives,
-        range_max=min(len(corpus), num_negatives * 10 + most_positives),
-        relative_margin=relative_margin,
-        sampling_strategy="top",
-        query_prompt=query_prompt or None,
-        corpus_prompt=passage_prompt or None,
-        output_format="labeled-list",
-        batch_size=batch_size,
-        verbose=verbose,
-    )
+    if "cache_folder" not in inspect.signature(mine_hard_negatives).parameters:
+        passage_vectors = None  # an older sentence-transformers: the candidates embed their own
+    with tempfile.TemporaryDirectory() as scratch:
+        mined = mine_hard_negatives(
+            all_pairs,
+            model,
+            anchor_column_name=ANCHOR,
+            positive_column_name=POSITIVE,
+            corpus=corpus,
+            num_negatives=num_negatives,
+            range_max=min(len(corpus), num_negatives * 10 + most_positives),
+            relative_margin=relative_margin,
+            sampling_strategy="top",
+            query_prompt=query_prompt or None,
+            corpus_prompt=passage_prompt or None,
+            output_format="labeled-list",
+            batch_size=batch_size,
+            verbose=verbose,
+            # the library saves what it embedded there, for passage_vectors to read back
+            cache_folder=scratch if passage_vectors is not None else None,
+        )
+        if passage_vectors is not None:
+            import numpy as np
+
+            (saved,) = Path(scratch).glob("corpus_embeddings_*.npy")
+            passage_vectors.update(zip(corpus, np.load(saved), strict=True))
     found: dict[str, list[str]] = {}
     for anchor, docs, labels in zip(mined[ANCHOR], mined[POSITIVE], mined["labels"], strict=True):
         negatives = [d for d, label in zip(docs, labels, strict=True) if label == 0]

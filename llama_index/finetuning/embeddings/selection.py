@@ -35,6 +35,9 @@ DEFAULT_HOLDOUT = 0.2
 #: (the standard error of a mean NDCG@10 difference over n questions is ~0.3/sqrt(n)):
 #: no hold-out is made, and the result says that nothing checked it.
 MIN_HOLDOUT_QUESTIONS = 20
+#: A hold-out stops growing at about this many questions (standard error ~0.3/sqrt(150) =
+#: 0.025): more would tell the two models apart little better, and its chunks go to training.
+MAX_HOLDOUT_QUESTIONS = 150
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class Selection:
             or ``"none"``.
         description: the checking set in words, for logs, results and model cards.
         unchecked_reason: why nothing checks the result (``source == "none"``).
+        held_share: the share of the chunks held out (``source == "holdout"``): the
+            ``holdout`` asked for, or less when that would hold out more than
+            :data:`MAX_HOLDOUT_QUESTIONS` questions.
     """
 
     train: EmbeddingQAFinetuneDataset
@@ -56,6 +62,7 @@ class Selection:
     source: str
     description: str | None = None
     unchecked_reason: str | None = None
+    held_share: float | None = None
 
 
 def describe_set(dataset: Any) -> str | None:
@@ -69,7 +76,7 @@ def checking_set(selection: Selection, holdout: float) -> str:
     """How a model card names what checked the result."""
     return {
         "val_dataset": "the given val_dataset",
-        "holdout": f"a hold-out of {holdout:.0%} of the training chunks",
+        "holdout": f"a hold-out of {selection.held_share or holdout:.0%} of the training chunks",
     }.get(selection.source, "none")
 
 
@@ -98,7 +105,8 @@ def choose_selection(
         dataset: the training pairs.
         val_dataset: the user's validation set; when given, it checks and nothing is held out.
         holdout: without ``val_dataset``, the share of the answer chunks held out (with all
-            their questions); 0 holds nothing out.
+            their questions), at most about :data:`MAX_HOLDOUT_QUESTIONS` questions' worth;
+            0 holds nothing out.
         seed: the seed of the split.
         search_space: what the held-out questions search: ``"corpus"`` (the whole corpus,
             distractors included) or ``"answers"`` (every chunk that answers a question: for
@@ -112,8 +120,9 @@ def choose_selection(
             unchecked_reason="no validation set was given and the hold-out is off (holdout=0)",
         )  # fmt: skip
     answers = answer_chunks(dataset)
+    share = min(holdout, MAX_HOLDOUT_QUESTIONS / max(1, len(dataset.queries)))
     try:
-        train, held = dataset.split(holdout, seed=seed)
+        train, held = dataset.split(share, seed=seed)
     except ValueError as e:  # one chunk, or every chunk tied to the others by a question
         train, held, why = dataset, None, str(e)
     if held is None or len(held.queries) < MIN_HOLDOUT_QUESTIONS:
@@ -137,7 +146,7 @@ def choose_selection(
         f"{len(held_chunks)} of {len(answers)} chunks, never trained on; searched among "
         f"{len(held.corpus)} chunks)"
     )
-    return Selection(train, held, "holdout", description)
+    return Selection(train, held, "holdout", description, held_share=share)
 
 
 def paired_check(trained: Any, base: Any, metric: str = "ndcg@10", seed: int = 0) -> dict:

@@ -47,6 +47,7 @@ from .base_models import (
     resolve_prompts,
     saved_prompts,
 )
+from .candidates import DEFAULT_CANDIDATES, Candidates, base_candidates, check_candidates
 from .finetune_result import FinetuneResult
 from .merge import DEFAULT_MERGE, check_merge
 from .model_card import card_data, check_card_examples
@@ -132,7 +133,13 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         merge: the share of the finetuned weights in the saved model (WiSE-FT weight
             interpolation with the base model, see :mod:`.merge`): 1.0 saves the checkpoint as
             trained, 0.5 halfway between base and finetuned. Applied to the chosen checkpoint
-            before it is compared with the base model.
+            before it is compared with the base model. ``"auto"`` (default): the best of
+            1.0, 0.75 and 0.5 on the checking set (0.75 when nothing checks).
+        candidates: the base model's best chunks kept per checking question: checkpoint
+            choice, merge choice and the comparison with the base rank among these and the
+            answers only, so that checking costs the same on a 500- or a 500k-chunk corpus
+            (see :mod:`.candidates` for what that costs in accuracy). ``None``: rank over
+            the whole corpus at every evaluation.
     """
 
     def __init__(
@@ -168,11 +175,13 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         overwrite: bool = False,
         card_examples: str = "none",
         holdout: float = DEFAULT_HOLDOUT,
-        merge: float = DEFAULT_MERGE,
+        merge: float | str = DEFAULT_MERGE,
+        candidates: int | None = DEFAULT_CANDIDATES,
     ) -> None:
         check_card_examples(card_examples)
         self.holdout = check_holdout(holdout)
         self.merge = check_merge(merge)
+        self.candidates = check_candidates(candidates)
         check_dataset(dataset, "dataset")
         if val_dataset is not None:
             check_dataset(val_dataset, "val_dataset", "evaluated on")
@@ -220,6 +229,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.log_history: list[dict[str, float]] = []
         self.prompts: tuple[str, str] = ("", "")
         self.selection: Selection  # training and checking sets: made by build_trainer()
+        self.checking: Candidates | None = None  # the checking set's candidates: build_trainer()
 
     @classmethod
     def class_name(cls) -> str:
@@ -246,12 +256,18 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.selection = selection = choose_selection(
             self.dataset, self.val_dataset, self.holdout, self.seed
         )
-        rows = self._training_rows(model)
-        evaluator = None
+        passage_vectors: dict[str, Any] = {}  # the mining pass's, for the candidates
+        rows = self._training_rows(model, passage_vectors)
+        evaluator, self.checking = None, None
         if selection.val is not None:
-            evaluator = ir_evaluator(
-                selection.val, model, self.prompts, batch_size=max(32, self.batch_size)
-            )
+            batch_size = max(32, self.batch_size)
+            if self.candidates is not None:  # every process: they must rank the same chunks
+                self.checking = base_candidates(
+                    selection.val, model, self.candidates, self.prompts, batch_size,
+                    passage_vectors=passage_vectors,
+                )  # fmt: skip
+            ranked_on = self.checking.checking if self.checking else selection.val
+            evaluator = ir_evaluator(ranked_on, model, self.prompts, batch_size=batch_size)
         self.trainer = trainer = SentenceTransformerTrainer(
             model=model,
             args=training_arguments(self, rows.column_names, evaluator, CHECKPOINT_DIR),
@@ -353,7 +369,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         """Validation questions the card may show (``card_examples="questions"``); never chunks."""
         return list(self.val_dataset.queries.values())[:4] if self.val_dataset else []
 
-    def _training_rows(self, model):
+    def _training_rows(self, model, passage_vectors: dict[str, Any] | None = None):
         train = self.selection.train  # without the held-out chunks, if any
         rows = training_pairs(train, self.use_all_docs)
         if self.hard_negatives:
@@ -369,6 +385,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
                 batch_size=max(MINING_BATCH_SIZE, self.batch_size),
                 seed=self.seed,
                 verbose=self.show_progress_bar,
+                passage_vectors=passage_vectors,
             )
         return rows
 

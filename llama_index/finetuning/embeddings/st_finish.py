@@ -6,9 +6,11 @@ Example::
     result = finish(engine, trainer)   # the chosen checkpoint, merged, checked, saved, carded
 
 The checkpoint the trainer kept (with a checking set: the best by NDCG@10; without: the last
-step) is merged with the base model (``engine.merge``), then scored beside the base model on
-the checking set (:mod:`.selection`): per-question NDCG@10 of both, with the paired
-difference's bootstrap interval. If it does not score above the base model, the base model
+step) is merged with the base model (``engine.merge``; ``"auto"``: the best of 1.0, 0.75 and
+0.5 on the checking set), then scored beside the base model on the checking set
+(:mod:`.selection`; ranked among its candidates, :mod:`.candidates`, whose base scores were
+computed once before training): per-question NDCG@10 of both, with the paired difference's
+bootstrap interval. If it does not score above the base model, the base model
 is saved instead, and the result, the log and the model card say so.
 """
 
@@ -21,7 +23,7 @@ from typing import Any
 from ..dataset import EmbeddingQAFinetuneDataset
 from ..outputs import remove_own_dir
 from .finetune_result import FinetuneResult, unchecked_result
-from .merge import merge_with_base
+from .merge import AUTO, MERGE_CHOICES, UNCHECKED_MERGE, choose_merge, merge_with_base
 from .model_card import display_model_id, write_finetune_card
 from .selection import answer_chunks, checking_set, paired_check
 from .training_setup import barrier
@@ -69,14 +71,26 @@ def finish(engine: Any, trainer: Any, checkpoint_dir: str) -> FinetuneResult:
     model, step = trainer.model, kept_step(trainer)
     rank0 = trainer.is_world_process_zero()
     checking = selection.val is not None and rank0
-    base = engine._load_model() if engine.merge < 1.0 or checking else None
-    if engine.merge < 1.0:
-        merge_with_base(model, base, engine.merge, inplace=True)
+    weight = UNCHECKED_MERGE if engine.merge == AUTO else engine.merge
+    base = engine._load_model() if weight < 1.0 or checking else None
+    if weight < 1.0 and not checking:
+        merge_with_base(model, base, weight, inplace=True)
     engine.val_metrics = {}
     if checking:
         batch_size = max(32, engine.batch_size)
-        base_eval = score_model(base, selection.val, engine.prompts, batch_size)
-        trained_eval = score_model(model, selection.val, engine.prompts, batch_size)
+        found = getattr(engine, "checking", None)  # the candidates, ranked once by the base
+        ranked_on = found.checking if found is not None else selection.val
+        base_eval = (
+            found.base_scores
+            if found is not None
+            else score_model(base, selection.val, engine.prompts, batch_size)
+        )
+        weight, trained_eval, merge_scores = choose_merge(
+            model,
+            base,
+            MERGE_CHOICES if engine.merge == AUTO else (weight,),
+            lambda m: score_model(m, ranked_on, engine.prompts, batch_size),
+        )
         base_score, trained_score = base_eval.summary[METRIC], trained_eval.summary[METRIC]
         keep_base = trained_score <= base_score
         engine.val_metrics = {
@@ -100,17 +114,19 @@ def finish(engine: Any, trainer: Any, checkpoint_dir: str) -> FinetuneResult:
                 METRIC,
                 seed=engine.seed,
             ),
-            merge=engine.merge,
+            merge=weight,
+            merge_scores=merge_scores if engine.merge == AUTO else None,
+            ranked_among=len(ranked_on.corpus),
         )
         if keep_base:
             model = base
     elif selection.val is not None:  # another process of a distributed run
         result = FinetuneResult(
             None, None, None, best_step=step, output_path=output, checked_by=selection.source,
-            unchecked_reason="the process of rank 0 checks and saves the model", merge=engine.merge,
+            unchecked_reason="the process of rank 0 checks and saves the model", merge=weight,
         )  # fmt: skip
     else:
-        result = unchecked_result(selection, output, "model", best_step=step, merge=engine.merge)
+        result = unchecked_result(selection, output, "model", best_step=step, merge=weight)
     query_prompt, passage_prompt = engine.prompts
     model.prompts = {"query": query_prompt, "document": passage_prompt, "text": passage_prompt}
     engine.model = model
@@ -143,6 +159,11 @@ def engine_card_settings(engine: Any, trainer: Any) -> dict[str, Any]:
         "checking set": checking_set(selection, engine.holdout),
         "checking questions": len(val.queries) if val else 0,
         "checking chunks searched": len(val.corpus) if val else 0,
+        "checking chunks ranked at each evaluation": (
+            len(engine.checking.checking.corpus)
+            if getattr(engine, "checking", None)
+            else (len(val.corpus) if val else 0)
+        ),
         "merge (share of the finetuned weights)": engine.merge,
         "epochs": engine.epochs,
         "batch size (per device)": engine.batch_size,

@@ -1,0 +1,157 @@
+"""What checking a model costs: the checking set's candidates, the merge chosen on it, the
+hold-out's size (issue 27). Real models (the bundled MiniLM), tiny data."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+from st_data import small_dataset
+
+from llama_index.finetuning import EmbeddingQAFinetuneDataset, SentenceTransformersFinetuneEngine
+from llama_index.finetuning.embeddings.base_models import load_sentence_transformer
+from llama_index.finetuning.embeddings.candidates import base_candidates
+from llama_index.finetuning.embeddings.negatives import training_pairs, with_hard_negatives
+from llama_index.finetuning.embeddings.selection import (
+    MAX_HOLDOUT_QUESTIONS,
+    checking_set,
+    choose_selection,
+)
+from llama_index.finetuning.embeddings.st_finish import score_model
+
+QUIET = dict(model_id="offline", show_progress_bar=False)
+WORDS = (
+    "harbor lantern orchard violin glacier pepper canyon ribbon falcon meadow copper thistle "
+    "marble ferry quilt saddle tundra walnut beacon cobalt"
+).split()
+
+
+def with_noise(dataset: EmbeddingQAFinetuneDataset, n: int) -> EmbeddingQAFinetuneDataset:
+    """``dataset`` with ``n`` more chunks of random words that no question is about."""
+    rng = random.Random(0)
+    noise = {f"noise-{i}": " ".join(rng.choices(WORDS, k=12)) for i in range(n)}
+    return EmbeddingQAFinetuneDataset(
+        queries=dataset.queries, corpus={**dataset.corpus, **noise},
+        relevant_docs=dataset.relevant_docs,
+    )  # fmt: skip
+
+
+class CountingModel:
+    """The real model, counting the texts it is asked to embed."""
+
+    def __init__(self, model):
+        self.model, self.texts = model, []
+
+    def encode(self, texts, **kwargs):
+        self.texts.extend(texts)
+        return self.model.encode(texts, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def base():
+    return load_sentence_transformer("offline", device="cpu")
+
+
+def test_candidates_are_bounded_and_score_the_base_as_the_whole_corpus_does(base):
+    """Each question keeps its 10 best chunks and its answers, whatever the corpus holds; the
+    base model's scores among them are its whole-corpus scores; chunks whose vectors are
+    known are not embedded again."""
+    val = with_noise(small_dataset(), 300)
+    counting = CountingModel(base)
+    found = base_candidates(val, counting, per_question=10, passage_vectors={})
+    kept = found.checking.corpus
+    answers = {d for docs in val.relevant_docs.values() for d in docs}
+    assert answers <= set(kept) <= set(val.corpus)
+    assert len(kept) <= 10 * len(val.queries) + len(answers) and len(kept) < len(val.corpus)
+    assert found.corpus_size == len(val.corpus) and len(counting.texts) == len(val.queries) + len(
+        val.corpus
+    )
+    whole = score_model(base, val)  # the whole corpus, as the guard ranked it before
+    among = score_model(base, found.checking)
+    for metric in ("ndcg@10", "mrr@10", "hit_rate@10"):
+        assert found.base_scores.summary[metric] == pytest.approx(whole.summary[metric], abs=1e-6)
+        assert among.summary[metric] == pytest.approx(whole.summary[metric], abs=1e-6)
+    # the mining pass's vectors: only the chunks it did not embed are embedded here
+    noise = [t for d, t in val.corpus.items() if d.startswith("noise-")]
+    noise_only = dict(zip(noise, base.encode(noise, normalize_embeddings=True), strict=True))
+    counting = CountingModel(base)
+    again = base_candidates(val, counting, per_question=10, passage_vectors=noise_only)
+    assert len(counting.texts) == len(val.queries) + len(val.corpus) - len(noise_only)
+    assert set(again.checking.corpus) == set(kept)
+
+
+def test_mining_pass_hands_over_the_vectors_it_made(base):
+    ds = small_dataset()
+    vectors: dict[str, np.ndarray] = {}
+    with_hard_negatives(training_pairs(ds), ds, base, 1, passage_vectors=vectors)
+    assert set(vectors) == set(ds.corpus.values())
+    texts = list(ds.corpus.values())[:3]
+    expected = base.encode(texts, normalize_embeddings=True)
+    np.testing.assert_allclose(np.stack([vectors[t] for t in texts]), expected, atol=1e-5)
+
+
+def test_checking_ranks_among_the_candidates_and_the_merge_is_chosen_on_it(tmp_path):
+    """Checkpoint choice and the comparison rank among the candidates, not the 300 noise
+    chunks beyond them; the merge weight is the best of 1, 0.75 and 0.5 there, and the
+    result, its saved record and the card say which and why."""
+    ds = small_dataset()
+    first = {q: d for q, d in ds.relevant_docs.items() if q.endswith("-0")}
+    second = {q: d for q, d in ds.relevant_docs.items() if q.endswith("-1")}
+    train = EmbeddingQAFinetuneDataset(
+        queries={q: ds.queries[q] for q in first}, corpus=ds.corpus, relevant_docs=first
+    )
+    val = with_noise(
+        EmbeddingQAFinetuneDataset(
+            queries={q: ds.queries[q] for q in second}, corpus=ds.corpus, relevant_docs=second
+        ),
+        300,
+    )
+    out = tmp_path / "m"
+    engine = SentenceTransformersFinetuneEngine(
+        train, model_output_path=str(out), val_dataset=val, batch_size=4, epochs=2,
+        evaluation_steps=4, learning_rate=2e-4, candidates=10, **QUIET,
+    )  # fmt: skip
+    trainer = engine.build_trainer()
+    ranked = engine.checking.checking.corpus
+    assert len(trainer.evaluator.corpus) == len(ranked) < len(val.corpus)
+    assert len(ranked) <= 10 * len(val.queries) + len(val.corpus) - 300
+    result = engine.finetune()
+    assert result.ranked_among == len(ranked)
+    assert result.base_score == pytest.approx(
+        score_model(load_sentence_transformer("offline", device="cpu"), val).summary["ndcg@10"]
+    )
+    scores = result.merge_scores
+    assert set(scores) == {"1", "0.75", "0.5"}
+    best = max(sorted(scores, key=float), key=scores.__getitem__)
+    assert result.merge == float(best) and result.trained_score == pytest.approx(scores[best])
+    assert not result.kept_untrained  # the questions are about the chunks trained on
+    saved = json.loads((out / "finetune_settings.json").read_text())
+    assert saved["result"]["merge_scores"] == scores
+    assert saved["settings"]["checking chunks ranked at each evaluation"] == len(ranked)
+    card = (out / "README.md").read_text()
+    assert f"| merge | {result.merge:g} (share of the finetuned weights; 1 = as trained; " in card
+    assert "chosen on the checking set by ndcg@10 among 1: " in card
+    with pytest.raises(ValueError, match="candidates must be a whole number >= 10"):
+        SentenceTransformersFinetuneEngine(train, candidates=5)
+    with pytest.raises(ValueError, match="merge must be a number from 0 to 1"):
+        SentenceTransformersFinetuneEngine(train, merge="best")
+
+
+def test_the_hold_out_stops_growing_once_it_can_tell_the_models_apart():
+    """1,000 questions: a 20% hold-out would hold 200; it holds about MAX_HOLDOUT_QUESTIONS,
+    and the rest train."""
+    n = 1000
+    ds = EmbeddingQAFinetuneDataset(
+        queries={f"q{i}": f"question {i}?" for i in range(n)},
+        corpus={f"c{i}": f"chunk {i}" for i in range(n)},
+        relevant_docs={f"q{i}": [f"c{i}"] for i in range(n)},
+    )
+    selection = choose_selection(ds, None, holdout=0.2, seed=0)
+    held = len(selection.val.queries)
+    assert MAX_HOLDOUT_QUESTIONS - 5 <= held <= MAX_HOLDOUT_QUESTIONS + 5
+    assert len(selection.train.queries) == n - held
+    assert checking_set(selection, 0.2) == "a hold-out of 15% of the training chunks"
+    small = choose_selection(small_dataset(), None, holdout=0.5, seed=0)
+    assert len(small.val.queries) == 24 and small.held_share == 0.5  # under the cap: as asked
