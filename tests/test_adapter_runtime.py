@@ -84,7 +84,7 @@ def test_a_useful_epoch_is_reported_with_both_scores(fake_openai, tmp_path, capl
     assert result.best_score > result.base_score
     kept = next(h for h in engine.history if h["epoch"] == result.best_epoch)
     assert result.best_score == kept["ndcg@10"]
-    assert result.selected_on == "val_dataset (8 questions, 8 chunks)"
+    assert result.selected_on == "val_dataset (8 questions, searched among 8 chunks)"
     assert "kept the untrained adapter" not in caplog.text and len(caplog.messages) <= 1
     assert f"(epoch {result.best_epoch})" in str(result)
 
@@ -159,3 +159,23 @@ def test_folders_without_a_record_still_load_silently(minilm, tmp_path):
         warnings.simplefilter("error")
         model = AdapterEmbeddingModel(minilm, folder, strict=True)
     assert len(model.get_query_embedding("debt")) == 384
+
+
+def test_the_checking_set_is_searched_among_the_corpus_given(fake_openai, tmp_path, caplog):
+    """Issue 26.1: corpus= (the index's nodes) adds chunks the checking set is searched among,
+    by their text as pairs hold it (no metadata); 8 questions are said to be too few."""
+    from llama_index.core.schema import TextNode
+
+    nodes = [
+        TextNode(id_=f"x{i}", text=f"Note {i}: parking permits.", metadata={"page_label": str(i)})
+        for i in range(5)
+    ]
+    server = fake_openai()
+    with caplog.at_level(logging.WARNING):
+        engine = _train(api_model(server), tmp_path, epochs=1, corpus=nodes)
+    assert engine.selection.val.corpus["x0"] == "Note 0: parking permits."
+    result = engine.result
+    assert result.selected_on == "val_dataset (8 questions, searched among 13 chunks)"
+    assert result.too_small and result.checked_questions == 8
+    assert "too few to tell two models apart (20 needed)" in result.ending()
+    assert "too few to tell two models apart" in caplog.text

@@ -178,15 +178,17 @@ def question_set(path, n=6, prefix="ref"):
     return path
 
 
-def write_prose(folder, n=4):
-    """``n`` short documents of distinct sentences (pseudo-queries need sentences of their own)."""
+def write_prose(folder, n=4, shift=0):
+    """``n`` short documents of distinct sentences (pseudo-queries need sentences of their own);
+    ``shift`` gives other texts under the same file names."""
     folder.mkdir(exist_ok=True)
     things = ["ride sharing revenue", "driver incentives", "insurance reserves", "bike rentals"]
     for i in range(n):
+        k = i + shift
         (folder / f"doc{i}.txt").write_text(
-            f"In fiscal year {2018 + i} the company reported growth in {things[i % 4]} across "
-            f"its {i + 3} largest markets. Management attributed the change in {things[i % 4]} "
-            f"to pricing decisions made during quarter {i % 4 + 1} of that year."
+            f"In fiscal year {2018 + k} the company reported growth in {things[k % 4]} across "
+            f"its {k + 3} largest markets. Management attributed the change in {things[k % 4]} "
+            f"to pricing decisions made during quarter {k % 4 + 1} of that year."
         )
     return folder
 
@@ -246,6 +248,34 @@ def test_run_splits_a_given_val_set_by_chunk_and_reads_other_json_as_a_document(
     assert len(select.corpus) == len(report.corpus) == 9  # the set's whole corpus is searched
     assert f"the report part of the --val set {val_set}" in printed
     assert json.loads((out / "run.json").read_text())["loaded"]["val"]["queries"] == 8
+
+
+def test_run_searches_val_questions_among_every_chunk_of_the_files_and_ends_on_a_small_set(
+    tmp_path, capsys
+):
+    """Issue 26.1: the val pairs of 4 files searched only their own 4 chunks (every model hit@5
+    = 1.0); an index of the user's files holds the training chunks too. A report set too small
+    to tell two models apart says so on the last line."""
+    out = tmp_path / "out"
+    # both folders hold doc0.txt..doc3.txt: the same chunk ids, other texts
+    argv = fast_run("--train", write_prose(tmp_path / "train"), "--val",
+                    write_prose(tmp_path / "val", n=4, shift=4), "--output-dir", out)  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+
+    val = EmbeddingQAFinetuneDataset.from_json(out / "val_dataset.json")
+    report = EmbeddingQAFinetuneDataset.from_json(out / "val_report.json")
+    train = EmbeddingQAFinetuneDataset.from_json(out / "train_dataset.json")
+    assert len(val.corpus) == 4  # what generation saved: the val chunks
+    assert len(report.corpus) == 8  # every chunk of both folders, none lost to an id clash
+    assert set(train.corpus.values()) | set(val.corpus.values()) == set(report.corpus.values())
+    record = json.loads((out / "run.json").read_text())
+    assert record["sets"]["report"]["searched_among"] == 8
+    base = json.loads((out / "report" / "comparison.json").read_text())["models"]["base"]
+    assert base["info"]["n_corpus"] == 8  # what the table was scored on
+    assert "searched among 8 chunks: every chunk of the --train and --val files" in printed
+    last = printed.strip().splitlines()[-1]
+    assert last.startswith("warning: the report set is too small:") and "20 needed" in last
 
 
 @pytest.mark.parametrize(

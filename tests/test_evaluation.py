@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from llama_index.core.evaluation.retrieval.metrics import MRR, NDCG, HitRate
 from llama_index.finetuning import EmbeddingQAFinetuneDataset
 from llama_index.finetuning.evaluation import (
     EvaluationResult,
+    SmallSetWarning,
     clear_embedding_cache,
     compare,
     corpus_nodes,
@@ -453,7 +455,9 @@ def test_compare_writes_table_markdown_png_and_wins_losses(dataset, minilm, fake
     assert report.table.loc["minilm", "mrr@5"] == report.table.loc["minilm-again", "mrr@5"]
     md = report.to_markdown()
     lines = md.splitlines()
-    assert lines[0] == f"Scored on the test facts: {len(dataset.queries)} queries, 22 chunks."
+    assert lines[0] == (
+        f"Scored on the test facts: {len(dataset.queries)} queries, searched among 22 chunks."
+    )
     # lean table; two queries have two relevant chunks, so recall and MAP are shown too
     assert lines[2] == (
         "| model | hit_rate@1 | hit_rate@5 | mrr@5 | ndcg@5 | recall@5 | map@5 "
@@ -475,6 +479,7 @@ def test_compare_writes_table_markdown_png_and_wins_losses(dataset, minilm, fake
         "name": "the test facts",
         "n_queries": len(dataset.queries),
         "n_corpus": len(dataset.corpus),
+        "too_small": False,
     }
     # every metric stays in the JSON, not only the table's columns
     assert saved["table"]["minilm"]["mrr@5"] == pytest.approx(report.table.loc["minilm", "mrr@5"])
@@ -500,6 +505,55 @@ def _random_result(ds, noise, seed, top_k=(1, 5, 10), name="m"):
     rows = [first[ds.relevant_docs[q][0]] for q in ds.queries]
     queries = corpus[rows] + rng.normal(size=(len(rows), 16)) * noise
     return score_embeddings(ds, queries, corpus, top_k=list(top_k), name=name)
+
+
+def test_evaluation_searches_the_collection_it_is_given_and_says_what_it_searched(
+    dataset, minilm
+):
+    """Issue 26.1: a set searched among its own few chunks flatters every model; corpus=
+    (a dict or the nodes of the index) adds the rest of the collection, and the result says
+    how many chunks were searched and that 3 questions cannot tell two models apart."""
+    from llama_index.core.schema import TextNode
+
+    small = dataset.subset(["q-revenue", "q-riders", "q-covid"])
+    with pytest.warns(SmallSetWarning, match="too few to tell two models apart") as caught:
+        alone = evaluate_embedding(small, minilm, top_k=[1, 5])
+    assert caught[0].filename == __file__  # the warning names the caller's line
+    assert alone.searched_chunks == len(small.corpus) == 4 and alone.too_small
+    assert "20 needed" in alone.notice and "too small" in repr(alone)
+
+    # the index's nodes carry metadata; the text searched is the chunk's, as the pairs hold it
+    nodes = [
+        TextNode(id_=cid, text=text, metadata={"page_label": "8", "file_path": "10k.pdf"})
+        for cid, text in dataset.corpus.items()
+    ]
+    for corpus in (nodes, dict(dataset.corpus)):
+        with pytest.warns(SmallSetWarning):
+            among = evaluate_embedding(small, minilm, top_k=[1, 5], corpus=corpus)
+        assert among.searched_chunks == len(dataset.corpus) == 22
+        assert among.info["n_corpus"] == 22 and "searched among 22 chunks" in repr(among)
+        assert among.summary["hit_rate@5"] <= alone.summary["hit_rate@5"]
+    with pytest.raises(ValueError, match="'node-revenue'"):  # an id of the set, another text
+        evaluate_embedding(small, minilm, corpus={"node-revenue": "Something else."})
+
+    with warnings.catch_warnings():  # 20 questions: no warning
+        warnings.simplefilter("error", SmallSetWarning)
+        full = evaluate_embedding(dataset, minilm, top_k=[1, 5])
+    assert not full.too_small and full.notice is None
+
+
+def test_compare_searches_the_given_corpus_and_its_table_says_a_set_is_too_small(
+    dataset, minilm
+):
+    small = dataset.subset(["q-revenue", "q-riders", "q-covid"])
+    with pytest.warns(SmallSetWarning) as caught:
+        report = compare(small, {"a": minilm, "b": minilm}, top_k=[1, 5], baseline="a",
+                         corpus=dataset.corpus, dataset_name="three questions")  # fmt: skip
+    assert len(caught) == 1 and caught[0].filename == __file__  # once, not once per model
+    first = report.to_markdown().splitlines()[0]
+    assert first.startswith("Scored on three questions: 3 queries, searched among 22 chunks.")
+    assert "Too small: 3 questions are too few to tell two models apart (20 needed)" in first
+    assert report.too_small and report.to_dict()["dataset"]["too_small"] is True
 
 
 def test_lean_table_and_a_marked_difference_whose_interval_holds_zero():

@@ -50,7 +50,7 @@ def test_default_card_holds_no_training_chunk(private):
 def test_card_says_which_set_chose_the_checkpoint(private):
     engine, result, out, train, val = private
     card = (out / "README.md").read_text(encoding="utf-8")
-    where = f"val_dataset ({len(val.queries)} questions, {len(val.corpus)} chunks)"
+    where = f"val_dataset ({len(val.queries)} questions, searched among {len(val.corpus)} chunks)"
     assert (
         f"Checkpoint selected on {where}; the figures below are measured on that same set" in card
     )

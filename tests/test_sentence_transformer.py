@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import openai_llm
-from st_data import CHUNKS, QUESTIONS, small_dataset
+from st_data import CHUNKS, DISTRACTORS, QUESTIONS, small_dataset
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset, SentenceTransformersFinetuneEngine
 from llama_index.finetuning.cli.steps import ending_line
@@ -419,6 +419,27 @@ def test_the_base_model_is_kept_when_no_checkpoint_beats_it(tmp_path, caplog, ch
     base = SentenceTransformer(str(offline_base_model_path()), device="cpu")
     texts = ["Revenue per active rider rose.", "Who audits the company?"]
     np.testing.assert_allclose(saved.encode(texts), base.encode(texts), atol=1e-5)
+
+
+def test_the_checking_set_searches_the_corpus_given_and_a_small_one_says_so(tmp_path, caplog):
+    """Issue 26.1: corpus= (the chunks of the user's index) is searched by the checking set
+    as well as its own chunks; 12 checking questions are too few to tell two models apart,
+    which the result, its log and its ending say."""
+    ds = small_dataset(distractors=False)
+    train, val = ds.split(0.25, seed=0)
+    index = {f"other-{i}": text for i, text in enumerate(DISTRACTORS)}
+    engine = SentenceTransformersFinetuneEngine(
+        train, model_output_path=str(tmp_path / "m"), batch_size=4, hard_negatives=0, epochs=1,
+        val_dataset=val, corpus=index, **QUIET,
+    )  # fmt: skip
+    with caplog.at_level("WARNING"):
+        result = engine.finetune()
+    assert set(engine.selection.val.corpus) == set(val.corpus) | set(index)
+    assert f"searched among {len(val.corpus) + len(index)} chunks" in result.selected_on
+    assert result.too_small and result.checked_questions == len(val.queries) < 20
+    assert result.ending().endswith("(20 needed): a difference here is mostly noise")
+    assert result.to_dict()["too_small"] is True
+    assert "too few to tell two models apart" in caplog.text
 
 
 def test_merge_with_base_interpolates_floating_weights(trained):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +245,83 @@ class EmbeddingQAFinetuneDataset(BaseModel):
 
     def __add__(self, other: EmbeddingQAFinetuneDataset) -> EmbeddingQAFinetuneDataset:
         return self.merge(self, other)
+
+    def with_corpus(self, corpus: Mapping[str, str] | Iterable[Any]) -> EmbeddingQAFinetuneDataset:
+        """This set, searched among ``corpus`` as well as its own chunks (e.g. every chunk
+        your index holds): the extra chunks are distractors, never answers.
+
+        Example::
+
+            report = report.with_corpus(uber_nodes)       # nodes, or {chunk id: text}
+            len(report.corpus)                            # every chunk of the filing
+
+        ``corpus``: ``{chunk id: text}`` or LlamaIndex nodes (their text as pairs carry it,
+        :func:`chunk_text`). A chunk whose text is already in the set (under any id) is not
+        added twice; an id of the set with another text is an error naming it.
+        """
+        extra = corpus_texts(corpus)
+        clash = [i for i, text in extra.items() if i in self.corpus and self.corpus[i] != text]
+        if clash:
+            raise ValueError(
+                f"corpus: chunk ids whose text differs from the dataset's: {_name_ids(clash)}; "
+                "pass the chunks the pairs were made of (the same nodes or ids), or other ids"
+            )
+        merged = dict(self.corpus)
+        own_texts = set(merged.values())
+        for chunk_id, text in extra.items():
+            if chunk_id not in merged and text not in own_texts:
+                merged[chunk_id] = text
+        return self.model_copy(update={"corpus": merged})
+
+
+def chunk_text(node: Any) -> str:
+    """The text of a LlamaIndex node that pairs carry and that models are trained and judged
+    on: the chunk without its metadata (``MetadataMode.NONE``).
+
+    Example::
+
+        chunk_text(TextNode(text="Revenue grew.", metadata={"page_label": "8"}))  # 'Revenue grew.'
+
+    Build the index on the same text: nodes from :func:`~.documents.load_nodes` keep their
+    metadata out of what is embedded, and so does ``SentenceSplitter(include_metadata=False)``
+    (see ``benchmarks/results/metadata_text.md`` for why the bare text).
+    """
+    from llama_index.core.schema import MetadataMode
+
+    return node.get_content(metadata_mode=MetadataMode.NONE)
+
+
+def corpus_texts(corpus: Mapping[str, str] | Iterable[Any]) -> dict[str, str]:
+    """``{chunk id: text}`` of a collection given as such a dict or as LlamaIndex nodes
+    (:func:`chunk_text`; nodes without text are left out).
+
+    Raises:
+        TypeError: ``corpus`` is neither.
+        ValueError: a text that is not a string, or a node id given twice with two texts.
+    """
+    if isinstance(corpus, Mapping):
+        wrong = [i for i, text in corpus.items() if not isinstance(text, str)]
+        if wrong:
+            raise ValueError(f"corpus: texts must be strings; not for the ids {_name_ids(wrong)}")
+        return {str(i): text for i, text in corpus.items() if text.strip()}
+    if isinstance(corpus, (str, bytes)) or not isinstance(corpus, Iterable):
+        raise TypeError(
+            f"corpus must be a dict of chunk id -> text or LlamaIndex nodes, got "
+            f"{type(corpus).__name__}"
+        )
+    texts: dict[str, str] = {}
+    for node in corpus:
+        if not hasattr(node, "node_id") or not hasattr(node, "get_content"):
+            raise TypeError(
+                f"corpus must be a dict of chunk id -> text or LlamaIndex nodes, got a "
+                f"{type(node).__name__} among the items"
+            )
+        text = chunk_text(node)
+        if not text.strip():
+            continue
+        if texts.setdefault(node.node_id, text) != text:
+            raise ValueError(f"corpus: the node id {node.node_id!r} is given twice, with two texts")
+    return texts
 
 
 def check_dataset(dataset: Any, name: str = "dataset", purpose: str = "trained on") -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..outputs import dataset_keys
+from .index_corpus import search_like_the_index, searched_line
 from .steps import (
     TRAINABLE,
     CLIError,
@@ -32,6 +33,7 @@ from .steps import (
     check_dataset_contract,
     check_llm_spec,
     check_model,
+    chunk_texts,
     estimate,
     evaluate_models,
     generate_dataset,
@@ -141,6 +143,12 @@ def _split_val(val: Any, origin: str, args: argparse.Namespace, out: Path) -> tu
     return select, report, f"the report part of {origin} ({out / 'val_report.json'})"
 
 
+def widened(dataset: Any, name: str, loaded: dict, sources: dict[str, dict[str, str]]) -> Any:
+    """A set made from the user's files, searched among every chunk they gave; a question
+    set given as a file (``loaded``) keeps its own corpus."""
+    return dataset if name in loaded else search_like_the_index(dataset, name, sources)
+
+
 def _answer_chunk_ids(dataset: Any) -> list[str]:
     from ..embeddings.selection import answer_chunks
 
@@ -174,7 +182,11 @@ def _run(args: argparse.Namespace, out: Path, loaded: dict[str, tuple[str, Any]]
     stage(1, "reading and splitting the documents" if asked else "the question sets, as given")
     max_val = args.max_val_chunks or args.max_chunks
     limits = {"train": args.max_chunks, "val": max_val, "test": max_val}
-    nodes = {name: load_chunks(getattr(args, name), args, limits[name]) for name in asked}
+    from ..documents import sample_chunks
+
+    # every chunk is kept: the sets made from files are searched among all of them
+    all_nodes = {name: load_chunks(getattr(args, name), args, None) for name in asked}
+    nodes = {name: sample_chunks(all_nodes[name], limits[name], args.seed) for name in asked}
     for name, chunks in nodes.items():  # a rerun with other inputs is refused before any work
         check_dataset_contract(chunks, out / f"{name}_dataset.json", args)
     for name, (path, ds) in loaded.items():
@@ -210,9 +222,12 @@ def _run(args: argparse.Namespace, out: Path, loaded: dict[str, tuple[str, Any]]
         return generate_dataset(nodes[name], out / f"{name}_dataset.json", args)
 
     train = questions(2, "train")
-    val = questions(3, "val")
+    sources = {name: chunk_texts(all_nodes[name]) for name in asked}
+    if "train" in loaded:  # the training chunks the user gave as a question set
+        sources["train"] = dict(train.corpus)
+    val = widened(questions(3, "val"), "val", loaded, sources)
     if args.test:
-        select, report = val, questions(3, "test")
+        select, report = val, widened(questions(3, "test"), "test", loaded, sources)
         source = origin("test") + ("" if "test" in loaded else f" ({out / 'test_dataset.json'})")
         select_name = f"{origin('val')} (they chose the checkpoint and the adapter epoch)"
     else:
@@ -221,14 +236,24 @@ def _run(args: argparse.Namespace, out: Path, loaded: dict[str, tuple[str, Any]]
             f"the selection part of {origin('val')} (it chose the checkpoint and the adapter epoch)"
         )
     record["sets"] = {
-        "selection": {"queries": len(select), "chunks": _answer_chunk_ids(select)},
-        "report": {"queries": len(report), "chunks": _answer_chunk_ids(report), "source": source},
-    }
+        "selection": {
+            "queries": len(select), "chunks": _answer_chunk_ids(select),
+            "searched_among": len(select.corpus),
+        },
+        "report": {
+            "queries": len(report), "chunks": _answer_chunk_ids(report), "source": source,
+            "searched_among": len(report.corpus),
+        },
+    }  # fmt: skip
     atomic_write_text(out / "run.json", json.dumps(record, indent=2))
     print(
         f"pairs: {len(train)} train; {len(select)} select the checkpoint and adapter epoch, "
         f"{len(report)} are reported on: {source}"
     )
+    report_from = "test" if args.test else "val"
+    for role, dataset, name in (("selection", select, "val"), ("report", report, report_from)):
+        if name not in loaded:
+            say(f"  the {role} questions are {searched_line(dataset, list(sources))}")
 
     base_name = "the bundled all-MiniLM-L6-v2" if args.model == "offline" else args.model
     stage(4, f"finetuning {base_name} on the training pairs")

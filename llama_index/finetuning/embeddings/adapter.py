@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
+from ..dataset import EmbeddingQAFinetuneDataset, check_dataset, corpus_texts
 from ..types import BaseEmbeddingFinetuneEngine
 from .finetune_result import FinetuneResult, adapter_result
 from .selection import (
@@ -116,6 +116,9 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             their questions, never trained on) to choose the epoch and to compare it with the
             start (see :mod:`.selection`); 0 trains on everything. Too few held-out questions:
             no hold-out, and the result says that nothing checked it.
+        corpus: the collection the checking set is searched among, as well as its own
+            chunks: what your index will hold (``{chunk id: text}`` or LlamaIndex nodes).
+            Its chunks are embedded once by the base model (and cached) like the rest.
 
     There is no ``merge``: an adapter has no base weights to interpolate with (that is the
     sentence-transformers engine's ``merge``); keeping the identity is its way back to the base.
@@ -152,6 +155,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         embed_workers: int | None = None,
         overwrite: bool = False,
         holdout: float = DEFAULT_HOLDOUT,
+        corpus: Mapping[str, str] | Iterable[Any] | None = None,
     ) -> None:
         from llama_index.embeddings.adapter.utils import BaseAdapter
 
@@ -200,6 +204,8 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.embed_workers = embed_workers
         self.overwrite = overwrite
         self.holdout = check_holdout(holdout)
+        # what the checking set is searched among besides its own chunks: the user's index
+        self.corpus = None if corpus is None else corpus_texts(corpus)
         self.selection: Selection  # training and checking sets: made by finetune()
         # filled by finetune()
         self.history: list[dict[str, Any]] = []
@@ -229,7 +235,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
     def _selection(self) -> Selection:
         return choose_selection(
             self.dataset, self.val_dataset, self.holdout, self.seed,
-            search_space="corpus" if self.hard_negatives else "answers",
+            search_space="corpus" if self.hard_negatives else "answers", corpus=self.corpus,
         )  # fmt: skip
 
     def _training_set(self) -> EmbeddingQAFinetuneDataset:

@@ -106,8 +106,34 @@ class FinetuneResult:
         return text
 
     @property
+    def checked_questions(self) -> int | None:
+        """How many questions checked the result (None when nothing did)."""
+        if not self.checked or not self.comparison:
+            return None
+        return int(self.comparison["n_questions"])
+
+    @property
+    def too_small(self) -> bool:
+        """The checking set had too few questions to tell the trained model from the base
+        (under ``selection.MIN_HOLDOUT_QUESTIONS``): its verdict is mostly noise."""
+        from ..evaluation.set_size import too_small
+
+        n = self.checked_questions
+        return n is not None and too_small(n)
+
+    @property
     def notice(self) -> str | None:
-        """The warning a user must see, if any."""
+        """The warning a user must see, if any (a checking set too small to tell two models
+        apart says so after the verdict)."""
+        notice = self._verdict_notice()
+        if not self.too_small:
+            return notice
+        from ..evaluation.set_size import small_set_notice
+
+        small = f"the checking set is too small: {small_set_notice(self.checked_questions or 0)}"
+        return f"{notice}; {small}" if notice else small
+
+    def _verdict_notice(self) -> str | None:
         if not self.checked:
             return f"{UNCHECKED_NOTICE}: {self.unchecked_reason or 'no validation set'}"
         if self.kept_untrained:
@@ -146,8 +172,18 @@ class FinetuneResult:
     def ending(self, use: str | None = None) -> str:
         """One line that says what was saved and why, for the end of a command's output.
 
-        ``use``: how to name the saved folder (``"local:tuned"``, ``"adapter:tuned"``).
+        ``use``: how to name the saved folder (``"local:tuned"``, ``"adapter:tuned"``). A
+        checking set too small to tell two models apart says so at the end of the line.
         """
+        line = self._ending_line(use)
+        if self.too_small:
+            from ..evaluation.set_size import small_set_notice
+
+            small = small_set_notice(self.checked_questions or 0)
+            line += f"; the checking set is too small: {small}"
+        return line
+
+    def _ending_line(self, use: str | None) -> str:
         output = self.output_path
         use_it = f" (use it as '{use}')" if use else ""
         if self.checked and self.kept_untrained:
@@ -178,7 +214,9 @@ class FinetuneResult:
         return line + f" on {self.selected_on}, the questions that chose it"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "gain": self.gain, "notice": self.notice}
+        return {
+            **asdict(self), "gain": self.gain, "notice": self.notice, "too_small": self.too_small
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FinetuneResult:

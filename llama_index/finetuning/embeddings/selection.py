@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..evaluation.set_size import MIN_QUESTIONS
+
 if TYPE_CHECKING:  # the CLI reads DEFAULT_HOLDOUT at start-up: no pydantic for --help
     from ..dataset import EmbeddingQAFinetuneDataset
 
@@ -33,8 +35,9 @@ if TYPE_CHECKING:  # the CLI reads DEFAULT_HOLDOUT at start-up: no pydantic for 
 DEFAULT_HOLDOUT = 0.2
 #: Below this many held-out questions a comparison with the base model is mostly noise
 #: (the standard error of a mean NDCG@10 difference over n questions is ~0.3/sqrt(n)):
-#: no hold-out is made, and the result says that nothing checked it.
-MIN_HOLDOUT_QUESTIONS = 20
+#: no hold-out is made, and the result says that nothing checked it. A given checking set
+#: under it is used, and the result says it is too small (:mod:`..evaluation.set_size`).
+MIN_HOLDOUT_QUESTIONS = MIN_QUESTIONS
 #: A hold-out stops growing at about this many questions (standard error ~0.3/sqrt(150) =
 #: 0.025): more would tell the two models apart little better, and its chunks go to training.
 MAX_HOLDOUT_QUESTIONS = 150
@@ -66,10 +69,11 @@ class Selection:
 
 
 def describe_set(dataset: Any) -> str | None:
-    """``"val_dataset (49 questions, 40 chunks)"`` or None."""
+    """``"val_dataset (49 questions, searched among 40 chunks)"`` or None."""
     if dataset is None:
         return None
-    return f"val_dataset ({len(dataset.queries)} questions, {len(dataset.corpus)} chunks)"
+    n_queries, n_chunks = len(dataset.queries), len(dataset.corpus)
+    return f"val_dataset ({n_queries} questions, searched among {n_chunks} chunks)"
 
 
 def checking_set(selection: Selection, holdout: float) -> str:
@@ -98,6 +102,7 @@ def choose_selection(
     holdout: float = DEFAULT_HOLDOUT,
     seed: int = 0,
     search_space: str = "corpus",
+    corpus: dict[str, str] | None = None,
 ) -> Selection:
     """The :class:`Selection` of an engine run.
 
@@ -111,8 +116,12 @@ def choose_selection(
         search_space: what the held-out questions search: ``"corpus"`` (the whole corpus,
             distractors included) or ``"answers"`` (every chunk that answers a question: for
             the adapter engine, which embeds only those unless it mines hard negatives).
+        corpus: ``{chunk id: text}`` the checking set is searched among as well as its own
+            chunks (the engines' ``corpus=``: what the user's index holds).
     """
     if val_dataset is not None:
+        if corpus:
+            val_dataset = val_dataset.with_corpus(corpus)
         return Selection(dataset, val_dataset, "val_dataset", describe_set(val_dataset))
     if not holdout:
         return Selection(
@@ -141,6 +150,8 @@ def choose_selection(
         held.corpus = {d: t for d, t in dataset.corpus.items() if d in answers}
     else:
         held.corpus = dict(dataset.corpus)
+    if corpus:
+        held = held.with_corpus(corpus)
     description = (
         f"a hold-out of the training pairs ({len(held.queries)} questions on "
         f"{len(held_chunks)} of {len(answers)} chunks, never trained on; searched among "

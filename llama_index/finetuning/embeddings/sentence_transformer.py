@@ -27,11 +27,11 @@ rank 0 writes the model).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
+from ..dataset import EmbeddingQAFinetuneDataset, check_dataset, corpus_texts
 from ..outputs import (
     check_output_dir,
     check_scratch_dir,
@@ -140,6 +140,11 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             answers only, so that checking costs the same on a 500- or a 500k-chunk corpus
             (see :mod:`.candidates` for what that costs in accuracy). ``None``: rank over
             the whole corpus at every evaluation.
+        corpus: the collection the checking set is searched among, as well as its own
+            chunks: what your index will hold (``{chunk id: text}`` or LlamaIndex nodes, e.g.
+            every node of the validation documents). Without it a ``val_dataset`` is searched
+            among its own corpus only, which a small set makes easy for every model.
+            ``result.selected_on`` says how many chunks were searched.
     """
 
     def __init__(
@@ -177,8 +182,11 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         holdout: float = DEFAULT_HOLDOUT,
         merge: float | str = DEFAULT_MERGE,
         candidates: int | None = DEFAULT_CANDIDATES,
+        corpus: Mapping[str, str] | Iterable[Any] | None = None,
     ) -> None:
         check_card_examples(card_examples)
+        # what the checking set is searched among besides its own chunks: the user's index
+        self.corpus = None if corpus is None else corpus_texts(corpus)
         self.holdout = check_holdout(holdout)
         self.merge = check_merge(merge)
         self.candidates = check_candidates(candidates)
@@ -254,7 +262,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             self.base_model_id, dict(model.prompts), self.query_prompt, self.passage_prompt
         )
         self.selection = selection = choose_selection(
-            self.dataset, self.val_dataset, self.holdout, self.seed
+            self.dataset, self.val_dataset, self.holdout, self.seed, corpus=self.corpus
         )
         passage_vectors: dict[str, Any] = {}  # the mining pass's, for the candidates
         rows = self._training_rows(model, passage_vectors)

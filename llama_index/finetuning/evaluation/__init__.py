@@ -36,12 +36,14 @@ _EXPORTS = {
     "metrics": ".metrics",
     "stats": ".stats",
     "PairedDifference": ".stats",
+    "SmallSetWarning": ".set_size",
 }
 
 __all__ = [
     "Comparison",
     "PairedDifference",
     "EvaluationResult",
+    "SmallSetWarning",
     "aevaluate_embedding",
     "aevaluate_retriever",
     "clear_embedding_cache",
@@ -66,6 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .report import Comparison, compare
     from .result import EvaluationResult
     from .retriever import aevaluate_retriever, corpus_nodes, evaluate_retriever
+    from .set_size import SmallSetWarning
     from .stats import PairedDifference
 
 

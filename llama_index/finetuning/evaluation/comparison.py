@@ -156,15 +156,31 @@ class ComparisonData:
         return bool(metrics) and all(c in r.per_query for c in columns for r in (ra, rb))
 
     def _scope(self) -> str:
-        """ "Scored on <dataset>: N queries, M chunks." from the first result's info."""
+        """ "Scored on <dataset>: N queries, searched among M chunks." from the first result's
+        info, and the notice of a set too small to tell two models apart."""
         info = next(iter(self.results.values())).info if self.results else {}
         sizes = ", ".join(
-            f"{info[key]} {label}"
-            for key, label in (("n_queries", "queries"), ("n_corpus", "chunks"))
+            f"{label}{info[key]}{unit}"
+            for key, label, unit in (
+                ("n_queries", "", " queries"),
+                ("n_corpus", "searched among ", " chunks"),
+            )
             if key in info
         )
         where = f"Scored on {self.dataset_name}" if self.dataset_name else "Scored"
-        return f"{where}: {sizes}." if sizes else f"{where}."
+        scope = f"{where}: {sizes}." if sizes else f"{where}."
+        return scope + (f" Too small: {self.notice}." if self.notice else "")
+
+    @property
+    def notice(self) -> str | None:
+        """The sentence of a set too few questions to tell two models apart, else None."""
+        first = next(iter(self.results.values()), None)
+        return first.notice if first is not None else None
+
+    @property
+    def too_small(self) -> bool:
+        """The set has too few questions to tell two models apart."""
+        return self.notice is not None
 
     def wins_losses(self, a: str, b: str, metric: str | None = None) -> pd.DataFrame:
         """Per query, how model ``a`` did against model ``b`` on ``metric``.
@@ -214,6 +230,7 @@ class ComparisonData:
                 "name": self.dataset_name,
                 "n_queries": first.get("n_queries"),
                 "n_corpus": first.get("n_corpus"),
+                "too_small": self.too_small,
             },
             "baseline": self.baseline,
             "headline": self.headline_columns(),

@@ -20,8 +20,9 @@ import asyncio
 import hashlib
 import sys
 import time
+import warnings
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
 from . import metrics as M
 from .ranking import exact_top_k
 from .result import EvaluationResult, build_result
+from .set_size import SmallSetWarning, warn_if_small
 
 
 def _as_matrix(x: Any, rows: int, what: str) -> np.ndarray:
@@ -272,9 +274,13 @@ async def aevaluate_embedding(
     batch_queries: bool | None = None,
     cache: bool = True,
     name: str | None = None,
+    corpus: Mapping[str, str] | Iterable[Any] | None = None,
 ) -> EvaluationResult:
     """Async :func:`evaluate_embedding` (for notebooks and servers with a running loop)."""
     check_dataset(dataset, "dataset", "evaluated")
+    if corpus is not None:
+        dataset = dataset.with_corpus(corpus)
+    warn_if_small(len(dataset.queries), stacklevel=3)
     model = _resolve_model(embed_model)
     ks = M.normalize_top_k(top_k)
     if workers is None:
@@ -293,7 +299,7 @@ async def aevaluate_embedding(
     }
     corpus_texts, queries = list(dataset.corpus.values()), list(dataset.queries.values())
 
-    async def corpus() -> np.ndarray:
+    async def chunk_matrix() -> np.ndarray:
         started = time.perf_counter()
         key = ("corpus", _fingerprint(corpus_texts))
         info["corpus_cached"] = key in store
@@ -320,9 +326,9 @@ async def aevaluate_embedding(
 
     try:
         if workers > 1:  # remote models: the query batches overlap the corpus batches
-            corpus_matrix, queries_matrix = await asyncio.gather(corpus(), query_matrix())
+            corpus_matrix, queries_matrix = await asyncio.gather(chunk_matrix(), query_matrix())
         else:
-            corpus_matrix, queries_matrix = await corpus(), await query_matrix()
+            corpus_matrix, queries_matrix = await chunk_matrix(), await query_matrix()
     finally:
         model.embed_batch_size = old_batch_size
     label = name or _short_name(model.model_name)
@@ -340,6 +346,7 @@ def evaluate_embedding(
     batch_queries: bool | None = None,
     cache: bool = True,
     name: str | None = None,
+    corpus: Mapping[str, str] | Iterable[Any] | None = None,
 ) -> EvaluationResult:
     """Embed the corpus and the queries once each, rank exactly, and score the rankings.
 
@@ -349,6 +356,7 @@ def evaluate_embedding(
 
         result = evaluate_embedding(val, OpenAIEmbedding(), top_k=[1, 5, 10])
         result.summary["hit_rate@5"]
+        evaluate_embedding(val, "offline", corpus=nodes)   # searched among your index's nodes
         evaluate_embedding(val, "local:exp_finetune", top_k=3)   # a finetuned folder
 
     Args:
@@ -372,25 +380,39 @@ def evaluate_embedding(
         cache: keep this model's embeddings of these texts in memory, so a second call with
             other k or metrics does not embed again (see :func:`clear_embedding_cache`).
         name: the result's label (default: the model name).
+        corpus: the collection the questions are searched among as well as the dataset's own
+            chunks, as your index holds it: ``{chunk id: text}`` or LlamaIndex nodes (see
+            :meth:`~llama_index.finetuning.EmbeddingQAFinetuneDataset.with_corpus`). Without
+            it, only ``dataset.corpus`` is searched, which flatters every model when it holds
+            few chunks.
 
-    ``result.info`` records the timings and how many texts were embedded.
+    ``result.info`` records the timings and how many texts were embedded;
+    ``result.searched_chunks`` how many chunks were searched. Fewer questions than can tell
+    two models apart (``evaluation.set_size.MIN_QUESTIONS``) warn (``SmallSetWarning``) and
+    set ``result.too_small``.
     """
     from ..async_utils import run_sync
 
-    return run_sync(
-        aevaluate_embedding(
-            dataset,
-            embed_model,
-            top_k,
-            metrics,
-            show_progress,
-            embed_batch_size,
-            workers,
-            batch_queries,
-            cache,
-            name,
+    check_dataset(dataset, "dataset", "evaluated")
+    if corpus is not None:
+        dataset = dataset.with_corpus(corpus)
+    warn_if_small(len(dataset.queries))  # once, naming the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSetWarning)
+        return run_sync(
+            aevaluate_embedding(
+                dataset,
+                embed_model,
+                top_k,
+                metrics,
+                show_progress,
+                embed_batch_size,
+                workers,
+                batch_queries,
+                cache,
+                name,
+            )
         )
-    )
 
 
 # evaluate_retriever lives in its own module; importable from here as well

@@ -27,12 +27,13 @@ import dataclasses
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..dataset import EmbeddingQAFinetuneDataset
+from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
 from ..outputs import atomic_write_text, check_output_dir, claim_dir
 from . import metrics as M
 from . import stats as S
@@ -40,6 +41,7 @@ from .comparison import ComparisonData
 from .evaluate import evaluate_embedding
 from .result import EvaluationResult
 from .retriever import evaluate_retriever
+from .set_size import SmallSetWarning, warn_if_small
 
 
 @dataclass
@@ -142,6 +144,7 @@ def compare(
     confidence: float = S.DEFAULT_CONFIDENCE,
     resamples: int = S.DEFAULT_RESAMPLES,
     seed: int = 0,
+    corpus: Mapping[str, str] | Iterable[Any] | None = None,
     **evaluate_kwargs: Any,
 ) -> Comparison:
     """Evaluate several models on one dataset and put them side by side.
@@ -177,6 +180,10 @@ def compare(
         primary_metric: the metric of the wins / losses / ties and p-value columns
             (default ``ndcg@10``).
         confidence / resamples / seed: the bootstrap interval (95%, 2000, 0).
+        corpus: what the questions are searched among as well as ``dataset.corpus``, as your
+            index holds it: ``{chunk id: text}`` or LlamaIndex nodes (a retriever searches its
+            own index). The table's first line says how many chunks were searched, and a set
+            too small to tell two models apart says so there and warns (``SmallSetWarning``).
         **evaluate_kwargs: passed to :func:`evaluate_embedding` (``show_progress``,
             ``embed_batch_size``, ``workers``, ...).
     """
@@ -184,11 +191,17 @@ def compare(
         raise ValueError("compare() needs at least one model: pass {'label': model, ...}")
     if output_dir is not None:
         check_output_dir(output_dir, overwrite)
+    check_dataset(dataset, "dataset", "evaluated")
+    if corpus is not None:
+        dataset = dataset.with_corpus(corpus)
     ks = M.normalize_top_k(top_k)
-    results = {
-        name: _evaluate_one(dataset, name, model, ks, metrics, evaluate_kwargs)
-        for name, model in models.items()
-    }
+    warn_if_small(len(dataset.queries))  # once for the comparison, naming the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSetWarning)
+        results = {
+            name: _evaluate_one(dataset, name, model, ks, metrics, evaluate_kwargs)
+            for name, model in models.items()
+        }
     comparison = Comparison(
         results=results,
         baseline=baseline,

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..dataset import EmbeddingQAFinetuneDataset, atomic_write_text
 from . import metrics as M
+from .set_size import small_set_notice, too_small
 
 _LIST_COLUMNS = ("expected_ids", "retrieved_ids", "retrieved_scores")
 
@@ -42,7 +43,11 @@ class EvaluationResult:
             and one column per summary key.
         top_k: the k values of the summary.
         metrics: the metric names of the summary.
-        info: how the numbers were obtained: sizes, timings, embedding counts.
+        info: how the numbers were obtained: sizes (``n_queries``, ``n_corpus``: the chunks
+            searched), timings, embedding counts.
+
+    ``searched_chunks`` says what the questions were searched among, ``too_small`` whether
+    they are too few to tell two models apart (``notice`` says it in words).
     """
 
     name: str
@@ -54,7 +59,33 @@ class EvaluationResult:
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v:.4f}" for k, v in self.summary.items())
-        return f"EvaluationResult(name={self.name!r}, queries={len(self.per_query)}, {shown})"
+        searched = f", searched among {self.searched_chunks} chunks" if self.searched_chunks else ""
+        small = ", too small to tell two models apart" if self.too_small else ""
+        return (
+            f"EvaluationResult(name={self.name!r}, queries={self.n_queries}{searched}{small}, "
+            f"{shown})"
+        )
+
+    @property
+    def n_queries(self) -> int:
+        """The questions scored."""
+        return int(self.info.get("n_queries", len(self.per_query)))
+
+    @property
+    def searched_chunks(self) -> int | None:
+        """How many chunks each question was searched among (None if not recorded)."""
+        n = self.info.get("n_corpus")
+        return None if n is None else int(n)
+
+    @property
+    def too_small(self) -> bool:
+        """Too few questions to tell two models apart (``set_size.MIN_QUESTIONS``)."""
+        return too_small(self.n_queries)
+
+    @property
+    def notice(self) -> str | None:
+        """What a reader must know before trusting a difference on this set, if anything."""
+        return small_set_notice(self.n_queries)
 
     def to_dict(self, per_query: bool = True) -> dict[str, Any]:
         """A JSON-ready dict; ``per_query=False`` leaves out the per-query rows."""
