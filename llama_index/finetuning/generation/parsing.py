@@ -8,10 +8,12 @@ Example::
     parse_questions(answer, chunk_text="...", limit=2)
     # ['What was revenue in 2021?', 'Who audits Lyft?']
 
-Two prompts ship: :data:`DEFAULT_QA_GENERATE_PROMPT_TMPL` (written for capable instruct
-models) and :data:`SMALL_MODEL_QA_PROMPT_TMPL` (short, one worked example, search-box
-questions that name what they are about, for small local models). Pass either, or its name
-(``"default"``, ``"small"``), or your own template, as ``qa_generate_prompt_tmpl``.
+Three prompts ship: :data:`DEFAULT_QA_GENERATE_PROMPT_TMPL` (written for capable instruct
+models), :data:`SMALL_MODEL_QA_PROMPT_TMPL` (short, one worked example, search-box
+questions that name what they are about, for small local models) and
+:data:`~.completion.FEW_SHOT_QUERY_TMPL` (a few-shot completion, one question a call, for
+small local models). Pass one, or its name (``"default"``, ``"small"``, ``"few_shot"``), or
+your own template, as ``qa_generate_prompt_tmpl``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import re
 
 from .answer_shapes import answer_lines, is_closing
+from .completion import FEW_SHOT_QUERY_TMPL, CompletionTemplate
 from .filters import is_degenerate, is_prompt_echo, rule_reason, starts_like_a_question
 from .languages import has_question_word
 from .text_units import ends_as_question
@@ -54,7 +57,11 @@ this text. Each question names the company, figure or year it asks about. Do not
 "the text" or "the excerpt". One question per line:
 """
 
-PROMPTS = {"default": DEFAULT_QA_GENERATE_PROMPT_TMPL, "small": SMALL_MODEL_QA_PROMPT_TMPL}
+PROMPTS = {
+    "default": DEFAULT_QA_GENERATE_PROMPT_TMPL,
+    "small": SMALL_MODEL_QA_PROMPT_TMPL,
+    "few_shot": FEW_SHOT_QUERY_TMPL,  # a raw completion, one question a call (completion.py)
+}
 
 # Appended to a chunk's prompt (``follow_up=True``) when its answer held fewer usable
 # questions than asked. The prompt stays the prefix, so a server that caches prompts
@@ -71,7 +78,8 @@ FOLLOW_UP_PROMPT = (
 def resolve_prompt(prompt: str) -> str:
     """A prompt name from :data:`PROMPTS` -> its template; a template is checked and returned."""
     template = PROMPTS.get(prompt, prompt)
-    for placeholder in ("{context_str}", "{num_questions_per_chunk}"):
+    needed = ("{context_str}", "{num_questions_per_chunk}")
+    for placeholder in needed[:1] if isinstance(template, CompletionTemplate) else needed:
         if placeholder not in template:
             raise ValueError(
                 f"qa_generate_prompt_tmpl lacks the placeholder {placeholder}: pass a template "

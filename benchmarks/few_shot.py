@@ -1,0 +1,354 @@
+"""The bundled writer as a few-shot completion: kept pairs per chunk and minute, and what they teach.
+
+Reproduce (writes, then trains and scores; ~1 h on a busy 2-core machine):
+
+    flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/few_shot.py
+    ... few_shot.py --stage report     # the page from the kept scores
+
+SmolLM2-135M (``LocalLLM``, llama.cpp, greedy unless said) writes questions for the same
+seeded chunks (32 per domain; 10-K: Lyft 2021 at 512/64 tokens as ``make demo`` chunks it;
+pyref: the Python 3.11 language reference at 512/64) three ways, through ``generate``'s gate
+(rules + round trip through the base model at k=10):
+
+* ``default1``: the chat prompt ``--llm local`` used before this run, one question a chunk
+  (``make demo`` before this run);
+* ``few_shot2``: the InPars-style completion (:data:`FEW_SHOT_QUERY_TMPL`: three made-up
+  documents with a query each, then ``Document: <chunk>\\nQuery:``), two calls a chunk
+  (greedy, then temperature 0.8), each cut at its line;
+* ``few_shot1``: not written on its own (the machine was too busy for a third writing arm):
+  ``few_shot2``'s kept pairs, the first kept question of each chunk only (the greedy one when
+  it passed the gate). What one question a chunk teaches; its cost is not measured.
+
+Per arm and domain: kept pairs per chunk asked, seconds per chunk (the machine was busy: a
+ratio between arms of one run is what is read from it), and what the pairs teach: NDCG@10
+of all-MiniLM-L6-v2 finetuned on them (``two_domains.train``: the engine's defaults, nothing
+held out, not merged), seeds 42-43 averaged per question, minus the base, with 95% paired
+bootstrap intervals, on the selection sets (``uber_reference.json``, ``pyref_select.json``);
+the report sets (``uber_report.json``, ``pyref_report.json``) are reported and choose nothing.
+
+The rules, fixed before the run (committed before it):
+
+A. The few-shot completion becomes what ``LocalLLM`` gets by default if its better arm (of
+   ``few_shot1`` and ``few_shot2``, by mean selection gain over both domains) (1) keeps more
+   pairs per chunk than ``default1`` on both domains, (2) has a mean selection gain over both
+   domains >= ``default1``'s, and (3) is not worse than ``default1`` beyond noise on either
+   selection set (upper end of the paired interval >= 0).
+B. Questions per chunk for the demo: 2 if ``few_shot2``'s mean selection gain is not lower
+   than ``few_shot1``'s (the second call's cost is then paid in rule C's chunk count); else 1.
+C. The demo's chunk count: as many chunks as fit 12 minutes on a quiet 2-core machine. A
+   quiet chunk's cost is the last quiet demo's (``default1``: 6.2 min of writing for 110
+   chunks, benchmarks/results/demo.md at 98ee3fc) times the ratio of the chosen arm's
+   seconds per chunk to ``default1``'s in this run; the rest of the demo (reading, training,
+   adapter, evaluation: 2.3 min there for 31 pairs) is scaled by the expected pairs for
+   training. Chunk size stays 512 tokens: not measured here (time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from prompt_variety import commit, machine, openings
+from two_domains import DOMAINS, ndcg, train
+
+from llama_index.finetuning import EmbeddingQAFinetuneDataset
+from llama_index.finetuning.evaluation import compare
+from llama_index.finetuning.evaluation.stats import paired_difference
+from llama_index.finetuning.generation.completion import FEW_SHOT_QUERY_TMPL
+from llama_index.finetuning.generation.parsing import DEFAULT_QA_GENERATE_PROMPT_TMPL
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+PDF = HERE.parents[1] / "shared" / "data" / "10k" / "lyft_2021.pdf"
+CHUNKS = 32
+# name -> (prompt, questions a chunk)
+ARMS = {
+    "default1": (DEFAULT_QA_GENERATE_PROMPT_TMPL, 1),
+    "few_shot2": (FEW_SHOT_QUERY_TMPL, 2),
+}
+DERIVED = {"few_shot1": "few_shot2"}  # the first kept question of each chunk of ...
+NAMES = ["default1", "few_shot1", "few_shot2"]
+QUIET_DEMO = {"s_per_chunk": 6.2 * 60 / 110, "other_min": 2.3, "pairs": 31}
+
+
+def nodes_of(domain: str, count: int) -> list:
+    from make_pyref import pyref_nodes
+
+    from llama_index.finetuning.documents import load_nodes, sample_chunks
+
+    if domain == "pyref":
+        return sample_chunks(pyref_nodes(), count, seed=0)
+    return load_nodes([PDF], chunk_size=512, chunk_overlap=64, max_chunks=count, seed=0)
+
+
+def write_all(args, store: dict, save) -> dict:
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    from llama_index.finetuning.generation import GenerationError, generate_qa_embedding_pairs
+    from llama_index.finetuning.llms.local import LocalLLM
+    from llama_index.finetuning.resources import offline_base_model_path
+
+    base = HuggingFaceEmbedding(model_name=str(offline_base_model_path()))
+    pairs = {}
+    for domain in args.domains:
+        nodes = nodes_of(domain, args.chunks)
+        info = store.setdefault(domain, {}).setdefault("written", {})
+        for name in args.arms:
+            template, n = ARMS[name]
+            cache = args.work / f"pairs_{domain}_{name}.json"
+            if name not in info:
+                llm = LocalLLM().load()  # a fresh server per arm: no prompt cache from before
+                started = time.perf_counter()
+                try:
+                    ds, report = generate_qa_embedding_pairs(
+                        nodes, llm, output_path=cache, qa_generate_prompt_tmpl=template,
+                        num_questions_per_chunk=n, round_trip_model=base, round_trip_top_k=10,
+                        return_report=True, show_progress=False,
+                        num_workers=llm.max_parallel_requests,
+                    )  # fmt: skip
+                    raw, dropped = report.raw_questions, dict(report.dropped)
+                except GenerationError as e:
+                    ds, raw, dropped = None, None, {"error": str(e)[:200]}
+                seconds = time.perf_counter() - started
+                llm.close()
+                kept = list(ds.queries.values()) if ds else []
+                top, distinct = openings(kept)
+                info[name] = {
+                    "code": commit(), "machine": machine(args.note), "chunks": len(nodes),
+                    "written": raw, "kept": len(kept), "dropped": dropped,
+                    "chunks_kept": len({d[0] for d in ds.relevant_docs.values()}) if ds else 0,
+                    "top_opening_share": top, "distinct_openings": distinct,
+                    "examples": kept[:6], "seconds": round(seconds, 1),
+                }  # fmt: skip
+                save()
+                print(f"{domain} {name}: {json.dumps(info[name])}", flush=True)
+            if info[name]["kept"]:
+                pairs[(domain, name)] = EmbeddingQAFinetuneDataset.from_json(cache)
+        for name, source in DERIVED.items():
+            if (domain, source) in pairs:
+                pairs[(domain, name)] = first_of_each_chunk(pairs[(domain, source)])
+                w = dict(info[source], kept=len(pairs[(domain, name)].queries), seconds=None)
+                info[name] = w | {"examples": list(pairs[(domain, name)].queries.values())[:6]}
+    return pairs
+
+
+def first_of_each_chunk(ds: EmbeddingQAFinetuneDataset) -> EmbeddingQAFinetuneDataset:
+    """The pairs with only the first kept question of each chunk (question ids in order)."""
+    seen, queries, relevant = set(), {}, {}
+    for qid in sorted(ds.queries):
+        chunk = ds.relevant_docs[qid][0]
+        if chunk not in seen:
+            seen.add(chunk)
+            queries[qid], relevant[qid] = ds.queries[qid], ds.relevant_docs[qid]
+    return EmbeddingQAFinetuneDataset(queries=queries, corpus=ds.corpus, relevant_docs=relevant)
+
+
+def score_all(args) -> dict:
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    from llama_index.finetuning.resources import offline_base_model_path
+
+    store_path = args.out.with_suffix(".json")
+    store = json.loads(store_path.read_text()) if store_path.exists() else {}
+
+    def save() -> None:
+        store_path.write_text(json.dumps(store) + "\n")
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    pairs = write_all(args, store, save)
+    sets = {d: {p: EmbeddingQAFinetuneDataset.from_json(DOMAINS[d][p]) for p in ("select", "report")}
+            for d in args.domains}  # fmt: skip
+
+    def keep(domain: str, part: str, label: str, model) -> None:
+        scores = store[domain].setdefault(part, {})
+        if label not in scores:
+            scores[label] = ndcg(
+                compare(sets[domain][part], {label: model}, top_k=[10]), label
+            ).tolist()
+            save()
+            print(f"{domain} {part} {label}: {np.mean(scores[label]):.4f}", flush=True)
+
+    base = HuggingFaceEmbedding(model_name=str(offline_base_model_path()))
+    for domain in args.domains:
+        for part in ("select", "report"):
+            keep(domain, part, "base", base)
+    for seed in range(args.seeds):  # every arm's seed 0 first: a cut-short run is still paired
+        for (domain, name), ds in pairs.items():
+            label = f"{name} s{seed}"
+            if all(label in store[domain].get(p, {}) for p in ("select", "report")):
+                continue
+            folder = args.work / domain / name / f"seed{seed}"
+            if not (folder / "modules.json").exists():
+                train(ds, folder, 42 + seed)
+            model = HuggingFaceEmbedding(model_name=str(folder))
+            for part in ("select", "report"):
+                keep(domain, part, label, model)
+    return store
+
+
+def averaged(scores: dict, part: str, name: str) -> np.ndarray | None:
+    each = [v for k, v in scores.get(part, {}).items() if k.startswith(f"{name} s")]
+    return np.mean(each, axis=0) if each else None
+
+
+def versus(scores: dict, part: str, a: str, b: str):
+    first = averaged(scores, part, a)
+    second = np.asarray(scores[part]["base"]) if b == "base" else averaged(scores, part, b)
+    if first is None or second is None:
+        return None
+    return paired_difference(first, second, "ndcg@10")
+
+
+def interval(d) -> str:
+    return "n/a" if d is None else f"{d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}]"
+
+
+def per_chunk(w: dict) -> float:
+    return w["kept"] / w["chunks"]
+
+
+def decide(store: dict) -> list[str]:
+    domains = list(store)
+    gain = {}
+    for name in NAMES:
+        diffs = [versus(store[d], "select", name, "base") for d in domains]
+        if all(x is not None for x in diffs):
+            gain[name] = float(np.mean([x.difference for x in diffs]))
+    lines = ["- mean gain over the base on both selection sets: "
+             + ", ".join(f"{n} {g:+.4f}" for n, g in gain.items())]  # fmt: skip
+    few = [n for n in ("few_shot1", "few_shot2") if n in gain]
+    if "default1" not in gain or not few:
+        return lines + ["- not decided: an arm has no scores yet"]
+    best = max(few, key=lambda n: gain[n])
+    more_pairs = all(per_chunk(store[d]["written"][best]) > per_chunk(store[d]["written"]["default1"])
+                     for d in domains)  # fmt: skip
+    against = [versus(store[d], "select", best, "default1") for d in domains]
+    safe = all(x.high >= 0 for x in against)
+    a = more_pairs and gain[best] >= gain["default1"] and safe
+    lines.append(
+        f"- A: better few-shot arm {best}; more pairs per chunk than default1 on both: "
+        f"{more_pairs}; minus default1 on the selection sets: "
+        + "; ".join(f"{d} {interval(x)}" for d, x in zip(domains, against, strict=True))
+        + f" -> **{'the few-shot completion becomes LocalLLM' + chr(39) + 's default' if a else 'default stays'}**"
+    )
+
+    def per_minute(name: str) -> float:
+        w = [store[d]["written"][name] for d in domains]
+        return 60 * sum(x["kept"] for x in w) / sum(x["seconds"] for x in w)
+
+    if {"few_shot1", "few_shot2"} <= set(gain):
+        two = gain["few_shot2"] >= gain["few_shot1"]
+        lines.append(
+            f"- B: kept pairs per minute of writing (busy): few_shot2 {per_minute('few_shot2'):.1f}, "
+            f"default1 {per_minute('default1'):.1f}; gains few_shot1 {gain['few_shot1']:+.4f} / few_shot2 "
+            f"{gain['few_shot2']:+.4f} -> **{2 if two else 1} question(s) a chunk**"
+        )
+        arm = "few_shot2" if two else "few_shot1"
+    else:
+        arm = best
+    chosen = arm if a else "default1"
+    w10 = store["10k"]["written"] if "10k" in store else store[domains[0]]["written"]
+    ratio = (w10[chosen]["seconds"] / w10[chosen]["chunks"]) / (
+        w10["default1"]["seconds"] / w10["default1"]["chunks"])  # fmt: skip
+    quiet = QUIET_DEMO["s_per_chunk"] * ratio
+    kept_share = per_chunk(w10[chosen])
+    chunks = 0
+    while True:  # the rest of the demo grows with the pairs it trains on
+        nxt = chunks + 10
+        other = QUIET_DEMO["other_min"] * max(1.0, 0.8 * nxt * kept_share / QUIET_DEMO["pairs"])
+        if nxt * quiet / 60 + other > 12:
+            break
+        chunks = nxt
+    lines.append(
+        f"- C: {chosen} costs {ratio:.2f}x default1's seconds per 10-K chunk in this run -> "
+        f"~{quiet:.1f} s a chunk on a quiet machine; **{chunks} chunks** fit 12 min "
+        f"(~{chunks * kept_share:.0f} kept pairs expected at this run's {kept_share:.2f} a chunk)"
+    )
+    return lines
+
+
+def busy(numerator: float, seconds: float | None) -> str:
+    return "not measured" if seconds is None else f"{numerator / seconds:.1f}"
+
+
+def report(store: dict, args) -> None:
+    runs = sorted(
+        {(w["code"], w["machine"]) for s in store.values() for w in s.get("written", {}).values()}
+    )
+    lines = [
+        "## The bundled writer as a few-shot completion (two domains)",
+        "",
+        "SmolLM2-135M writes questions for the same seeded chunks of each domain three ways "
+        "(`default1`: the chat prompt `--llm local` used before, one question a chunk; "
+        "`few_shot2`: the InPars-style completion, two calls, greedy then T=0.8; `few_shot1`: "
+        "`few_shot2`'s first kept question of each chunk, not written on its own), through "
+        "`generate`'s gate. Gains: NDCG@10 of all-MiniLM-L6-v2 "
+        f"finetuned on the kept pairs (nothing held out, not merged; seeds 42-{41 + args.seeds}, "
+        "seed-averaged per question) minus the base or `default1`, [95% paired bootstrap "
+        "interval] (wins/losses), on hand-written questions. Seconds were measured on a busy "
+        "machine: read the ratios between arms, not the figures. Runs (code, machine): "
+        + "; ".join(f"{c}: {m}" for c, m in runs)
+        + ".",
+        "",
+        "| domain | arm | kept / written (chunks kept of asked) | kept a chunk | s a chunk (busy) "
+        "| kept a minute (busy) | top opening | dropped by the gate | examples |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for domain, scores in store.items():
+        for name, w in scores.get("written", {}).items():
+            lines.append(
+                f"| {domain} | {name} | {w['kept']} / {w['written']} ({w['chunks_kept']} of "
+                f"{w['chunks']}) | {per_chunk(w):.2f} | {busy(w['seconds'], w['chunks'])} "
+                f"| {busy(60 * w['kept'], w['seconds'])} | {w['top_opening_share']:.2f} "
+                f"| {json.dumps(w['dropped'])} | {' / '.join(w['examples'][:3])} |"
+            )
+    lines += ["", "| domain | arm | part | seeds | gain over the base | minus `default1` |",
+              "|---|---|---|---:|---|---|"]  # fmt: skip
+    for domain, scores in store.items():
+        for name in NAMES:
+            for part in ("select", "report"):
+                d = versus(scores, part, name, "base")
+                if d is None:
+                    continue
+                seeds = sum(k.startswith(f"{name} s") for k in scores[part])
+                vs = versus(scores, part, name, "default1") if name != "default1" else None
+                lines.append(
+                    f"| {domain} | {name} | {DOMAINS[domain][part].name} | {seeds} "
+                    f"| {interval(d)} ({d.wins}/{d.losses}) | {interval(vs)} |"
+                )
+    lines += ["", "### Decisions (rules in the script's docstring, on the selection sets)", ""]
+    lines += decide(store)
+    lines += [
+        "",
+        "Reproduce: `flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python "
+        "benchmarks/few_shot.py` (pairs cached under `benchmarks/out/few_shot/`; per-question "
+        "scores in `benchmarks/results/few_shot.json`).",
+    ]
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", choices=("all", "report"), default="all")
+    parser.add_argument("--domains", nargs="+", default=["10k", "pyref"], choices=list(DOMAINS))
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    parser.add_argument("--chunks", type=int, default=CHUNKS)
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--work", type=Path, default=HERE / "out" / "few_shot")
+    parser.add_argument("--out", type=Path, default=RESULTS / "few_shot.md")
+    parser.add_argument("--note", default="", help="what else ran on the machine, for the page")
+    args = parser.parse_args()
+    store = (
+        json.loads(args.out.with_suffix(".json").read_text())
+        if args.stage == "report"
+        else score_all(args)
+    )
+    report(store, args)
+
+
+if __name__ == "__main__":
+    main()
