@@ -42,6 +42,7 @@ from llama_index.core.schema import BaseNode, MetadataMode
 from ..async_utils import run_sync
 from ..dataset import EmbeddingQAFinetuneDataset
 from .assemble import assemble_dataset
+from .completion import CompletionTemplate, complete_questions
 from .errors import (
     GenerationError,
     GenerationInterrupted,
@@ -122,6 +123,11 @@ async def _generate(
             follow_up = FOLLOW_UP_PROMPT
         elif follow_up and not (isinstance(follow_up, str) and follow_up.strip()):
             raise ValueError(f"follow_up must be True, False or a prompt suffix, got {follow_up!r}")
+        if follow_up and isinstance(template, CompletionTemplate):
+            raise ValueError(
+                "follow_up adds to a chat prompt; the few-shot completion asks each of "
+                "num_questions_per_chunk in its own call already: leave follow_up off"
+            )
         del save_every  # every chunk is saved as it finishes; kept for 0.4 call compatibility
         return await _run(
             state, nodes, llm, template, num_questions_per_chunk, retry_limit, on_failure,
@@ -172,10 +178,16 @@ async def _run(
             if stop.is_set():
                 return
             try:
-                report.llm_calls += 1
-                response = await asyncio.wait_for(llm.acomplete(prompt), timeout=request_timeout)
+                if isinstance(template, CompletionTemplate):
+                    report.llm_calls += n
+                    answer = await asyncio.wait_for(
+                        complete_questions(llm, prompt, template, n), timeout=request_timeout
+                    )
+                else:
+                    report.llm_calls += 1
+                    response = await asyncio.wait_for(llm.acomplete(prompt), timeout=request_timeout)
+                    answer = str(response.text)
                 llm_answered = True
-                answer = str(response.text)
                 found = parse_questions(answer, text, prompt_tmpl=template)
                 if found and follow_up:
                     found = await ask_follow_up(prompt, text, found)
