@@ -1,6 +1,7 @@
 """`make demo`, timed: the whole job offline in one command, reported on questions that chose nothing.
 
 Reproduce (a quiet machine):  flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/demo.py
+Five runs (the README's):      ... benchmarks/demo.py --runs 5      (--more adds runs to the series)
 Another sample size:          ... benchmarks/demo.py --demo-args "--max-chunks 40 --num-questions 1 --test benchmarks/data/uber_report.json"
 
 Runs exactly what `make demo` runs (`llamaindex-finetune run` on the Lyft 2021 10-K with the
@@ -16,6 +17,12 @@ fresh folder, from the repository root, and writes benchmarks/results/demo.md wi
   reference set benchmarks/data/uber_reference.json; how much scoring on them would flatter
   the gain). With other --val / --test arguments the sets are the run's, as it prints;
 * the question counts and what the quality gate dropped.
+
+With ``--runs N`` the command runs N times, each from a fresh folder (the writer's questions
+vary by run), and demo.md opens with every run's gain and interval on the report set, how
+many of the N gained beyond noise (the finetuned model's interval above 0), and the median
+run's table for the README; the median run follows in full. Each run is kept in demo.json
+as it ends, so a series cut short keeps its runs.
 """
 
 from __future__ import annotations
@@ -127,16 +134,8 @@ def run_sets(out: Path) -> tuple[Path, Path, str]:
     return REPO / report, REPO / select, record["sets"]["report"]["source"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--demo-args", default=None, help="default: the Makefile's DEMO_ARGS")
-    parser.add_argument("--demo-val", default=None, help="default: the Makefile's DEMO_VAL")
-    parser.add_argument("--out", default=str(HERE / "results" / "demo.md"))
-    args = parser.parse_args()
-    demo_args = makefile_value("DEMO_ARGS") if args.demo_args is None else args.demo_args
-    demo_val = makefile_value("DEMO_VAL") if args.demo_val is None else args.demo_val
-    demo_val = demo_val.replace("$(DATA_DIR)", str(PDFS))
-
+def one_run(demo_args: str, demo_val: str) -> dict:
+    """``make demo``'s command once, into a fresh folder: its page section and its figures."""
     where = machine()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
                             capture_output=True).stdout.strip() or "unknown"  # fmt: skip
@@ -242,10 +241,101 @@ def main() -> None:
         ),  # fmt: skip
         *target_lines(train, asked_chunks, demo_args, total, on_report),
         "Reproduce: `make demo` (the same command, into demo_output/), or timed into this file: "
-        "`flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/demo.py`",
+        "`flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/demo.py` "
+        "(`--runs 5` for five runs)",
     ]
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    gains = {n: on_report.differences(n, ["ndcg@10"])["ndcg@10"] for n in ("finetuned", "adapter")}
+    return {
+        "commit": commit, "machine": where, "minutes": round(total / 60, 1), "pairs": len(train),
+        "gains": {n: [d.difference, d.low, d.high] for n, d in gains.items()},
+        "readme_table": [line.replace("| model (-) |", "| model |", 1)
+                         for line in table_lines(on_report, "-")],
+        "page": lines,
+    }  # fmt: skip
+
+
+def beyond_noise(run: dict) -> bool:
+    """The finetuned model's gain on the report set has an interval above 0."""
+    return run["gains"]["finetuned"][1] > 0
+
+
+def median_run(runs: list[dict]) -> int:
+    """The index of the run whose finetuned gain is the median (the lower middle of an even
+    count)."""
+    order = sorted(range(len(runs)), key=lambda i: runs[i]["gains"]["finetuned"][0])
+    return order[(len(runs) - 1) // 2]
+
+
+def series_page(series: dict) -> list[str]:
+    """demo.md: every run's gain with its interval, then the median run in full."""
+    runs = series["runs"]
+    if len(runs) == 1:
+        return runs[0]["page"]
+    gained, mid = sum(beyond_noise(r) for r in runs), median_run(runs)
+
+    def gain(run: dict, name: str) -> str:
+        d, low, high = run["gains"][name]
+        return f"{d:+.4f} [{low:+.4f}, {high:+.4f}]"
+
+    mean = sum(r["gains"]["finetuned"][0] for r in runs) / len(runs)
+    lines = [
+        f"## `make demo`, {len(runs)} runs of {series['asked']}: every run's gain, and the "
+        "median run in full",
+        "",
+        f"Each run is `make demo`'s command from a fresh `demo_output/` (`{series['demo_args']}`)"
+        "; gains are NDCG@10 on the report set (benchmarks/data/uber_report.json, 148 "
+        "questions that chose nothing) over the base, [95% paired bootstrap interval]. "
+        f"**{gained} of {len(runs)} runs gained beyond noise** (the finetuned model's interval "
+        f"above 0); mean finetuned gain {mean:+.4f}.",
+        "",
+        "| run | code | minutes | training pairs | finetuned gain | adapter gain | beyond noise |",
+        "|---:|---|---:|---:|---|---|---|",
+        *(
+            f"| {i + 1}{' (median)' if i == mid else ''} | {r['commit']} | {r['minutes']} "
+            f"| {r['pairs']} | {gain(r, 'finetuned')} | {gain(r, 'adapter')} "
+            f"| {'yes' if beyond_noise(r) else 'no'} |"
+            for i, r in enumerate(runs)
+        ),
+        "",
+        "For the README (the median run's table, run "
+        f"{mid + 1}; {gained} of {len(runs)} runs gained beyond noise):",
+        "",
+        *runs[mid]["readme_table"],
+        "",
+        f"### The median run (run {mid + 1}) in full",
+        "",
+        *(line.replace("## ", "#### ", 1) if line.startswith("## ") else line
+          for line in runs[mid]["page"]),
+    ]  # fmt: skip
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--demo-args", default=None, help="default: the Makefile's DEMO_ARGS")
+    parser.add_argument("--demo-val", default=None, help="default: the Makefile's DEMO_VAL")
+    parser.add_argument("--runs", type=int, default=1, help="runs of the demo, each from scratch")
+    parser.add_argument(
+        "--more", action="store_true",
+        help="add the runs to the series kept in <out>.json (same settings) instead of starting one",
+    )  # fmt: skip
+    parser.add_argument("--out", default=str(HERE / "results" / "demo.md"))
+    args = parser.parse_args()
+    demo_args = makefile_value("DEMO_ARGS") if args.demo_args is None else args.demo_args
+    demo_val = makefile_value("DEMO_VAL") if args.demo_val is None else args.demo_val
+    demo_val = demo_val.replace("$(DATA_DIR)", str(PDFS))
+    out, store = Path(args.out), Path(args.out).with_suffix(".json")
+    series = {"demo_args": demo_args, "demo_val": demo_val, "asked": args.runs, "runs": []}
+    if args.more and store.exists():
+        kept = json.loads(store.read_text())
+        if (kept["demo_args"], kept["demo_val"]) != (demo_args, demo_val):
+            raise SystemExit(f"{store} holds runs of other settings: run without --more")
+        series = kept | {"asked": kept["asked"] + args.runs}
+    for _ in range(args.runs):  # each run is written as it ends: a cut-short series keeps its runs
+        series["runs"].append(one_run(demo_args, demo_val))
+        store.write_text(json.dumps(series, indent=1) + "\n")
+        out.write_text("\n".join(series_page(series)) + "\n")
+    print(out.read_text())
 
 
 if __name__ == "__main__":
