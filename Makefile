@@ -54,8 +54,8 @@ bench: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python benchmarks/run_all.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check llama_index tests examples benchmarks
-	$(BIN)/ruff format --check llama_index tests examples benchmarks
+	$(BIN)/ruff check llama_index tests examples benchmarks startup
+	$(BIN)/ruff format --check llama_index tests examples benchmarks startup
 	$(BIN)/mypy llama_index
 
 # The user guide (docs/, mkdocs.yml): a broken link or a missing reference fails the build.

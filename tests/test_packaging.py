@@ -24,6 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 OTHER = "llama-index-embeddings-adapter==0.6.0"
 OTHER_NAME = "llama-index-embeddings-adapter"
 MARKER = '_OWNER = "llama-index-finetuning-embeddings"'
+STARTUP_GUARD = (
+    "_llama_index_finetuning_embeddings_guard.py",
+    "llama_index_finetuning_embeddings.pth",
+)
 PIP_ENV = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
 
 
@@ -62,7 +66,8 @@ def other_wheel(tmp_path_factory) -> Path:
 def test_the_wheel_holds_the_package_and_nothing_else(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     dist_info = [n for n in names if ".dist-info/" in n]
-    package = [n for n in names if n not in dist_info]
+    package = [n for n in names if n not in dist_info and n not in STARTUP_GUARD]
+    assert set(STARTUP_GUARD) <= set(names)
     assert package and all(n.startswith("llama_index/") for n in package), package
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "docs/", "examples/"))]
     # sources and the typing markers only: no data, caches or compiled files
@@ -121,8 +126,15 @@ class Scratch:
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def served(self, module: str) -> str:
-        """The text of the ``__init__.py`` that ``import module`` would run (without running it)."""
-        code = f"import importlib.util; print(importlib.util.find_spec({module!r}).origin)"
+        """The text of the ``__init__.py`` on the path for ``module``, found as the import
+        system's path finder finds it (past the start-up guard, without running it)."""
+        parent = module.rpartition(".")[0]
+        code = (
+            "import importlib\n"
+            "from importlib.machinery import PathFinder\n"
+            f"search = importlib.import_module({parent!r}).__path__\n"
+            f"print(PathFinder.find_spec({module!r}, search).origin)\n"
+        )
         done = _run([self.python, "-c", code], timeout=60, cwd=self.root)
         assert done.returncode == 0, done.stderr
         path = Path(done.stdout.strip())
@@ -152,14 +164,14 @@ def test_either_install_order_fails_at_import_and_the_printed_fix_works(
         f"{env.python} -m pip uninstall -y {OTHER_NAME}",
         f"{env.python} -m pip install --force-reinstall --no-deps {wheel}",
     ]
-    if first == OTHER_NAME:  # this package's files were written last: its check runs
-        adapter = env.import_("llama_index.embeddings.adapter")
-        assert not adapter["ok"] and _commands(adapter["error"]) == commands
-    else:
-        # the other distribution's __init__ is served and runs none of this package's code;
-        # `import llama_index.finetuning` is what refuses (docs/migration.md says so)
+    # the same refusal when the adapter package is imported alone: by its own check where this
+    # package's files were written last, else by the start-up guard (the other's __init__.py
+    # is on disk, and is not run)
+    adapter = env.import_("llama_index.embeddings.adapter")
+    assert not adapter["ok"] and _commands(adapter["error"]) == commands
+    if first == "this package":
         assert MARKER not in env.served("llama_index.embeddings.adapter")
-        assert f"The code served is {OTHER_NAME}'s" in message
+        assert f"The files on disk are {OTHER_NAME}'s" in adapter["error"]
 
     env.run_command(commands[0])
     # the uninstall deleted the shared files: still refused, now with the reinstall alone
@@ -169,6 +181,8 @@ def test_either_install_order_fails_at_import_and_the_printed_fix_works(
         and "Missing: llama_index/embeddings/adapter/__init__.py" in broken["error"]
     )
     assert _commands(broken["error"]) == commands[1:]
+    broken = env.import_("llama_index.embeddings.adapter")
+    assert not broken["ok"] and _commands(broken["error"]) == commands[1:]
 
     env.run_command(commands[1])
     # the check behind this import reads every shared file and every llama-index-* RECORD

@@ -14,7 +14,10 @@ deletes the other's files. So both ``llama_index.embeddings.adapter`` and
 ``llama_index.finetuning`` check, when imported, that no other installed distribution lists
 a file of theirs in its RECORD, and that the shared files on disk are this package's (each
 holds :data:`MARKER`). A clash raises one ImportError with the pip commands, in the order
-that leaves a working install.
+that leaves a working install. When the other distribution was installed last, its
+``__init__.py`` runs none of this code: the start-up guard this package installs beside
+``llama_index/`` (``_llama_index_finetuning_embeddings_guard``, run by a ``.pth`` file)
+refuses that import with the same message.
 
 Importing this module must stay cheap: ``import llama_index.finetuning`` runs the check and
 must not import torch. The check reads the RECORD files of the installed ``llama-index-*``
@@ -24,7 +27,7 @@ shared files.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import os
 import re
@@ -102,11 +105,16 @@ def claimants(every: bool = False) -> dict[str, tuple[str, list[str]]]:
 def served_file(module: str, filename: str) -> Path | None:
     """Where ``filename`` of the package ``module`` is served from (``None``: no such package).
 
-    Found without importing ``module`` (only its parent namespace packages)."""
+    Found as the import system's path finder would, without importing ``module`` (only its
+    parent namespace packages) and past the start-up guard (which refuses to find it)."""
+    from importlib.machinery import PathFinder
+
+    parent = module.rpartition(".")[0]
     try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
+        search = importlib.import_module(parent).__path__
+    except (ImportError, AttributeError):
         return None
+    spec = PathFinder.find_spec(module, search)
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(next(iter(spec.submodule_search_locations))) / filename
@@ -185,7 +193,9 @@ def clash_message(
     missing = [path for path, exists in foreign.items() if not exists]
     if replaced:
         whose = " or ".join(sorted(others)) if others else "another distribution"
-        lines.append(f"The code served is {whose}'s, not {DISTRIBUTION}'s: {', '.join(replaced)}.")
+        lines.append(
+            f"The files on disk are {whose}'s, not {DISTRIBUTION}'s: {', '.join(replaced)}."
+        )
     if missing:
         lines.append(
             f"Missing: {', '.join(missing)} (uninstalling a distribution that claimed them "
