@@ -181,3 +181,16 @@ def test_an_adapter_id_neither_a_folder_nor_cached_offline_is_one_clear_error():
         FileNotFoundError, match="no folder 'nobody/no-such-adapter'.*not in the cache"
     ):
         load_adapter("nobody/no-such-adapter")
+
+
+def test_a_push_refuses_what_others_could_not_use_before_any_upload(tmp_path):
+    from llama_index.embeddings.adapter.hub import push_adapter_to_hub
+    from llama_index.finetuning.embeddings.hub import push_to_hub
+
+    bare = tmp_path / "bare_adapter"
+    TwoLayerNN(8, 4, 8).save(bare)  # weights and config, but no record of its base model
+    with pytest.raises(FileNotFoundError, match="no base_model.json"):
+        push_adapter_to_hub(bare, "me/bare")  # raises before any request (HF_HUB_OFFLINE=1 here)
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(FileNotFoundError, match="neither a finetuned model .* nor an adapter"):
+        push_to_hub(tmp_path / "notes", "me/notes")
