@@ -7,7 +7,9 @@ about a process), with the bundled MiniLM and the local OpenAI-compatible server
 
 from __future__ import annotations
 
-from cli_proc import in_process, small_dataset
+import time
+
+from cli_proc import in_process, small_dataset, write_docs
 
 TRAIN = ["--epochs", "1", "--hard-negatives", "0"]
 
@@ -47,3 +49,53 @@ def test_run_ends_on_what_it_saved_and_the_report_sets_verdict(tmp_path):
         assert len(_said(proc, engine_verdict)) <= 1, engine_verdict
     engines = [line for line in _said(proc, "beat it on") + _said(proc, "saved to") if line != last]
     assert len(engines) == 2  # each engine's verdict, once, while the run goes on
+
+
+# ---- 26.5 estimates that learn ----------------------------------------------------------------
+
+
+def test_the_time_a_chunk_takes_is_measured_on_the_first_chunks_and_said(tmp_path, fake_openai):
+    """The estimate before the run (from a quiet machine) was 2-4x low on a loaded one."""
+    server = fake_openai()
+    proc = in_process("generate", write_docs(tmp_path / "docs", n=4), "--llm", "openai-like:m",
+                      "--api-base", server.url, "--num-workers", "2", "--no-round-trip",
+                      "-o", tmp_path / "d.json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    said = _said(proc, "measured on the first")
+    assert len(said) == 1 and "s a chunk, so about" in said[0] and "for the 2 left" in said[0]
+
+
+def test_the_call_limit_grows_with_the_writers_measured_speed(tmp_path, fake_openai):
+    """A local writer slowed by a busy machine failed a chunk with TimeoutError: the limit
+    was fixed. After a call that answered in 1 s, a 2.5 s call is within the limit (4x)."""
+    from answer_modes import numbered
+    from conftest import make_nodes, openai_llm
+
+    from llama_index.finetuning import generate_qa_embedding_pairs
+
+    def slower_after_the_first(key, prompt, n):
+        time.sleep(1.0 if key == "CHUNK-0" else 2.5)
+        return numbered(key, prompt, n)
+
+    server = fake_openai(answer=slower_after_the_first)
+    ds, report = generate_qa_embedding_pairs(
+        nodes=make_nodes(2), llm=openai_llm(server), output_path=None, num_workers=1,
+        request_timeout=2.0, retry_limit=0, return_report=True, verbose=False,
+    )  # fmt: skip
+    assert report.failed == 0 and report.generated == 2, report.first_error
+
+
+# ---- 26.8 clean failures ----------------------------------------------------------------------
+
+
+def test_a_run_that_asked_nothing_leaves_no_journal_and_no_full_bar(tmp_path):
+    """An unreachable endpoint left a 0-byte journal and a progress bar at 4/4."""
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = in_process("generate", write_docs(tmp_path / "docs", n=4), "--llm", "openai-like:m",
+                      "--api-base", "http://127.0.0.1:9/v1", "--no-round-trip",
+                      "-o", out / "d.json")  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert list(out.iterdir()) == []  # no dataset, no journal, no lock
+    assert "4/4" not in proc.stderr
+

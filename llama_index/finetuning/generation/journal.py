@@ -103,7 +103,8 @@ class Journal:
         return self
 
     def _write_loop(self) -> None:
-        with open(self.path, "a", encoding="utf-8") as f:
+        f = None  # opened with the first entry: a run that finished no chunk leaves no file
+        try:
             while True:
                 lines = [self._queue.get()]
                 while not self._queue.empty():
@@ -111,6 +112,7 @@ class Journal:
                 batch = [line for line in lines if line is not None]
                 try:
                     if batch:
+                        f = f or open(self.path, "a", encoding="utf-8")  # noqa: SIM115
                         f.write("".join(batch))
                         f.flush()
                         os.fsync(f.fileno())
@@ -120,6 +122,9 @@ class Journal:
                     self._queue.task_done()
                 if None in lines:
                     return
+        finally:
+            if f is not None:
+                f.close()
 
     def append(self, entry: JournalEntry) -> None:
         """Queue one entry for the writer (``open()`` first); returns at once."""

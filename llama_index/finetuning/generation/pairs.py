@@ -31,6 +31,7 @@ import asyncio
 import inspect
 import logging
 import random
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,6 +63,7 @@ from .parsing import (
     resolve_prompt,
     usable_questions,
 )
+from .progress import WriterClock
 from .report import GenerationReport, GenerationWarning, gate_summary, question_id
 from .resume import fingerprint, plan_resume, previous_entries
 
@@ -168,6 +170,7 @@ async def _run(
     unusable: Exception | None = None  # the LLM failed before any call answered
     first_empty_answer = ""  # the first answer with no question in it, for the error below
     slots = min(num_workers, getattr(llm, "max_parallel_requests", None) or num_workers)
+    clock = WriterClock(len(todo), request_timeout, progress, first_wave=slots)
 
     async def ask(node_id: str) -> None:
         nonlocal llm_answered, unusable, first_empty_answer
@@ -178,15 +181,17 @@ async def _run(
             if stop.is_set():
                 return
             try:
+                started = time.monotonic()
                 if isinstance(template, CompletionTemplate):
                     report.llm_calls += n
                     answer = await asyncio.wait_for(
-                        complete_questions(llm, prompt, template, n), timeout=request_timeout
+                        complete_questions(llm, prompt, template, n), timeout=clock.timeout()
                     )
                 else:
                     report.llm_calls += 1
-                    response = await asyncio.wait_for(llm.acomplete(prompt), timeout=request_timeout)
+                    response = await asyncio.wait_for(llm.acomplete(prompt), timeout=clock.timeout())
                     answer = str(response.text)
+                clock.answered(time.monotonic() - started)
                 llm_answered = True
                 found = parse_questions(answer, text, prompt_tmpl=template)
                 if found and follow_up:
@@ -198,6 +203,7 @@ async def _run(
                         journal.append(entries[node_id])
                     done[node_id] = questions
                     report.generated += 1
+                    clock.chunk_done()
                     return
                 error = f"no questions in the answer: {answer[:200]!r}"
                 answered = True
@@ -221,6 +227,7 @@ async def _run(
             if attempt < retry_limit:
                 cap = min(backoff_max, backoff_base * 2**attempt)
                 await asyncio.sleep(wait if wait is not None else cap * random.uniform(0.5, 1.0))
+        clock.chunk_done()
         if answered:  # the LLM works; this chunk just gave it nothing to ask
             report.unanswered += 1
             first_empty_answer = first_empty_answer or error
@@ -242,7 +249,7 @@ async def _run(
         report.llm_calls += 1
         try:
             response = await asyncio.wait_for(
-                llm.acomplete(prompt + follow_up), timeout=request_timeout
+                llm.acomplete(prompt + follow_up), timeout=clock.timeout()
             )
         except Exception as e:  # noqa: BLE001
             logger.info("follow-up request failed: %s: %s", type(e).__name__, e)
@@ -256,7 +263,7 @@ async def _run(
     try:
         if todo:
             jobs = [ask(nid) for nid in todo]
-            await run_jobs(jobs, show_progress=progress, workers=slots, desc="Generating questions")
+            await run_jobs(jobs, workers=slots)  # the bar: clock (a chunk stopped early is not done)
     except (asyncio.CancelledError, KeyboardInterrupt):
         if journal is not None:
             journal.close()
@@ -264,6 +271,7 @@ async def _run(
         logger.warning("interrupted: %d chunks saved to %s", len(done), state.journal)
         raise
     finally:
+        clock.close()
         state.saved = len(done)
         if journal is not None:
             journal.close()
@@ -379,7 +387,10 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
         output_path: the dataset JSON; its journal sits beside it. ``None``: memory only.
         num_workers: LLM calls in flight at once.
         request_timeout: seconds before one call counts as failed (``None``: no limit); the
-            wait for a free slot does not count.
+            wait for a free slot does not count. Once calls answer, the limit grows to
+            :data:`.progress.TIMEOUT_SCALE` times the slowest of them, so a writer slowed by
+            a busy machine is not cut off; the time a chunk takes, measured on the first
+            ones, is logged with the time left.
         show_progress: a tqdm bar (default: ``verbose``).
         return_report: return ``(dataset, GenerationReport)`` instead of the dataset.
         quality_filter: apply the quality gate of :mod:`.filters` (on by default): source
