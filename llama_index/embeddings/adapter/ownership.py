@@ -31,6 +31,7 @@ import importlib
 import json
 import os
 import re
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -157,11 +158,14 @@ def reinstall_target(dist: Distribution | None) -> str:
         direct = None
     url = direct.get("url", "") if isinstance(direct, dict) else ""
     if url.startswith("file://"):
-        local = Path(url.removeprefix("file://"))
+        from urllib.parse import unquote, urlparse
+        from urllib.request import url2pathname
+
+        local = Path(url2pathname(unquote(urlparse(url).path)))
         if direct.get("dir_info", {}).get("editable") and local.is_dir():
-            return f"-e {local}"
+            return f"-e {shlex.quote(str(local))}"
         if local.exists():
-            return str(local)
+            return shlex.quote(str(local))
     return f"{DISTRIBUTION}=={dist.version}"
 
 
@@ -170,7 +174,7 @@ def fix_commands(others: list[str], dist: Distribution | None) -> list[str]:
 
     Uninstalling the others deletes the shared files, this package's copies included (they
     are one file on disk), so this package is reinstalled after."""
-    pip = f"{sys.executable} -m pip"
+    pip = f"{shlex.quote(sys.executable)} -m pip"
     commands = [f"{pip} uninstall -y {' '.join(others)}"] if others else []
     commands.append(f"{pip} install --force-reinstall --no-deps {reinstall_target(dist)}")
     return commands
