@@ -1,46 +1,53 @@
 """The bundled writer as a few-shot completion: kept pairs per chunk and minute, and what they teach.
 
-Reproduce (writes, then trains and scores; ~1 h on a busy 2-core machine):
+Reproduce (writes, then trains and scores; ~40 min on a busy 2-core machine):
 
     flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/few_shot.py
     ... few_shot.py --stage report     # the page from the kept scores
 
-SmolLM2-135M (``LocalLLM``, llama.cpp, greedy unless said) writes questions for the same
-seeded chunks (32 per domain; 10-K: Lyft 2021 at 512/64 tokens as ``make demo`` chunks it;
-pyref: the Python 3.11 language reference at 512/64) three ways, through ``generate``'s gate
-(rules + round trip through the base model at k=10):
+SmolLM2-135M (``LocalLLM``, llama.cpp) writes questions for 24 seeded chunks per domain
+(10-K: Lyft 2021 at 512/64 tokens as ``make demo`` chunks it; pyref: the Python 3.11
+language reference at 512/64) through ``generate``'s gate (rules + round trip through the
+base model at k=10), with the InPars-style completion (:data:`FEW_SHOT_QUERY_TMPL`: three
+made-up documents with a query each, then ``Document: <chunk>\\nQuery:``), two calls a chunk
+(greedy, then temperature 0.8), each cut at its line: ``few_shot2``. Compared with:
 
-* ``default1``: the chat prompt ``--llm local`` used before this run, one question a chunk
-  (``make demo`` before this run);
-* ``few_shot2``: the InPars-style completion (:data:`FEW_SHOT_QUERY_TMPL`: three made-up
-  documents with a query each, then ``Document: <chunk>\\nQuery:``), two calls a chunk
-  (greedy, then temperature 0.8), each cut at its line;
-* ``few_shot1``: not written on its own (the machine was too busy for a third writing arm):
-  ``few_shot2``'s kept pairs, the first kept question of each chunk only (the greedy one when
-  it passed the gate). What one question a chunk teaches; its cost is not measured.
+* ``few_shot1``: ``few_shot2``'s kept pairs, the first kept question of each chunk only (the
+  greedy one when it passed the gate): what one question a chunk teaches;
+* ``default``: what the chat prompt ``--llm local`` used before this run wrote with the CLI's
+  defaults (two questions a chunk), kept by ``synthetic_only.py``
+  (``results/synthetic_only_pairs_{10k,pyref}.json``: 10-K 88 kept of 348 chunks asked at
+  1024/200 tokens; pyref 52 of 40 chunks at 512/64), a seeded subsample of as many pairs as
+  ``few_shot2`` kept in that domain: what the same number of pairs teaches.
 
-Per arm and domain: kept pairs per chunk asked, seconds per chunk (the machine was busy: a
-ratio between arms of one run is what is read from it), and what the pairs teach: NDCG@10
-of all-MiniLM-L6-v2 finetuned on them (``two_domains.train``: the engine's defaults, nothing
-held out, not merged), seeds 42-43 averaged per question, minus the base, with 95% paired
-bootstrap intervals, on the selection sets (``uber_reference.json``, ``pyref_select.json``);
-the report sets (``uber_report.json``, ``pyref_report.json``) are reported and choose nothing.
+A first run (e5e388b) also wrote ``default1`` (the old prompt, one question a chunk) on the
+same chunks; on a machine at load 15 it finished 3 chunks in 6 minutes and would not have
+ended before the deadline, so it was stopped and these rules written before this run.
+
+What the pairs teach: NDCG@10 of all-MiniLM-L6-v2 finetuned on them (``two_domains.train``:
+the engine's defaults, nothing held out, not merged), seeds 42-43 averaged per question,
+minus the base, with 95% paired bootstrap intervals, on the selection sets
+(``uber_reference.json``, ``pyref_select.json``); the report sets (``uber_report.json``,
+``pyref_report.json``) are reported and choose nothing.
 
 The rules, fixed before the run (committed before it):
 
-A. The few-shot completion becomes what ``LocalLLM`` gets by default if its better arm (of
-   ``few_shot1`` and ``few_shot2``, by mean selection gain over both domains) (1) keeps more
-   pairs per chunk than ``default1`` on both domains, (2) has a mean selection gain over both
-   domains >= ``default1``'s, and (3) is not worse than ``default1`` beyond noise on either
-   selection set (upper end of the paired interval >= 0).
+A. The few-shot completion becomes what the bundled ``LocalLLM`` gets by default if (1)
+   ``few_shot2`` keeps more pairs per chunk asked than ``default`` did on both domains, (2)
+   the better few-shot arm (of ``few_shot1`` and ``few_shot2``, by mean selection gain over
+   both domains) has a mean selection gain >= ``default``'s at the same number of pairs, and
+   (3) it is not worse than ``default`` beyond noise on either selection set (upper end of
+   the paired interval >= 0).
 B. Questions per chunk for the demo: 2 if ``few_shot2``'s mean selection gain is not lower
    than ``few_shot1``'s (the second call's cost is then paid in rule C's chunk count); else 1.
 C. The demo's chunk count: as many chunks as fit 12 minutes on a quiet 2-core machine. A
-   quiet chunk's cost is the last quiet demo's (``default1``: 6.2 min of writing for 110
-   chunks, benchmarks/results/demo.md at 98ee3fc) times the ratio of the chosen arm's
-   seconds per chunk to ``default1``'s in this run; the rest of the demo (reading, training,
-   adapter, evaluation: 2.3 min there for 31 pairs) is scaled by the expected pairs for
-   training. Chunk size stays 512 tokens: not measured here (time).
+   quiet chunk costs what the last quiet demo's did (the old prompt, one question: 6.2 min of
+   writing for 110 chunks, benchmarks/results/demo.md at 98ee3fc) for one question a chunk,
+   times 1.36 for two (experiments/results/writer_constraints.md: the completion's two calls
+   8.09 s a chunk against the chat prompt's 5.96 s on the same 20 chunks, one run); the rest
+   of the demo (reading, training, adapter, evaluation: 2.3 min there for 31 pairs) is scaled
+   by the expected pairs (this run's kept pairs per 10-K chunk). Chunk size stays 512 tokens:
+   not measured here (time). Seconds measured here were on a busy machine and choose nothing.
 """
 
 from __future__ import annotations
@@ -63,15 +70,18 @@ from llama_index.finetuning.generation.parsing import DEFAULT_QA_GENERATE_PROMPT
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 PDF = HERE.parents[1] / "shared" / "data" / "10k" / "lyft_2021.pdf"
-CHUNKS = 32
+CHUNKS = 24
 # name -> (prompt, questions a chunk)
 ARMS = {
     "default1": (DEFAULT_QA_GENERATE_PROMPT_TMPL, 1),
     "few_shot2": (FEW_SHOT_QUERY_TMPL, 2),
 }
 DERIVED = {"few_shot1": "few_shot2"}  # the first kept question of each chunk of ...
-NAMES = ["default1", "few_shot1", "few_shot2"]
+NAMES = ["default", "default1", "few_shot1", "few_shot2"]
+# what the old chat prompt wrote with the CLI's defaults (synthetic_only.py)
+WRITTEN_BEFORE = {d: RESULTS / f"synthetic_only_pairs_{d}.json" for d in ("10k", "pyref")}
 QUIET_DEMO = {"s_per_chunk": 6.2 * 60 / 110, "other_min": 2.3, "pairs": 31}
+TWO_CALLS = 8.09 / 5.96  # writer_constraints.md: the completion's two calls / the chat prompt
 
 
 def nodes_of(domain: str, count: int) -> list:
@@ -132,7 +142,34 @@ def write_all(args, store: dict, save) -> dict:
                 pairs[(domain, name)] = first_of_each_chunk(pairs[(domain, source)])
                 w = dict(info[source], kept=len(pairs[(domain, name)].queries), seconds=None)
                 info[name] = w | {"examples": list(pairs[(domain, name)].queries.values())[:6]}
+        if (domain, "few_shot2") in pairs:
+            before = EmbeddingQAFinetuneDataset.from_json(WRITTEN_BEFORE[domain])
+            meta = json.loads(WRITTEN_BEFORE[domain].with_suffix(".meta.json").read_text())
+            size = min(len(before.queries), len(pairs[(domain, "few_shot2")].queries))
+            pairs[(domain, "default")] = subsample(before, size)
+            info["default"] = {
+                "code": "synthetic_only.py", "machine": "see synthetic_only.md",
+                "chunks": meta["chunks_asked"], "written": meta.get("questions_written"),
+                "kept": meta["questions_kept"], "dropped": meta.get("dropped", {}),
+                "chunks_kept": meta["chunks_with_questions"], "seconds": None,
+                "top_opening_share": openings(list(before.queries.values()))[0],
+                "distinct_openings": openings(list(before.queries.values()))[1],
+                "examples": list(pairs[(domain, "default")].queries.values())[:6],
+                "trained_on": size,
+            }  # fmt: skip
     return pairs
+
+
+def subsample(ds: EmbeddingQAFinetuneDataset, size: int) -> EmbeddingQAFinetuneDataset:
+    """``size`` of the pairs, a seeded sample (seed 0), with the corpus they point to."""
+    import random
+
+    picked = sorted(random.Random(0).sample(sorted(ds.queries), size))
+    relevant = {q: ds.relevant_docs[q] for q in picked}
+    corpus = {c: ds.corpus[c] for docs in relevant.values() for c in docs}
+    return EmbeddingQAFinetuneDataset(
+        queries={q: ds.queries[q] for q in picked}, corpus=corpus, relevant_docs=relevant
+    )
 
 
 def first_of_each_chunk(ds: EmbeddingQAFinetuneDataset) -> EmbeddingQAFinetuneDataset:
@@ -215,57 +252,50 @@ def decide(store: dict) -> list[str]:
     gain = {}
     for name in NAMES:
         diffs = [versus(store[d], "select", name, "base") for d in domains]
-        if all(x is not None for x in diffs):
+        if diffs and all(x is not None for x in diffs):
             gain[name] = float(np.mean([x.difference for x in diffs]))
     lines = ["- mean gain over the base on both selection sets: "
              + ", ".join(f"{n} {g:+.4f}" for n, g in gain.items())]  # fmt: skip
     few = [n for n in ("few_shot1", "few_shot2") if n in gain]
-    if "default1" not in gain or not few:
+    if "default" not in gain or not few:
         return lines + ["- not decided: an arm has no scores yet"]
     best = max(few, key=lambda n: gain[n])
-    more_pairs = all(per_chunk(store[d]["written"][best]) > per_chunk(store[d]["written"]["default1"])
-                     for d in domains)  # fmt: skip
-    against = [versus(store[d], "select", best, "default1") for d in domains]
-    safe = all(x.high >= 0 for x in against)
-    a = more_pairs and gain[best] >= gain["default1"] and safe
-    lines.append(
-        f"- A: better few-shot arm {best}; more pairs per chunk than default1 on both: "
-        f"{more_pairs}; minus default1 on the selection sets: "
-        + "; ".join(f"{d} {interval(x)}" for d, x in zip(domains, against, strict=True))
-        + f" -> **{'the few-shot completion becomes LocalLLM' + chr(39) + 's default' if a else 'default stays'}**"
+    more_pairs = all(
+        per_chunk(store[d]["written"]["few_shot2"]) > per_chunk(store[d]["written"]["default"])
+        for d in domains
     )
-
-    def per_minute(name: str) -> float:
-        w = [store[d]["written"][name] for d in domains]
-        return 60 * sum(x["kept"] for x in w) / sum(x["seconds"] for x in w)
-
-    if {"few_shot1", "few_shot2"} <= set(gain):
-        two = gain["few_shot2"] >= gain["few_shot1"]
-        lines.append(
-            f"- B: kept pairs per minute of writing (busy): few_shot2 {per_minute('few_shot2'):.1f}, "
-            f"default1 {per_minute('default1'):.1f}; gains few_shot1 {gain['few_shot1']:+.4f} / few_shot2 "
-            f"{gain['few_shot2']:+.4f} -> **{2 if two else 1} question(s) a chunk**"
-        )
-        arm = "few_shot2" if two else "few_shot1"
-    else:
-        arm = best
-    chosen = arm if a else "default1"
-    w10 = store["10k"]["written"] if "10k" in store else store[domains[0]]["written"]
-    ratio = (w10[chosen]["seconds"] / w10[chosen]["chunks"]) / (
-        w10["default1"]["seconds"] / w10["default1"]["chunks"])  # fmt: skip
-    quiet = QUIET_DEMO["s_per_chunk"] * ratio
-    kept_share = per_chunk(w10[chosen])
+    against = [versus(store[d], "select", best, "default") for d in domains]
+    safe = all(x.high >= 0 for x in against)
+    a = more_pairs and gain[best] >= gain["default"] and safe
+    lines.append(
+        "- A: kept pairs per chunk asked, few_shot2 / default: "
+        + ", ".join(f"{d} {per_chunk(store[d]['written']['few_shot2']):.2f} / "
+                    f"{per_chunk(store[d]['written']['default']):.2f}" for d in domains)
+        + f" (more on both: {more_pairs}); the better few-shot arm, {best}, minus default on "
+        "the selection sets: "
+        + "; ".join(f"{d} {interval(x)}" for d, x in zip(domains, against, strict=True))
+        + " -> **"
+        + ("the few-shot completion becomes the bundled writer's default" if a else "default stays")
+        + "**"
+    )  # fmt: skip
+    two = "few_shot2" in gain and "few_shot1" in gain and gain["few_shot2"] >= gain["few_shot1"]
+    lines.append(f"- B: **{2 if two else 1} question(s) a chunk**")
+    if not a:
+        return lines
+    quiet = QUIET_DEMO["s_per_chunk"] * (TWO_CALLS if two else 1.0)
+    w10 = store.get("10k", store[domains[0]])["written"]["few_shot2" if two else "few_shot1"]
+    kept_share = per_chunk(w10)
     chunks = 0
     while True:  # the rest of the demo grows with the pairs it trains on
         nxt = chunks + 10
-        other = QUIET_DEMO["other_min"] * max(1.0, 0.8 * nxt * kept_share / QUIET_DEMO["pairs"])
+        other = QUIET_DEMO["other_min"] * max(1.0, nxt * kept_share / QUIET_DEMO["pairs"])
         if nxt * quiet / 60 + other > 12:
             break
         chunks = nxt
     lines.append(
-        f"- C: {chosen} costs {ratio:.2f}x default1's seconds per 10-K chunk in this run -> "
-        f"~{quiet:.1f} s a chunk on a quiet machine; **{chunks} chunks** fit 12 min "
-        f"(~{chunks * kept_share:.0f} kept pairs expected at this run's {kept_share:.2f} a chunk)"
+        f"- C: ~{quiet:.1f} s a chunk on a quiet machine -> **{chunks} chunks** fit 12 min "
+        f"(~{chunks * kept_share:.0f} kept pairs expected at this run's {kept_share:.2f} a "
+        "10-K chunk)"
     )
     return lines
 
@@ -281,15 +311,15 @@ def report(store: dict, args) -> None:
     lines = [
         "## The bundled writer as a few-shot completion (two domains)",
         "",
-        "SmolLM2-135M writes questions for the same seeded chunks of each domain three ways "
-        "(`default1`: the chat prompt `--llm local` used before, one question a chunk; "
-        "`few_shot2`: the InPars-style completion, two calls, greedy then T=0.8; `few_shot1`: "
-        "`few_shot2`'s first kept question of each chunk, not written on its own), through "
-        "`generate`'s gate. Gains: NDCG@10 of all-MiniLM-L6-v2 "
-        f"finetuned on the kept pairs (nothing held out, not merged; seeds 42-{41 + args.seeds}, "
-        "seed-averaged per question) minus the base or `default1`, [95% paired bootstrap "
-        "interval] (wins/losses), on hand-written questions. Seconds were measured on a busy "
-        "machine: read the ratios between arms, not the figures. Runs (code, machine): "
+        f"SmolLM2-135M writes questions for {CHUNKS} seeded chunks of each domain with the "
+        "InPars-style completion (`few_shot2`: two calls, greedy then T=0.8; `few_shot1`: its "
+        "first kept question of each chunk), through `generate`'s gate; `default`: what the "
+        "old chat prompt wrote with the CLI's defaults (synthetic_only.py's kept pairs), a "
+        "seeded subsample of as many pairs as `few_shot2` kept. Gains: NDCG@10 of "
+        "all-MiniLM-L6-v2 finetuned on the pairs (nothing held out, not merged; seeds 42-"
+        f"{41 + args.seeds}, seed-averaged per question) minus the base or `default`, [95% "
+        "paired bootstrap interval] (wins/losses), on hand-written questions. Seconds were "
+        "measured on a busy machine and choose nothing. Runs (code, machine): "
         + "; ".join(f"{c}: {m}" for c, m in runs)
         + ".",
         "",
@@ -305,8 +335,8 @@ def report(store: dict, args) -> None:
                 f"| {busy(60 * w['kept'], w['seconds'])} | {w['top_opening_share']:.2f} "
                 f"| {json.dumps(w['dropped'])} | {' / '.join(w['examples'][:3])} |"
             )
-    lines += ["", "| domain | arm | part | seeds | gain over the base | minus `default1` |",
-              "|---|---|---|---:|---|---|"]  # fmt: skip
+    lines += ["", "| domain | arm | pairs | part | seeds | gain over the base | minus `default` |",
+              "|---|---|---:|---|---:|---|---|"]  # fmt: skip
     for domain, scores in store.items():
         for name in NAMES:
             for part in ("select", "report"):
@@ -314,9 +344,11 @@ def report(store: dict, args) -> None:
                 if d is None:
                     continue
                 seeds = sum(k.startswith(f"{name} s") for k in scores[part])
-                vs = versus(scores, part, name, "default1") if name != "default1" else None
+                vs = versus(scores, part, name, "default") if name != "default" else None
+                w = scores["written"][name]
                 lines.append(
-                    f"| {domain} | {name} | {DOMAINS[domain][part].name} | {seeds} "
+                    f"| {domain} | {name} | {w.get('trained_on', w['kept'])} "
+                    f"| {DOMAINS[domain][part].name} | {seeds} "
                     f"| {interval(d)} ({d.wins}/{d.losses}) | {interval(vs)} |"
                 )
     lines += ["", "### Decisions (rules in the script's docstring, on the selection sets)", ""]
@@ -335,7 +367,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", choices=("all", "report"), default="all")
     parser.add_argument("--domains", nargs="+", default=["10k", "pyref"], choices=list(DOMAINS))
-    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    parser.add_argument("--arms", nargs="+", default=["few_shot2"], choices=list(ARMS))
     parser.add_argument("--chunks", type=int, default=CHUNKS)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--work", type=Path, default=HERE / "out" / "few_shot")
