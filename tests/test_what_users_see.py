@@ -99,3 +99,21 @@ def test_a_run_that_asked_nothing_leaves_no_journal_and_no_full_bar(tmp_path):
     assert list(out.iterdir()) == []  # no dataset, no journal, no lock
     assert "4/4" not in proc.stderr
 
+
+def test_a_folder_with_an_unreadable_file_is_read_with_skip_unreadable(tmp_path):
+    """One unreadable PDF in a folder refused the whole folder, with no way to skip it."""
+    from cli_proc import assert_one_line_error
+
+    from llama_index.finetuning import EmbeddingQAFinetuneDataset
+
+    docs = write_docs(tmp_path / "docs", n=2)
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 cut off by a failed download")
+    out = tmp_path / "d.json"
+    argv = ["generate", docs, "--generator", "pseudo", "-o", out]
+    assert_one_line_error(in_process(*argv), 2, "broken.pdf", "--skip-unreadable")
+    assert not out.exists()
+    proc = in_process(*argv, "--skip-unreadable")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    skipped = _said(proc, "skipped 1 unreadable file")
+    assert len(skipped) == 1 and f"{docs / 'broken.pdf'}: not a readable PDF" in skipped[0]
+    assert sorted(EmbeddingQAFinetuneDataset.from_json(out).corpus) == ["doc0-0", "doc1-0"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,6 +44,30 @@ _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".w
 
 class DocumentError(ValueError):
     """An input file or folder that cannot give any text."""
+
+
+class SkippedFilesWarning(UserWarning):
+    """``skip_unreadable=True`` left out files that cannot give text; the message names them."""
+
+
+def _skipping(skipped: list[str], skip_unreadable: bool, error: DocumentError) -> None:
+    """Note ``error``'s file as skipped, or raise it (``skip_unreadable`` off)."""
+    if not skip_unreadable:
+        raise error
+    skipped.append(str(error))
+
+
+def _said_skipped(skipped: list[str], kept: int, stacklevel: int = 3) -> None:
+    """Warn naming the skipped files; none of the files readable is an error."""
+    if not skipped:
+        return
+    if not kept:
+        raise DocumentError(f"no input file could be read: {'; '.join(skipped)}")
+    warnings.warn(
+        f"skipped {len(skipped)} unreadable file(s): {'; '.join(skipped)}",
+        SkippedFilesWarning,
+        stacklevel=stacklevel,
+    )
 
 
 class _DocxReader(BaseReader):
@@ -124,15 +149,26 @@ def _unique_prefixes(files: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
     return [(p, p.as_posix() if counts[prefix] > 1 else prefix) for p, prefix in unique]
 
 
-def check_inputs(paths: Sequence[str | os.PathLike]) -> int:
-    """Check that every path exists and is a readable document; returns the number of files.
+def input_files(paths: Sequence[str | os.PathLike]) -> list[Path]:
+    """The files ``paths`` name (folders expanded to their documents), as they are read."""
+    return [path for path, _ in _expand(paths)]
+
+
+def check_inputs(paths: Sequence[str | os.PathLike], skip_unreadable: bool = False) -> int:
+    """Check that every path exists and is a readable document; returns the number of files
+    (``skip_unreadable``: of the readable ones; reading names the others, :func:`load_nodes`).
 
     Cheap (no file is parsed): meant to run before any slow work.
     """
-    files = _expand(paths)
+    files, skipped = _expand(paths), []
     for path, _ in files:
-        _check_kind(path)
-    return len(files)
+        try:
+            _check_kind(path)
+        except DocumentError as e:
+            _skipping(skipped, skip_unreadable, e)
+    if skipped and len(skipped) == len(files):
+        raise DocumentError(f"no input file could be read: {'; '.join(skipped)}")
+    return len(files) - len(skipped)
 
 
 def _check_pdf(path: Path) -> None:
@@ -178,8 +214,13 @@ def load_nodes(
     chunk_overlap: int = 200,
     max_chunks: int | None = None,
     seed: int = 0,
+    skip_unreadable: bool = False,
 ) -> list[BaseNode]:
     """Read and split files into chunks with stable ids ``<relative path>-<position>``.
+
+    ``skip_unreadable``: a file that gives no text (not a readable PDF, an image, a scanned
+    PDF, ...) is left out and named in a :class:`SkippedFilesWarning`, instead of raising
+    :class:`DocumentError` (which it still does when no file can be read).
 
     ``max_chunks`` keeps a random sample of at most that many chunks of each file, seeded
     with ``seed`` and the file's id prefix (so the sample of one file does not depend on the
@@ -189,14 +230,21 @@ def load_nodes(
         raise ValueError(f"max_chunks must be at least 1, got {max_chunks}")
     splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     nodes: list[BaseNode] = []
-    for path, prefix in _expand(paths):
-        file_nodes = splitter.get_nodes_from_documents(load_documents([path]))
+    files, skipped = _expand(paths), []
+    for path, prefix in files:
+        try:
+            documents = load_documents([path])
+        except DocumentError as e:
+            _skipping(skipped, skip_unreadable, e)
+            continue
+        file_nodes = splitter.get_nodes_from_documents(documents)
         for i, node in enumerate(file_nodes):
             node.id_ = f"{prefix}-{i}"
             node.metadata["chunk_source"] = prefix
             node.excluded_embed_metadata_keys = [*node.excluded_embed_metadata_keys, "chunk_source"]
             node.excluded_llm_metadata_keys = [*node.excluded_llm_metadata_keys, "chunk_source"]
         nodes += file_nodes
+    _said_skipped(skipped, len(files) - len(skipped))
     return sample_chunks(nodes, max_chunks, seed)
 
 

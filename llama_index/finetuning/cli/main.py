@@ -66,7 +66,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
     from ..outputs import check_dataset_output
 
     output = check_dataset_output(args.output, overwrite=args.overwrite)
-    check_inputs(args.inputs)
+    check_inputs(args.inputs, skip_unreadable=args.skip_unreadable)
     check_llm_spec(args)
     if args.generator == "llm" and args.round_trip_k:
         spec = args.round_trip_model or "offline"

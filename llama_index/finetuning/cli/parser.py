@@ -220,6 +220,12 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
         help="a random sample (seeded by --seed) of at most this many chunks of each input "
         "file (default: all chunks)",
     )
+    g.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="leave out input files that give no text (a broken or scanned PDF, an image), "
+        "naming them in a warning (default: such a file refuses the run)",
+    )
     g.add_argument("--chunk-size", type=positive_int, default=1024, help="tokens per chunk")
     g.add_argument("--chunk-overlap", type=int, default=200, help="tokens shared by neighbours")
     g.add_argument("--seed", type=int, default=0, help="seed of the chunk sample and splits")

@@ -112,7 +112,7 @@ def _check_inputs(args: argparse.Namespace, out: Path) -> dict[str, tuple[str, A
             loaded[name] = found
             continue
         try:
-            check_inputs(paths)
+            check_inputs(paths, skip_unreadable=args.skip_unreadable)
         except ValueError as e:
             raise CLIError(f"{flag}: {e}") from None
     if not args.test and not 0.0 < args.report_fraction < 1.0:

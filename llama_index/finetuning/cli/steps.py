@@ -93,15 +93,21 @@ def check_llm_spec(args: argparse.Namespace) -> None:
 
 def load_chunks(paths: list[str], args: argparse.Namespace, max_chunks: int | None) -> list:
     """Files -> chunks, sampled per file (``max_chunks``, seeded by ``--seed``)."""
-    from ..documents import load_nodes
+    from ..documents import DocumentError, input_files, load_nodes
 
-    nodes = load_nodes(
-        paths,
-        chunk_size=args.chunk_size,
-        chunk_overlap=args.chunk_overlap,
-        max_chunks=max_chunks,
-        seed=args.seed,
-    )
+    try:
+        nodes = load_nodes(
+            paths,
+            chunk_size=args.chunk_size,
+            chunk_overlap=args.chunk_overlap,
+            max_chunks=max_chunks,
+            seed=args.seed,
+            skip_unreadable=args.skip_unreadable,
+        )
+    except DocumentError as e:
+        if args.skip_unreadable or len(input_files(paths)) < 2:
+            raise
+        raise DocumentError(f"{e} (--skip-unreadable reads the other files without it)") from None
     logger.debug("%d chunks from %s", len(nodes), ", ".join(map(str, paths)))  # said after
     return nodes
 
