@@ -194,3 +194,16 @@ def test_a_push_refuses_what_others_could_not_use_before_any_upload(tmp_path):
     (tmp_path / "notes").mkdir()
     with pytest.raises(FileNotFoundError, match="neither a finetuned model .* nor an adapter"):
         push_to_hub(tmp_path / "notes", "me/notes")
+
+
+def test_the_command_line_takes_an_adapter_by_repo_id_and_says_when_it_cannot(tmp_path, capsys):
+    from llama_index.finetuning.cli import main
+
+    dataset = tmp_path / "d.json"
+    dataset.write_text(
+        json.dumps({"queries": {"q": "x?"}, "corpus": {"c": "y"}, "relevant_docs": {"q": ["c"]}})
+    )
+    argv = ["evaluate", str(dataset), "--model", "x=adapter:nobody/no-such-adapter"]
+    assert main([*argv, "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "'nobody/no-such-adapter' is not in the cache" in err and len(err.splitlines()) == 1

@@ -13,7 +13,7 @@ Example::
 An embedding model is named the same way for every command: ``offline`` (the bundled
 all-MiniLM-L6-v2), ``local:<folder or hub id>`` or the folder or hub id alone (LlamaIndex's
 ``resolve_embed_model`` spelling and the sentence-transformers one), ``openai:<model>``, and
-``adapter:<folder>`` (an adapter over ``--base``). Each command says which kinds it takes
+``adapter:<folder or hub id>`` (an adapter over ``--base``). Each command says which kinds it takes
 (``train`` finetunes a sentence-transformers model, so not ``openai:`` nor ``adapter:``). A
 hub id is checked before any work: neither cached nor reachable fails at once, in one line.
 """
@@ -33,7 +33,7 @@ _SPELLINGS = {
     "offline": "offline",
     "local": "local:<folder or hub id> (or the folder or hub id alone)",
     "openai": "openai:<model>",
-    "adapter": "adapter:<folder>",
+    "adapter": "adapter:<folder or hub id>",
 }
 # Seconds the OpenAI clients wait to connect: a server that does not accept the connection
 # in this time is not there (the generation then stops before its second wave).
@@ -87,7 +87,14 @@ def check_model(spec: Spec, label: str = "") -> bool:
     label = label or f"--model {spec.kind}:{spec.value}"
     if spec.kind == "adapter":
         if not Path(spec.value).is_dir():
-            raise CLIError(f"{label}: no such adapter folder")
+            from llama_index.embeddings.adapter.hub import adapter_folder, looks_like_repo_id
+
+            if not looks_like_repo_id(spec.value):
+                raise CLIError(f"{label}: no such adapter folder")
+            try:  # a Hub repo id: downloaded (or found in the cache) before any work
+                adapter_folder(spec.value)
+            except FileNotFoundError as e:
+                raise CLIError(f"{label}: {e}") from None
         return False
     if spec.kind != "local":
         return False
