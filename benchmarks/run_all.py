@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 ORDER = [
     "demo", "writers", "writers_questions_asked", "gate",
     "generation", "local_llm", "st_finetune", "adapter",
-    "evaluation", "scale", "scale_generation", "synthetic_only", "prompt_variety",
+    "evaluation", "metadata_text", "scale", "scale_generation", "synthetic_only", "prompt_variety",
 ]  # fmt: skip
 # scale_generation is `scale.py --only generation --out benchmarks/results/scale_generation.md`
 # (scale.py itself measures every section into scale.md); writers_questions_asked is

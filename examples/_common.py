@@ -88,6 +88,8 @@ def load_corpus(files, args, verbose=False):
                 input_files=list(copies),
                 file_metadata=lambda copy: default_file_metadata_func(copies[copy]),
             ).load_data()
+    for doc in docs:  # an index of the nodes embeds the chunk alone, the text the pairs hold
+        doc.excluded_embed_metadata_keys = list(doc.metadata)
     # SentenceSplitter's own overlap (200 tokens) unless the chunks are small
     splitter = SentenceSplitter(
         chunk_size=args.chunk_size, chunk_overlap=min(200, args.chunk_size // 5)

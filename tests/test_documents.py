@@ -64,6 +64,28 @@ def test_the_tutorial_pdf_is_read_page_by_page(tmp_path):
     assert all(n.metadata.get("page_label") for n in nodes)
 
 
+def test_an_index_of_the_nodes_embeds_the_text_the_pairs_hold(tmp_path):
+    """Issue 26.2: VectorStoreIndex(nodes) embeds MetadataMode.EMBED text; the pairs, the
+    training and the evaluation hold the chunk alone. The page label and path stay with the
+    node (and in what an LLM reads), out of its embedding."""
+    from llama_index.core.schema import MetadataMode
+
+    from llama_index.finetuning.dataset import chunk_text
+
+    writer = PdfWriter()
+    for page in PdfReader(SHARED_DATA / "lyft_2021.pdf").pages[:2]:
+        writer.add_page(page)
+    writer.write(tmp_path / "lyft_2021.pdf")
+    (tmp_path / "notes.md").write_text("Drivers in Chicago earned more in the fourth quarter.")
+    nodes = load_nodes([tmp_path])
+    assert nodes and {n.metadata["chunk_source"] for n in nodes} == {"lyft_2021", "notes"}
+    for node in nodes:
+        assert node.metadata["file_path"]
+        assert node.get_content(MetadataMode.EMBED) == chunk_text(node)
+        assert chunk_text(node) == node.get_content(MetadataMode.NONE)
+        assert "file_path: " in node.get_content(MetadataMode.LLM)
+
+
 @pytest.mark.parametrize(
     "make, message",
     [

@@ -321,6 +321,33 @@ def test_fast_path_and_vector_store_index_give_the_same_hit_rate_and_mrr(dataset
     assert set(core.summary) == {"ndcg@5", "mrr@5"}
 
 
+def test_an_index_of_loaded_nodes_scores_as_the_pairs_do(tmp_path, minilm):
+    """Issue 26.2: evaluate_embedding (the pairs' text) and a VectorStoreIndex of the same
+    nodes (what a user serves) rank with the same vectors: the index embeds no metadata."""
+    from llama_index.core import VectorStoreIndex
+
+    from llama_index.finetuning.dataset import corpus_texts
+    from llama_index.finetuning.documents import load_nodes
+
+    for key, text in FACTS[:8]:
+        (tmp_path / f"{key}.txt").write_text(text)
+    nodes = load_nodes([tmp_path])
+    corpus = corpus_texts(nodes)
+    by_text = {text: cid for cid, text in corpus.items()}
+    keys = [key for key, _ in FACTS[:8]]
+    pairs = EmbeddingQAFinetuneDataset(
+        queries={f"q-{k}": QUESTIONS[k] for k in keys},
+        corpus=corpus,
+        relevant_docs={f"q-{k}": [by_text[t]] for k, t in FACTS[:8]},
+    )
+    fast = evaluate_embedding(pairs, minilm, top_k=[1, 3])
+    index = VectorStoreIndex(nodes, embed_model=minilm)
+    served = evaluate_retriever(pairs, index.as_retriever(similarity_top_k=3), top_k=[1, 3])
+    assert served.per_query.retrieved_ids.tolist() == fast.per_query.retrieved_ids.tolist()
+    for a, b in zip(served.per_query.retrieved_scores, fast.per_query.retrieved_scores):
+        assert a == pytest.approx(b, abs=1e-5)
+
+
 def test_a_query_instruction_is_not_batched_away(dataset):
     """A model that embeds queries differently must be ranked with its query path."""
     from llama_index.core import VectorStoreIndex

@@ -123,6 +123,17 @@ def test_python_blocks_run_in_order(workdir):
     table = (tmp_path / "report" / "comparison.md").read_text()
     assert all(name in table for name in ("base", "finetuned", "adapter"))
 
+    # issue 26: the report is searched among every chunk the index holds, and the index
+    # embeds the text the pairs hold (the page label and path stay, as metadata)
+    from llama_index.core.schema import MetadataMode
+
+    uber_nodes, val = namespace["uber_nodes"], namespace["val"]
+    assert f"searched among {len(uber_nodes)} chunks" in table.splitlines()[0]
+    asked = [node for node in uber_nodes if node.node_id in val.corpus]
+    assert asked and all(node.metadata.get("page_label") for node in asked)
+    for node in asked:
+        assert node.get_content(MetadataMode.EMBED) == val.corpus[node.node_id]
+
 
 def test_offline_llm_lines_write_questions(workdir):
     """The LLM's ``# offline:`` lines, run as the README gives them, on one chunk."""

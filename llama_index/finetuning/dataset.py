@@ -283,8 +283,9 @@ def chunk_text(node: Any) -> str:
         chunk_text(TextNode(text="Revenue grew.", metadata={"page_label": "8"}))  # 'Revenue grew.'
 
     Build the index on the same text: nodes from :func:`~.documents.load_nodes` keep their
-    metadata out of what is embedded, and so does ``SentenceSplitter(include_metadata=False)``
-    (see ``benchmarks/results/metadata_text.md`` for why the bare text).
+    metadata out of what is embedded, and so do documents with
+    ``doc.excluded_embed_metadata_keys = list(doc.metadata)`` before splitting (why the bare
+    text: ``benchmarks/results/metadata_text.md``).
     """
     from llama_index.core.schema import MetadataMode
 

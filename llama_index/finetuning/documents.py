@@ -12,6 +12,10 @@ the input given (``report-3`` for a file given directly, ``2021/report-3`` for
 ``2021/report.txt`` inside a folder given) and the chunk's position, so the same inputs
 give the same ids on every run (which lets question generation resume and datasets line
 up with indexes), and two files of the same name in different folders never share an id.
+
+A node's metadata (the reader's page label and file path) stays with it but is kept out of
+the text an index embeds, so that ``VectorStoreIndex(nodes)`` embeds the text the pairs hold
+and models are trained and judged on (see ``benchmarks/results/metadata_text.md``).
 """
 
 from __future__ import annotations
@@ -241,7 +245,9 @@ def load_nodes(
         for i, node in enumerate(file_nodes):
             node.id_ = f"{prefix}-{i}"
             node.metadata["chunk_source"] = prefix
-            node.excluded_embed_metadata_keys = [*node.excluded_embed_metadata_keys, "chunk_source"]
+            # an index embeds the chunk text alone, the text pairs carry (dataset.chunk_text):
+            # the reader's page label and path stay with the node, out of its embedding
+            node.excluded_embed_metadata_keys = list(node.metadata)
             node.excluded_llm_metadata_keys = [*node.excluded_llm_metadata_keys, "chunk_source"]
         nodes += file_nodes
     _said_skipped(skipped, len(files) - len(skipped))

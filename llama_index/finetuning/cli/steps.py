@@ -115,11 +115,11 @@ def load_chunks(paths: list[str], args: argparse.Namespace, max_chunks: int | No
 def chunk_texts(nodes: list) -> dict[str, str]:
     """Node id -> text of the chunks questions are asked about (as the generators count them:
     no empty text, the first of a repeated id)."""
-    from llama_index.core.schema import MetadataMode
+    from ..dataset import chunk_text
 
     texts: dict[str, str] = {}
     for node in nodes:
-        text = node.get_content(metadata_mode=MetadataMode.NONE)
+        text = chunk_text(node)
         if text.strip():
             texts.setdefault(node.node_id, text)
     return texts

@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from llama_index.core.async_utils import run_jobs
-from llama_index.core.schema import BaseNode, MetadataMode
+from llama_index.core.schema import BaseNode
 
 from ..async_utils import run_sync
-from ..dataset import EmbeddingQAFinetuneDataset
+from ..dataset import EmbeddingQAFinetuneDataset, chunk_text
 from .assemble import assemble_dataset
 from .completion import CompletionTemplate, complete_questions
 from .errors import (
@@ -74,7 +74,7 @@ def _unique_text_nodes(nodes: Sequence[BaseNode]) -> tuple[dict[str, str], int]:
     texts: dict[str, str] = {}
     skipped = 0
     for node in nodes:
-        text = node.get_content(metadata_mode=MetadataMode.NONE)
+        text = chunk_text(node)  # the text pairs carry, and an index of the nodes embeds
         if not text.strip() or node.node_id in texts:
             skipped += 1
             continue

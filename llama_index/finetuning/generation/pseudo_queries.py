@@ -33,10 +33,10 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from llama_index.core.schema import BaseNode, MetadataMode
+from llama_index.core.schema import BaseNode
 from tqdm.auto import tqdm
 
-from ..dataset import EmbeddingQAFinetuneDataset
+from ..dataset import EmbeddingQAFinetuneDataset, chunk_text
 from ..outputs import check_dataset_output, is_dataset_file, other_chunks
 from .report import GenerationWarning, question_id
 from .text_units import WIDE_STOPS, length_in_words, split_sentence_ends, words
@@ -180,7 +180,7 @@ def generate_pseudo_query_pairs(
         raise ValueError(f"need 1 <= min_words <= max_words, got {min_words} and {max_words}")
     texts: dict[str, str] = {}
     for node in nodes:
-        text = node.get_content(metadata_mode=MetadataMode.NONE)
+        text = chunk_text(node)
         if text.strip() and node.node_id not in texts:
             texts[node.node_id] = text
     if output_path is not None:
