@@ -296,6 +296,11 @@ def corpus_texts(corpus: Mapping[str, str] | Iterable[Any]) -> dict[str, str]:
     """``{chunk id: text}`` of a collection given as such a dict or as LlamaIndex nodes
     (:func:`chunk_text`; nodes without text are left out).
 
+    Example::
+
+        corpus_texts([TextNode(id_="n1", text="Revenue grew.", metadata={"page_label": "8"})])
+        # {'n1': 'Revenue grew.'}
+
     Raises:
         TypeError: ``corpus`` is neither.
         ValueError: a text that is not a string, or a node id given twice with two texts.

@@ -25,7 +25,13 @@ def too_small(n_questions: int) -> bool:
 
 
 def small_set_notice(n_questions: int) -> str | None:
-    """The sentence a result carries when its set is too small; None otherwise."""
+    """The sentence a result carries when its set is too small; None otherwise.
+
+    Example::
+
+        small_set_notice(3)    # '3 questions are too few to tell two models apart (20 needed): ...'
+        small_set_notice(50)   # None
+    """
     if not too_small(n_questions):
         return None
     return (
@@ -35,7 +41,13 @@ def small_set_notice(n_questions: int) -> str | None:
 
 
 class SmallSetWarning(UserWarning):
-    """An evaluation on too few questions to tell two models apart (:data:`MIN_QUESTIONS`)."""
+    """An evaluation on too few questions to tell two models apart (:data:`MIN_QUESTIONS`).
+
+    Example::
+
+        import warnings
+        warnings.simplefilter("error", SmallSetWarning)   # make a too-small set an error
+    """
 
 
 def warn_if_small(n_questions: int, stacklevel: int = 3) -> None:
