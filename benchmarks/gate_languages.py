@@ -65,12 +65,15 @@ def verdicts_at(commit: str, path: Path) -> list[tuple[str, str | None]]:
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         code = (
             f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import gate; "
+            f"assert gate.filter_pairs.__module__ and sys.modules['llama_index.finetuning']"
+            f".__file__.startswith({tmp!r}), 'not the library of the commit'; "
             f"print(json.dumps(gate.gate_verdicts(gate.read_rows(gate.Path({str(path)!r})))))"
         )
         env = {**os.environ, "PYTHONPATH": tmp}
-        out = subprocess.run(
-            [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
-        ).stdout
+        out = subprocess.run(  # run in tmp: the repository's own llama_index must not be found
+            [sys.executable, "-c", code], env=env, cwd=tmp, check=True, capture_output=True,
+            text=True,
+        ).stdout  # fmt: skip
     return [(text, why) for text, why in json.loads(out.strip().splitlines()[-1])]
 
 

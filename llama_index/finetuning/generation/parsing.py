@@ -36,8 +36,8 @@ Below is an excerpt from a document.
 
 Using only the excerpt above, write {num_questions_per_chunk} questions that a reader \
 could answer from it and from nothing else. Make them specific (name the figures, \
-entities and periods they are about) and different from each other. Write one question \
-per line, with no answers and no other text. Ask them in the language of the excerpt.
+entities and periods they are about) and different from each other. Ask them in the \
+language of the excerpt. Write one question per line, with no answers and no other text.
 """
 
 # For 0.1-1B local models: few words, one worked example to copy the shape of, the

@@ -52,7 +52,7 @@ _HANGUL = re.compile("[\uac00-\ud7a3]{2,}")
 _KANA_AND_HAN = re.compile("[\u3041-\u30ff\u4e00-\u9fff\u3005]{4,}")
 _HAN_OR_KATAKANA = re.compile("[\u30a1-\u30fa\u4e00-\u9fff\u3005]")
 _HIRAGANA = re.compile("[\u3041-\u3096]")
-# "TGV", "AOP", "UNESCO": capitals name things, however short
+# "TGV", "AOP": capitals name a thing, however short the word
 _ACRONYM = re.compile(r"\b[A-Z]{2,3}\b")
 _NUMBER = re.compile(r"\d+")
 # Accents of Latin, Greek and Cyrillic letters and Arabic's short vowels: a word and its
