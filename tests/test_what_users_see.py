@@ -100,6 +100,23 @@ def test_a_run_that_asked_nothing_leaves_no_journal_and_no_full_bar(tmp_path):
     assert "4/4" not in proc.stderr
 
 
+# ---- 26.6 quiet means quiet --------------------------------------------------------------------
+
+
+def test_quiet_train_and_adapt_show_no_progress_bar(tmp_path):
+    """`train -q` still printed sentence-transformers' `Batches:` bars (tqdm imported before
+    the command set TQDM_DISABLE, as in any process that imported it first)."""
+    import tqdm  # noqa: F401  as a notebook or an earlier command would have
+
+    data = small_dataset(tmp_path / "d.json")
+    for argv in (["train", data, "--val", data, "-o", tmp_path / "m", *TRAIN],
+                 ["adapt", data, "--val", data, "-o", tmp_path / "a", "--adapter-epochs", "1"]):  # fmt: skip
+        proc = in_process(*argv, "-q")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "it/s" not in proc.stderr and "s/it" not in proc.stderr, proc.stderr[-2000:]
+        assert "Batches" not in proc.stderr and "%|" not in proc.stderr
+
+
 def test_a_folder_with_an_unreadable_file_is_read_with_skip_unreadable(tmp_path):
     """One unreadable PDF in a folder refused the whole folder, with no way to skip it."""
     from cli_proc import assert_one_line_error
@@ -117,3 +134,75 @@ def test_a_folder_with_an_unreadable_file_is_read_with_skip_unreadable(tmp_path)
     skipped = _said(proc, "skipped 1 unreadable file")
     assert len(skipped) == 1 and f"{docs / 'broken.pdf'}: not a readable PDF" in skipped[0]
     assert sorted(EmbeddingQAFinetuneDataset.from_json(out).corpus) == ["doc0-0", "doc1-0"]
+
+
+def test_a_generation_warning_names_the_line_that_called_it(fake_openai):
+    """The warning of a short run was attributed to asyncio/events.py:80 (the loop's thread)."""
+    import asyncio
+
+    import pytest
+    from conftest import make_nodes, openai_llm
+
+    from llama_index.finetuning import agenerate_qa_embedding_pairs, generate_qa_embedding_pairs
+    from llama_index.finetuning.generation import GenerationWarning
+
+    server = fake_openai(faults={"CHUNK-1": ["empty"] * 4})  # no question: a short run
+    kwargs = {"output_path": None, "verbose": False, "retry_limit": 1}
+    with pytest.warns(GenerationWarning, match="1 got answers with no question") as caught:
+        generate_qa_embedding_pairs(nodes=make_nodes(2), llm=openai_llm(server), **kwargs)
+    assert {w.filename for w in caught} == {__file__}
+
+    async def caller():
+        return await agenerate_qa_embedding_pairs(make_nodes(2), openai_llm(server), **kwargs)
+
+    with pytest.warns(GenerationWarning, match="1 got answers with no question") as caught:
+        asyncio.run(caller())
+    assert {w.filename for w in caught} == {__file__}
+
+
+def test_the_python_flow_logs_training_details_at_debug_only(tmp_path, caplog, capsys):
+    """A notebook at INFO (llama-index-readers-file calls basicConfig at import) showed the
+    evaluator's table at every evaluation and the miner's statistics table."""
+    import logging
+
+    from llama_index.finetuning import (
+        EmbeddingQAFinetuneDataset,
+        SentenceTransformersFinetuneEngine,
+    )
+
+    data = EmbeddingQAFinetuneDataset.from_json(small_dataset(tmp_path / "d.json"))
+    engine = SentenceTransformersFinetuneEngine(
+        data, model_id="offline", model_output_path=str(tmp_path / "m"), val_dataset=data,
+        epochs=1, hard_negatives=1,
+    )  # fmt: skip
+    with caplog.at_level(logging.INFO):
+        result = engine.finetune()
+    library = [r for r in caplog.records if r.name.startswith("sentence_transformers")]
+    assert not [r.getMessage() for r in library if r.levelno <= logging.INFO]
+    assert [r.getMessage() for r in caplog.records if getattr(r, "verdict", False)] == [
+        result.ending(f"local:{tmp_path / 'm'}")
+    ]  # what a user needs: the verdict
+    assert "Positive" not in capsys.readouterr().out  # the miner's table
+    assert logging.getLogger("sentence_transformers").level == logging.NOTSET  # restored
+
+
+def test_the_cli_sets_aside_a_dependencys_root_logging_for_the_command(tmp_path, fake_openai):
+    """llama-index-readers-file calls logging.basicConfig at import: a console handler on the
+    root logger, which printed each of the command's lines again in its own format."""
+    import io
+    import logging
+
+    stream = io.StringIO()
+    theirs = logging.StreamHandler(stream)  # what basicConfig adds
+    root = logging.getLogger()
+    root.addHandler(theirs)
+    try:
+        proc = in_process("generate", write_docs(tmp_path / "docs", n=2), "--llm",
+                          "openai-like:m", "--api-base", fake_openai().url, "--num-workers",
+                          "1", "--no-round-trip", "-o", tmp_path / "d.json")  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert _said(proc, "measured on the first 1 chunks")  # the command's own line
+        assert stream.getvalue() == ""  # and no second copy
+        assert theirs in root.handlers  # put back after the command
+    finally:
+        root.removeHandler(theirs)

@@ -237,7 +237,8 @@ def _configure_logging(args: argparse.Namespace) -> list:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     quieted = ("pypdf", "llama_index.llms.openai.utils", "sentence_transformers.util.decorators")
-    names = (*OWN_LOGGERS, *quieted)
+    details = "sentence_transformers"  # its evaluator's tables: held back unless asked for
+    names = (*OWN_LOGGERS, *quieted, details)
     saved = [
         (root, root.level),
         *((logging.getLogger(n), logging.getLogger(n).level) for n in names),
@@ -246,21 +247,32 @@ def _configure_logging(args: argparse.Namespace) -> list:
         from .verdict import NoVerdictLog
 
         handler.addFilter(NoVerdictLog())  # their last line says the engine's verdict
+    # A console handler on the root logger before the command is a dependency's set-up
+    # (llama-index-readers-file calls logging.basicConfig at import): it would print each
+    # line again in its own format. It is set aside for the command and put back after.
+    console = [h for h in root.handlers if type(h) is logging.StreamHandler]
+    for other in console:
+        root.removeHandler(other)
     root.addHandler(handler)
     root.setLevel(libraries)
     for name in OWN_LOGGERS:
         logging.getLogger(name).setLevel(own)
+    if verbose or level:  # asked for: the library shows them (embeddings.library_logs)
+        logging.getLogger(details).setLevel(libraries)
     if not verbose and level is None:
         # pypdf logs each xref it repairs, the OpenAI client each of its retries (generation
         # counts and reports failures), sentence-transformers a deprecation in llama-index
         for name in quieted:
             logging.getLogger(name).setLevel(logging.ERROR)
-    return [handler, saved]
+    return [handler, saved, console]
 
 
 def _restore_logging(state: list) -> None:
-    handler, saved = state
-    logging.getLogger().removeHandler(handler)
+    handler, saved, console = state
+    root = logging.getLogger()
+    root.removeHandler(handler)
+    for other in console:
+        root.addHandler(other)
     for logger, level in saved:
         logger.setLevel(level)
 

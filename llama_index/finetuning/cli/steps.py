@@ -291,6 +291,7 @@ def train_model(train: Any, val: Any, output: Path, args: argparse.Namespace) ->
         model_output_path=str(output),
         val_dataset=val,
         overwrite=args.overwrite,
+        show_progress_bar=not settings["quiet"],  # -q: whenever tqdm was first imported
         **kwargs,
     )
     with _quiet_stdout(args):

@@ -26,6 +26,7 @@ rank 0 writes the model).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -49,6 +50,7 @@ from .base_models import (
 )
 from .candidates import DEFAULT_CANDIDATES, Candidates, base_candidates, check_candidates
 from .finetune_result import FinetuneResult
+from .library_logs import library_details_at_debug
 from .merge import DEFAULT_MERGE, check_merge
 from .model_card import card_data, check_card_examples
 from .negatives import training_pairs, with_hard_negatives
@@ -61,6 +63,8 @@ from .training_setup import (
     load_device,
     training_arguments,
 )
+
+logger = logging.getLogger(__name__)
 
 # chosen by `benchmarks/st_finetune.py --sweep` (see benchmarks/RESULTS.md), which also found
 # batch_size=10 and epochs=2 (the tutorial's values, kept as defaults) ahead of 32 and 3
@@ -306,6 +310,10 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
         ``train_kwargs`` go to ``SentenceTransformerTrainer.train``.
         """
+        with library_details_at_debug():  # the evaluator's tables: at DEBUG
+            return self._finetune(train_kwargs)
+
+    def _finetune(self, train_kwargs: dict[str, Any]) -> FinetuneResult:
         resume = train_kwargs.setdefault("resume_from_checkpoint", self.resume_from_checkpoint)
         checkpoints = Path(self.model_output_path) / CHECKPOINT_DIR
         if self.trainer is None:  # else build_trainer() checked the folders before making them
@@ -392,7 +400,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
                 passage_prompt=passage_prompt,
                 batch_size=max(MINING_BATCH_SIZE, self.batch_size),
                 seed=self.seed,
-                verbose=self.show_progress_bar,
+                verbose=self.show_progress_bar and logger.isEnabledFor(logging.DEBUG),  # a table
                 passage_vectors=passage_vectors,
             )
         return rows

@@ -96,6 +96,7 @@ class RunState:
     saved: int = 0
     journal: Path | None = None
     finished: threading.Event = field(default_factory=threading.Event)
+    warnings: list[str] = field(default_factory=list)  # the wrapper warns, in its caller
 
 
 def settle(timeout: float) -> None:

@@ -317,14 +317,12 @@ async def _run(
     if out is not None:
         dataset.save_json(out)
     if 2 * sum(report.dropped.values()) > report.raw_questions:
-        warnings.warn(gate, GenerationWarning, stacklevel=3)
+        state.warnings.append(gate)  # warned in the caller's thread, naming its line
     if report.failed or report.short or report.unanswered:
-        warnings.warn(
+        state.warnings.append(
             f"{report.failed} of {report.chunks} chunks failed (retried next run), "
             f"{report.unanswered} got answers with no question and {report.short} got fewer "
-            f"than {n}",
-            GenerationWarning,
-            stacklevel=3,
+            f"than {n}"
         )
     return (dataset, report) if return_report else dataset
 
@@ -356,7 +354,11 @@ async def agenerate_qa_embedding_pairs(
     A cancelled run (``asyncio.CancelledError``) has saved every finished chunk in the journal
     and logs how many; it re-raises the cancellation.
     """
-    return await _generate(RunState(), **locals())
+    arguments, state = dict(locals()), RunState()
+    result = await _generate(state, **arguments)
+    for message in state.warnings:
+        warnings.warn(message, GenerationWarning, stacklevel=2)  # the line that awaited it
+    return result
 
 
 def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
@@ -422,11 +424,14 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
     bound = _SIGNATURE.bind(*args, **kwargs).arguments
     state = RunState()
     try:
-        return run_sync(_generate(state, **bound))
+        result = run_sync(_generate(state, **bound))
     except KeyboardInterrupt as e:
         state.finished.wait(timeout=5)  # the cancelled run closes its journal
         settle(timeout=2)
         raise GenerationInterrupted(state.saved, state.journal) from e
+    for message in state.warnings:  # here, not on the loop's thread: they name your line
+        warnings.warn(message, GenerationWarning, stacklevel=2)
+    return result
 
 
 _SIGNATURE = inspect.signature(agenerate_qa_embedding_pairs)
