@@ -5,7 +5,7 @@ Reproduce (from the repository root; ~5 min on 2 busy cores):
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/prompt_language.py --chunks 24
     # -> benchmarks/results/prompt_language.md
 
-``DEFAULT_QA_GENERATE_PROMPT_TMPL`` ends with "Ask them in the language of the excerpt."
+``DEFAULT_QA_GENERATE_PROMPT_TMPL`` says "Ask them in the language of the excerpt."
 (issue 29). `make demo` writes its questions with the bundled SmolLM2-135M under that prompt,
 one question a chunk, and the gate keeps what it keeps; this script asks the same seeded
 sample of Lyft 10-K chunks (``benchmarks/data/lyft_train.json``) once with the prompt as it
@@ -76,7 +76,7 @@ def main() -> None:
         "",
         f"The bundled writer (SmolLM2-135M, greedy) asked for 1 question on each of {len(ids)} "
         f"Lyft 10-K chunks (`lyft_train.json`, `random.Random({args.seed})`), under the default "
-        'prompt without and with its last sentence, "Ask them in the language of the '
+        'prompt without and with its sentence "Ask them in the language of the '
         "excerpt.\"; the gate (rules, library default) judges the answers. This is the demo's "
         "setting (`--llm local --prompt default --num-questions 1`) on a sample, not the demo.",
         "",

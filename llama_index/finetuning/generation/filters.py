@@ -25,6 +25,11 @@ itself ("2023 2023 2023", ``degenerate``), too short or too long (``length``), n
 (``not_a_question``), and the same question on more than ``max_repeats`` chunks
 (``template_repeat``: all of its copies go, since it points to no chunk in particular).
 
+The rules hold for every script: lengths, shared content and question marks are Unicode-aware
+(:mod:`.text_units`: Chinese counted by characters, "؟", "？" and Greek ";" end a question),
+and ``about_the_source`` and ``prompt_echo`` know the words of 14 languages besides English
+(:mod:`.languages`).
+
 The round-trip filter (Promptagator, Dai et al. 2022; InPars, Bonifacio et al. 2022) keeps a
 question only if an embedding model ranks its own chunk within the top ``k`` of the corpus.
 The default ``k=10`` drops questions the model cannot tie to their chunk at all, yet keeps the

@@ -75,6 +75,12 @@ FOLLOW_UP_PROMPT = (
 )
 
 
+def prompt_for(llm: object) -> str:
+    """The prompt ``generate`` uses for ``llm`` when none is given: the one the LLM names
+    (``LocalLLM.question_prompt``: ``"few_shot"``), else ``"default"``."""
+    return getattr(llm, "question_prompt", None) or "default"
+
+
 def resolve_prompt(prompt: str) -> str:
     """A prompt name from :data:`PROMPTS` -> its template; a template is checked and returned."""
     template = PROMPTS.get(prompt, prompt)
@@ -235,7 +241,9 @@ def parse_questions(
     strings, ``{"questions": [...]}``, objects with a question field; see
     :mod:`.answer_shapes`), quotes, markdown emphasis, letter labels ("A: What ...?"), the
     wrapper "What is the answer to the question: ...", a question wrapped over two lines,
-    and several questions on one line. Drops answers ("Answer: ...", "A: ..."), duplicates
+    and several questions on one line; and the shapes of other languages ("1、", "问题1：",
+    "質問1：", full-width digits and brackets, "①", Arabic-Indic digits, right-to-left marks,
+    "答：" answer lines, "？" and "؟"). Drops answers ("Answer: ...", "A: ..."), duplicates
     (case and punctuation ignored), lines that merely copy the chunk, phrases that repeat
     themselves, and echoes of the instructions (of ``prompt_tmpl`` when given). Phrasing
     ("According to the document, ...") is left to the quality gate (:mod:`.filters`).
