@@ -17,7 +17,7 @@ DATA_URL := https://raw.githubusercontent.com/run-llama/llama_index/main/docs/do
 # the bundled writer would spend minutes on; that time goes to training chunks. Questions are
 # asked for a seeded sample of 110 Lyft chunks of 512 tokens, one question a chunk
 # (benchmarks/results/writers_questions_asked.md), which keeps it within 15 min on 2 cores (the
-# writer's cost is its prompt pass, ~4.5 s a chunk at 512 tokens).
+# writer's cost is its prompt pass: its time a chunk is quoted once, in docs/index.md).
 # The whole job (hours on a CPU): make demo DEMO_VAL=$(DATA_DIR)/uber_2021.pdf DEMO_ARGS=
 # (questions for every chunk of both filings; the report is a held-out part of the Uber pairs).
 DEMO_VAL ?= benchmarks/data/uber_reference.json

@@ -206,3 +206,25 @@ def test_the_cli_sets_aside_a_dependencys_root_logging_for_the_command(tmp_path,
         assert theirs in root.handlers  # put back after the command
     finally:
         root.removeHandler(theirs)
+
+
+# ---- 26.7 cards and docs that match ----------------------------------------------------------
+
+
+def test_cards_name_the_base_model_and_the_folder_as_the_user_gave_it(tmp_path):
+    """The card's YAML had no base_model:, its sentence-transformers part said "Base model:
+    Unknown", and "Use it" named `finetuned_model` where the CLI said `local:run/finetuned_model`."""
+    data = small_dataset(tmp_path / "d.json")
+    proc = in_process("train", data, "--val", data, "-o", "run/tuned", *TRAIN, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    card = (tmp_path / "run" / "tuned" / "README.md").read_text(encoding="utf-8")
+    front = card.split("\n---\n", 1)[0]
+    assert card.startswith("---\n") and "\nbase_model: sentence-transformers/all-MiniLM-L6-v2" in front
+    assert 'HuggingFaceEmbedding(model_name="run/tuned")' in card
+    assert 'Settings.embed_model = "local:run/tuned"' in card
+    assert "local:run/tuned" in proc.stdout.strip().splitlines()[-1]  # what the CLI says
+    proc = in_process("adapt", data, "--val", data, "-o", "run/adapter", "--adapter-epochs", "1",
+                      cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    card = (tmp_path / "run" / "adapter" / "README.md").read_text(encoding="utf-8")
+    assert 'AdapterEmbeddingModel(base, "run/adapter")' in card

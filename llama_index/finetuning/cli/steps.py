@@ -48,10 +48,11 @@ current_output: list[Path] = []
 
 # Seconds the bundled question writer (SmolLM2-135M through llama.cpp, 4 slots, 2 threads)
 # takes per chunk on a quiet 2-core machine, whole stage included (the quality gate's round
-# trip too): `make demo` measured 4.7 s a chunk at 512 tokens (benchmarks/results/demo.md);
-# the prompt pass dominates, so it grows with the chunk (~8 s at 1024 tokens, from the slope
-# in benchmarks/experiments/results/local_runtime.md). Machines of the same kind varied by
-# ~1.5x between days, so the estimate is rough.
+# trip too), as a prior: the measured time a chunk is in benchmarks/results/demo.md's stage
+# times (docs/index.md quotes it); the prompt pass dominates, so it grows with the chunk (the
+# slope from benchmarks/experiments/results/local_runtime.md). Machines of the same kind
+# varied by ~1.5x between days, so each run measures its own on its first chunks
+# (generation/progress.py) and says it.
 SECONDS_PER_CHUNK_LOCAL = 1.3
 SECONDS_PER_CHUNK_TOKEN_LOCAL = 0.0066
 

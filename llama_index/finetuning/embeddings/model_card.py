@@ -67,6 +67,42 @@ def display_model_id(model_id: str | None) -> str:
     return str(model_id)
 
 
+def hub_base_model(model_id: str | None) -> str | None:
+    """The base model's Hugging Face Hub id, for a card's ``base_model:`` (the bundled MiniLM
+    by its hub name); None for a local folder, which has no hub page.
+
+    Example::
+
+        hub_base_model("BAAI/bge-small-en")   # "BAAI/bge-small-en"
+        hub_base_model("./my_base")           # None
+    """
+    from llama_index.embeddings.adapter.record import portable_name
+
+    name, package = portable_name(model_id)
+    if package:
+        return str(name)
+    if name != model_id or not model_id or "/" not in str(model_id):
+        return None
+    return str(model_id)
+
+
+def shown_path(path: Path) -> str:
+    """A saved folder as the user named it (``run_openai/finetuned_model``), never as an
+    absolute local path (then its name alone)."""
+    return path.name if path.is_absolute() else path.as_posix()
+
+
+def _with_base_model(front: str, base_model: str | None) -> str:
+    """The card's YAML front matter with ``base_model:`` (the Hub links the model to it)."""
+    if not base_model:
+        return front
+    if not front:
+        return f"---\nbase_model: {base_model}\n---\n"
+    if any(line.startswith("base_model:") for line in front.splitlines()):
+        return front
+    return f"---\nbase_model: {base_model}\n" + front[len("---\n") :]
+
+
 def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
@@ -193,12 +229,15 @@ def write_finetune_card(
     selected_on: str | None = None,
     result: FinetuneResult | None = None,
     prompts: tuple[str, str] = ("", ""),
+    base_model: str | None = None,
 ) -> None:
-    """Put this package's section first in ``model_path/README.md`` (after its metadata),
-    the card sentence-transformers wrote after it; write ``finetune_settings.json`` beside it."""
+    """Put this package's section first in ``model_path/README.md`` (after its metadata,
+    which gets ``base_model:``, the hub id, when there is one), the card sentence-transformers
+    wrote after it; write ``finetune_settings.json`` beside it."""
     path = Path(model_path)
     readme = path / "README.md"
     front, library_card = _split_card(readme.read_text(encoding="utf-8") if readme.exists() else "")
+    front = _with_base_model(front, base_model)
     base = settings.get("base model", "the base model")
     kept_base = result is not None and result.checked and result.kept_untrained
     names = {"base": "base model"}
@@ -240,8 +279,8 @@ def write_finetune_card(
     )
     usage = (
         "from llama_index.embeddings.huggingface import HuggingFaceEmbedding\n\n"
-        f'embed_model = HuggingFaceEmbedding(model_name="{path.name}"{args})  # this folder\n'
-        f'# or: Settings.embed_model = "local:{path.name}"'
+        f'embed_model = HuggingFaceEmbedding(model_name="{shown_path(path)}"{args})  # this folder\n'
+        f'# or: Settings.embed_model = "local:{shown_path(path)}"'
     )
     if kept_base:
         intro = _verdict(result, base, "model")
@@ -291,7 +330,7 @@ def write_adapter_card(
     usage = (
         "from llama_index.embeddings.adapter import AdapterEmbeddingModel\n"
         f"{base_loader(base_record)}\n\n"
-        f'embed_model = AdapterEmbeddingModel(base, "{path.name}")  # this folder\n'
+        f'embed_model = AdapterEmbeddingModel(base, "{shown_path(path)}")  # this folder\n'
         "# the base must be the model it was trained over (base_model.json, checked on load)"
     )
     text = render_lead(

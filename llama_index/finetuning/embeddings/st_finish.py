@@ -24,7 +24,7 @@ from ..dataset import EmbeddingQAFinetuneDataset
 from ..outputs import remove_own_dir
 from .finetune_result import FinetuneResult, unchecked_result
 from .merge import AUTO, MERGE_CHOICES, UNCHECKED_MERGE, choose_merge, merge_with_base
-from .model_card import display_model_id, write_finetune_card
+from .model_card import display_model_id, hub_base_model, write_finetune_card
 from .selection import answer_chunks, checking_set, paired_check
 from .training_setup import barrier
 
@@ -132,10 +132,15 @@ def finish(engine: Any, trainer: Any, checkpoint_dir: str) -> FinetuneResult:
     engine.model = model
     if rank0:
         out = Path(output)
+        hub_base = hub_base_model(engine.base_model_id)
+        card = getattr(model, "model_card_data", None)
+        if hub_base and card is not None and not card.base_model:  # else "Base model: Unknown"
+            card.base_model = hub_base
         model.save_pretrained(str(out))
         write_finetune_card(
             out, engine_card_settings(engine, trainer), engine.val_metrics,
             selected_on=selection.description, result=result, prompts=engine.prompts,
+            base_model=hub_base,
         )  # fmt: skip
         remove_own_dir(out / checkpoint_dir)  # only the folder this engine marked
         result.log(f"local:{out}")
