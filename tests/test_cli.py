@@ -110,9 +110,18 @@ def test_evaluate_writes_table_png_and_json(tmp_path, capsys):
         )
         == 0
     )
-    assert "hit_rate@1" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "hit_rate@1" in captured.out
     assert any(p.suffix == ".png" for p in out.iterdir())
     assert any(p.suffix == ".json" for p in out.iterdir())
+    # issue 26.1: 2 questions cannot tell models apart: the table and the last line say so, once
+    assert "queries, searched among 2 chunks. Too small: 2 questions" in captured.out
+    last = captured.out.strip().splitlines()[-1]
+    assert last == (
+        f"warning: {tmp_path / 'val.json'} is too small: 2 questions are too few to tell two "
+        "models apart (20 needed): a difference here is mostly noise"
+    )
+    assert "too few" not in captured.err  # not also as a Python warning
 
 
 def test_run_from_files_to_comparison_in_a_subprocess(fake_openai, tmp_path):

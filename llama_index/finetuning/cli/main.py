@@ -119,8 +119,10 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     specs = check_models(args.model or ["base=offline"], args.base)
     with _lock(output):
         models = {name: build_embed_model(spec, args.base) for name, spec in specs.items()}
-        evaluate_models(dataset, models, output, args.top_k, args.overwrite,
-                        dataset_name=args.dataset)  # fmt: skip
+        comparison = evaluate_models(dataset, models, output, args.top_k, args.overwrite,
+                                     dataset_name=args.dataset)  # fmt: skip
+    if comparison.too_small:  # the last line: these figures cannot tell the models apart
+        print(f"warning: {args.dataset} is too small: {comparison.notice}")
 
 
 def cmd_run(args: argparse.Namespace) -> None:

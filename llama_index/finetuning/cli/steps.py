@@ -355,18 +355,22 @@ def evaluate_models(
 ) -> Any:
     """Compare ``models`` on ``dataset`` (the first is the baseline): print the headline
     table, with paired intervals and wins/losses, and write every metric to ``output_dir``."""
-    from ..evaluation import compare
+    import warnings
 
-    comparison = compare(
-        dataset,
-        models,
-        top_k=top_k,
-        output_dir=output_dir,
-        baseline=next(iter(models)),
-        overwrite=overwrite,
-        dataset_name=dataset_name,
-        seed=seed,
-    )
+    from ..evaluation import SmallSetWarning, compare
+
+    with warnings.catch_warnings():  # a set too small says so in the table and the last line
+        warnings.simplefilter("ignore", SmallSetWarning)
+        comparison = compare(
+            dataset,
+            models,
+            top_k=top_k,
+            output_dir=output_dir,
+            baseline=next(iter(models)),
+            overwrite=overwrite,
+            dataset_name=dataset_name,
+            seed=seed,
+        )
     if title:
         print(f"\n{title}")
     print(comparison.to_markdown())
