@@ -164,7 +164,7 @@ def check_inputs(paths: Sequence[str | os.PathLike], skip_unreadable: bool = Fal
 
     Cheap (no file is parsed): meant to run before any slow work.
     """
-    files, skipped = _expand(paths), []
+    files, skipped = _expand(paths), list[str]()
     for path, _ in files:
         try:
             _check_kind(path)
@@ -234,7 +234,7 @@ def load_nodes(
         raise ValueError(f"max_chunks must be at least 1, got {max_chunks}")
     splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     nodes: list[BaseNode] = []
-    files, skipped = _expand(paths), []
+    files, skipped = _expand(paths), list[str]()
     for path, prefix in files:
         try:
             documents = load_documents([path])
