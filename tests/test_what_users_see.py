@@ -228,3 +228,16 @@ def test_cards_name_the_base_model_and_the_folder_as_the_user_gave_it(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     card = (tmp_path / "run" / "adapter" / "README.md").read_text(encoding="utf-8")
     assert 'AdapterEmbeddingModel(base, "run/adapter")' in card
+
+
+def test_evaluate_ends_on_each_models_verdict_against_the_base(tmp_path):
+    """`evaluate` ended on "report written to ..."; its verdict sat in the table."""
+    data = small_dataset(tmp_path / "d.json", n=24)
+    proc = in_process("evaluate", data, "--model", "base=offline", "--model", "same=offline",
+                      "-o", tmp_path / "report")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last == (
+        "on the 24 questions, ndcg@10: same 1.0000 vs base 1.0000, +0.0000 [+0.0000, +0.0000]: "
+        "no clear difference from base"
+    ), last

@@ -121,8 +121,11 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         models = {name: build_embed_model(spec, args.base) for name, spec in specs.items()}
         comparison = evaluate_models(dataset, models, output, args.top_k, args.overwrite,
                                      dataset_name=args.dataset)  # fmt: skip
-    if comparison.too_small:  # the last line: these figures cannot tell the models apart
-        print(f"warning: {args.dataset} is too small: {comparison.notice}")
+    from .verdict import evaluate_ending
+
+    verdict = evaluate_ending(comparison, args.dataset)  # each model against the base, and
+    if verdict:  # a set too small to tell them apart says so: the last line
+        print(verdict)
 
 
 def cmd_run(args: argparse.Namespace) -> None:

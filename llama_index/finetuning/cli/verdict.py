@@ -40,6 +40,33 @@ def _saved(folder: Path, spec: str) -> str:
     return spec
 
 
+def scores_line(comparison: Any, which: str = "") -> str:
+    """``on the 148 report questions, ndcg@10: finetuned 0.33 vs base 0.32, +0.01 [...]: no
+    clear difference from the base; ...``: each model against the baseline ('' if none)."""
+    metric, base = comparison.metric, comparison.baseline
+    n = len(next(iter(comparison.results.values())).per_query)
+    parts = []
+    for name in comparison.results:
+        d = comparison.differences(name, [metric]).get(metric)
+        if d is None:
+            continue
+        parts.append(
+            f"{name} {d.mean_a:.4f} vs {base} {d.mean_b:.4f}, {d.difference:+.4f} "
+            f"[{d.low:+.4f}, {d.high:+.4f}]: {_word(d).replace('the base', base)}"
+        )
+    if not parts:
+        return ""
+    return f"on the {n} {which}questions, {metric}: " + "; ".join(parts)
+
+
+def too_small(comparison: Any, line: str, which: str) -> str:
+    """``line``, opened by the warning of a set too small to tell models apart, if it is."""
+    notice = getattr(comparison, "notice", None)
+    if not notice:
+        return line
+    return f"warning: {which} is too small: {notice}" + (f"; {line}" if line else "")
+
+
 def run_ending(comparison: Any, model_dir: Path, adapter_dir: Path) -> str:
     """One line: the saved model and adapter (and whether the guard kept the base), and how
     each scored against the base on the report set, with the interval and a word for it."""
@@ -47,20 +74,13 @@ def run_ending(comparison: Any, model_dir: Path, adapter_dir: Path) -> str:
         f"saved {_saved(model_dir, f'local:{model_dir}')} and "
         f"{_saved(adapter_dir, f'adapter:{adapter_dir}')}"
     )
-    metric = comparison.metric
-    n = len(next(iter(comparison.results.values())).per_query)
-    parts = []
-    for name in ("finetuned", "adapter"):
-        d = comparison.differences(name, [metric]).get(metric)
-        if d is None:
-            continue
-        parts.append(
-            f"{name} {d.mean_a:.4f} vs base {d.mean_b:.4f}, {d.difference:+.4f} "
-            f"[{d.low:+.4f}, {d.high:+.4f}]: {_word(d)}"
-        )
-    line = f"{saved}; on the {n} report questions, {metric}: " + "; ".join(parts)
-    notice = getattr(comparison, "notice", None)  # a set too small to tell models apart
-    return f"warning: the report set is too small: {notice}; {line}" if notice else line
+    return too_small(comparison, f"{saved}; {scores_line(comparison, 'report ')}", "the report set")
+
+
+def evaluate_ending(comparison: Any, dataset: str) -> str:
+    """``evaluate``'s last line: each model against the baseline ('' with the baseline alone),
+    opened by the warning of a set too small to tell them apart."""
+    return too_small(comparison, scores_line(comparison), dataset)
 
 
 class NoVerdictLog(logging.Filter):
