@@ -2,12 +2,17 @@
 
 Example::
 
-    from llama_index.finetuning.generation.completion import FEW_SHOT_QUERY_TMPL
+    import asyncio
+
+    from llama_index.finetuning.generation.completion import (
+        FEW_SHOT_QUERY_TMPL,
+        complete_questions,
+    )
     from llama_index.finetuning.llms import LocalLLM
 
     prompt = FEW_SHOT_QUERY_TMPL.format(context_str="The Amazon is 6,400 km long.")
-    await complete_questions(LocalLLM(), prompt, FEW_SHOT_QUERY_TMPL, 2)
-    # 'How long is the Amazon?\\nWhat is the length of the Amazon river?'
+    asyncio.run(complete_questions(LocalLLM(), prompt, FEW_SHOT_QUERY_TMPL, 2))
+    # two lines, one question each: the greedy call's, then a sampled one's
 
 A chat prompt asks a model to follow instructions; a completion shows it a few documents,
 each with the query a searcher would type, then the chunk and ``Query:``, and the model
@@ -21,6 +26,7 @@ so that they differ.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 
@@ -68,18 +74,27 @@ def _takes_request_fields(llm: Any) -> bool:
     return getattr(llm, "runtime_name", None) != "transformers"
 
 
-async def complete_questions(llm: Any, prompt: str, template: CompletionTemplate, n: int) -> str:
-    """``n`` calls of ``prompt`` as a raw completion, each cut at its first line, one per line.
+async def complete_questions(
+    llm: Any, prompt: str, template: CompletionTemplate, n: int, timeout: float | None = None
+) -> str:
+    """``n`` calls of ``prompt`` as a raw completion, each cut at its first line, one per line;
+    ``timeout`` bounds each call, as it bounds a chat prompt's one call.
+
+    Example::
+
+        answer = await complete_questions(llm, FEW_SHOT_QUERY_TMPL.format(context_str=text),
+                                          FEW_SHOT_QUERY_TMPL, 2)
+        parse_questions(answer, text, prompt_tmpl=FEW_SHOT_QUERY_TMPL)
 
     An LLM that takes no request fields is asked once (greedy again would repeat itself).
     """
     if not _takes_request_fields(llm):
-        response = await llm.acomplete(prompt, formatted=True)
+        response = await asyncio.wait_for(llm.acomplete(prompt, formatted=True), timeout)
         return str(response.text).strip().split("\n", 1)[0]
     lines = []
     for i in range(n):
         fields = {"stop": list(template.stop), "max_tokens": template.max_tokens,
                   "temperature": template.sampled_temperature if i else 0.0, "seed": i}  # fmt: skip
-        response = await llm.acomplete(prompt, formatted=True, **fields)
+        response = await asyncio.wait_for(llm.acomplete(prompt, formatted=True, **fields), timeout)
         lines.append(str(response.text).strip().split("\n", 1)[0])
     return "\n".join(lines)

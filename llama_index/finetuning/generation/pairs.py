@@ -184,8 +184,8 @@ async def _run(
                 started = time.monotonic()
                 if isinstance(template, CompletionTemplate):
                     report.llm_calls += n
-                    answer = await asyncio.wait_for(
-                        complete_questions(llm, prompt, template, n), timeout=clock.timeout()
+                    answer = await complete_questions(
+                        llm, prompt, template, n, timeout=clock.timeout()
                     )
                 else:
                     report.llm_calls += 1
