@@ -157,9 +157,10 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--num-questions", type=positive_int, default=2, help="questions per chunk")
     g.add_argument(
         "--prompt",
-        choices=("default", "small"),
+        choices=("default", "small", "few_shot"),
         default="default",
-        help="the question prompt: default (0.4's), or small (written for small local models)",
+        help="the question prompt: default (0.4's), small (written for small local models) or "
+        "few_shot (a few-shot completion for small local models, one question a call)",
     )
     g.add_argument(
         "--temperature",
