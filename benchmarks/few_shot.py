@@ -259,6 +259,19 @@ def decide(store: dict) -> list[str]:
             gain[name] = float(np.mean([x.difference for x in diffs]))
     lines = ["- mean gain over the base on both selection sets: "
              + ", ".join(f"{n} {g:+.4f}" for n, g in gain.items())]  # fmt: skip
+    counts = {
+        d: (per_chunk(store[d]["written"]["few_shot2"]), per_chunk(store[d]["written"]["default"]))
+        for d in domains
+        if {"few_shot2", "default"} <= set(store[d].get("written", {}))
+    }
+    short = [d for d, (few_shot, old) in counts.items() if few_shot <= old]
+    if short:  # A(1) fails on counts alone, whatever the training says
+        return lines + [
+            "- A(1): kept pairs per chunk asked, few_shot2 / default: "
+            + ", ".join(f"{d} {a:.2f} / {b:.2f}" for d, (a, b) in counts.items())
+            + f"; not more on {', '.join(short)} -> **default stays** (rules B and C apply "
+            "only to a few-shot default)"
+        ]
     few = [n for n in ("few_shot1", "few_shot2") if n in gain]
     if "default" not in gain or not few:
         return lines + ["- not decided: an arm has no scores yet"]
