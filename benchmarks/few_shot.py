@@ -316,8 +316,10 @@ def decide(store: dict) -> list[str]:
     return lines
 
 
-def busy(numerator: float, seconds: float | None) -> str:
-    return "not measured" if seconds is None else f"{numerator / seconds:.1f}"
+def busy(numerator: float | None, denominator: float | None) -> str:
+    if numerator is None or denominator is None:
+        return "not measured"
+    return f"{numerator / denominator:.1f}"
 
 
 def report(store: dict, args) -> None:
@@ -348,7 +350,7 @@ def report(store: dict, args) -> None:
             lines.append(
                 f"| {domain} | {name} | {w['kept']} / {w['written']} ({w['chunks_kept']} of "
                 f"{w['chunks']}) | {per_chunk(w):.2f} | {busy(w['seconds'], w['chunks'])} "
-                f"| {busy(60 * w['kept'], w['seconds'])} | {w['top_opening_share']:.2f} "
+                f"| {busy(60 * w['kept'] if w['seconds'] else None, w['seconds'])} | {w['top_opening_share']:.2f} "
                 f"| {json.dumps(w['dropped'])} | {' / '.join(w['examples'][:3])} |"
             )
     lines += ["", "| domain | arm | pairs | part | seeds | gain over the base | minus `default` |",
