@@ -260,6 +260,7 @@ def _configure_logging(args: argparse.Namespace) -> list:
         root.removeHandler(other)
     root.addHandler(handler)
     root.setLevel(libraries)
+    bars_off = [] if verbose else _transformers_bars_off()
     for name in OWN_LOGGERS:
         logging.getLogger(name).setLevel(own)
     if verbose or level:  # asked for: the library shows them (embeddings.library_logs)
@@ -269,11 +270,24 @@ def _configure_logging(args: argparse.Namespace) -> list:
         # counts and reports failures), sentence-transformers a deprecation in llama-index
         for name in quieted:
             logging.getLogger(name).setLevel(logging.ERROR)
-    return [handler, saved, console]
+    return [handler, saved, console, bars_off]
+
+
+def _transformers_bars_off() -> list:
+    """transformers reads HF_HUB_DISABLE_PROGRESS_BARS once, when it is imported: in a process
+    that imported it before the command (a notebook, a test) its "Loading weights" and
+    "Writing model shards" bars are switched off here and back on by :func:`_restore_logging`."""
+    hf_logging = sys.modules.get("transformers.utils.logging")
+    if hf_logging is None or not hf_logging.is_progress_bar_enabled():
+        return []
+    hf_logging.disable_progress_bar()
+    return [hf_logging.enable_progress_bar]
 
 
 def _restore_logging(state: list) -> None:
-    handler, saved, console = state
+    handler, saved, console, bars_off = state
+    for switch_back_on in bars_off:
+        switch_back_on()
     root = logging.getLogger()
     root.removeHandler(handler)
     for other in console:
