@@ -344,7 +344,9 @@ def test_an_index_of_loaded_nodes_scores_as_the_pairs_do(tmp_path, minilm):
     index = VectorStoreIndex(nodes, embed_model=minilm)
     served = evaluate_retriever(pairs, index.as_retriever(similarity_top_k=3), top_k=[1, 3])
     assert served.per_query.retrieved_ids.tolist() == fast.per_query.retrieved_ids.tolist()
-    for a, b in zip(served.per_query.retrieved_scores, fast.per_query.retrieved_scores):
+    for a, b in zip(
+        served.per_query.retrieved_scores, fast.per_query.retrieved_scores, strict=True
+    ):
         assert a == pytest.approx(b, abs=1e-5)
 
 
@@ -534,9 +536,7 @@ def _random_result(ds, noise, seed, top_k=(1, 5, 10), name="m"):
     return score_embeddings(ds, queries, corpus, top_k=list(top_k), name=name)
 
 
-def test_evaluation_searches_the_collection_it_is_given_and_says_what_it_searched(
-    dataset, minilm
-):
+def test_evaluation_searches_the_collection_it_is_given_and_says_what_it_searched(dataset, minilm):
     """Issue 26.1: a set searched among its own few chunks flatters every model; corpus=
     (a dict or the nodes of the index) adds the rest of the collection, and the result says
     how many chunks were searched and that 3 questions cannot tell two models apart."""
@@ -569,9 +569,7 @@ def test_evaluation_searches_the_collection_it_is_given_and_says_what_it_searche
     assert not full.too_small and full.notice is None
 
 
-def test_compare_searches_the_given_corpus_and_its_table_says_a_set_is_too_small(
-    dataset, minilm
-):
+def test_compare_searches_the_given_corpus_and_its_table_says_a_set_is_too_small(dataset, minilm):
     small = dataset.subset(["q-revenue", "q-riders", "q-covid"])
     with pytest.warns(SmallSetWarning) as caught:
         report = compare(small, {"a": minilm, "b": minilm}, top_k=[1, 5], baseline="a",

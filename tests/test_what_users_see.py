@@ -219,7 +219,9 @@ def test_cards_name_the_base_model_and_the_folder_as_the_user_gave_it(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     card = (tmp_path / "run" / "tuned" / "README.md").read_text(encoding="utf-8")
     front = card.split("\n---\n", 1)[0]
-    assert card.startswith("---\n") and "\nbase_model: sentence-transformers/all-MiniLM-L6-v2" in front
+    assert (
+        card.startswith("---\n") and "\nbase_model: sentence-transformers/all-MiniLM-L6-v2" in front
+    )
     assert 'HuggingFaceEmbedding(model_name="run/tuned")' in card
     assert 'Settings.embed_model = "local:run/tuned"' in card
     assert "local:run/tuned" in proc.stdout.strip().splitlines()[-1]  # what the CLI says

@@ -215,7 +215,10 @@ class FinetuneResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **asdict(self), "gain": self.gain, "notice": self.notice, "too_small": self.too_small
+            **asdict(self),
+            "gain": self.gain,
+            "notice": self.notice,
+            "too_small": self.too_small,
         }
 
     @classmethod

@@ -189,7 +189,9 @@ async def _run(
                     )
                 else:
                     report.llm_calls += 1
-                    response = await asyncio.wait_for(llm.acomplete(prompt), timeout=clock.timeout())
+                    response = await asyncio.wait_for(
+                        llm.acomplete(prompt), timeout=clock.timeout()
+                    )
                     answer = str(response.text)
                 clock.answered(time.monotonic() - started)
                 llm_answered = True
@@ -263,7 +265,9 @@ async def _run(
     try:
         if todo:
             jobs = [ask(nid) for nid in todo]
-            await run_jobs(jobs, workers=slots)  # the bar: clock (a chunk stopped early is not done)
+            await run_jobs(
+                jobs, workers=slots
+            )  # the bar: clock (a chunk stopped early is not done)
     except (asyncio.CancelledError, KeyboardInterrupt):
         if journal is not None:
             journal.close()
