@@ -242,3 +242,23 @@ def test_the_bundled_writer_says_once_that_it_writes_english_only():
     said = [str(w.message) for w in caught]
     assert len(said) == 1
     assert "English questions only" in said[0] and "generate_pseudo_query_pairs" in said[0]
+
+
+def test_the_bundled_writer_is_asked_without_the_language_sentence_and_others_with_it():
+    """SmolLM2-135M writes English only and kept fewer questions with the sentence; any other
+    writer, and any template the user passes, is sent as given."""
+    from llama_index.finetuning.generation.parsing import (
+        DEFAULT_QA_GENERATE_PROMPT_TMPL,
+        LANGUAGE_SENTENCE,
+        SMALL_MODEL_QA_PROMPT_TMPL,
+        prompt_for_writer,
+    )
+
+    bundled = prompt_for_writer(DEFAULT_QA_GENERATE_PROMPT_TMPL, LocalLLM())
+    assert LANGUAGE_SENTENCE in DEFAULT_QA_GENERATE_PROMPT_TMPL
+    assert bundled == DEFAULT_QA_GENERATE_PROMPT_TMPL.replace(LANGUAGE_SENTENCE, "")
+    other = OpenAI(model="gpt-4o-mini", api_key="test")
+    assert prompt_for_writer(DEFAULT_QA_GENERATE_PROMPT_TMPL, other) == (
+        DEFAULT_QA_GENERATE_PROMPT_TMPL
+    )
+    assert prompt_for_writer(SMALL_MODEL_QA_PROMPT_TMPL, LocalLLM()) == SMALL_MODEL_QA_PROMPT_TMPL

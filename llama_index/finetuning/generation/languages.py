@@ -203,6 +203,13 @@ def is_mostly_english(texts: Iterable[str], sample: int = 50) -> bool:
     return not verdicts or 2 * sum(verdicts) >= len(verdicts)
 
 
+def is_bundled_writer(llm: Any) -> bool:
+    """Whether ``llm`` is the bundled SmolLM2-135M (a ``LocalLLM`` with no model file given)."""
+    return getattr(llm, "model_path", "") is None and getattr(llm, "model_name", None) == (
+        BUNDLED_WRITER
+    )
+
+
 def warn_if_the_writer_cannot(llm: Any, texts: Iterable[str]) -> bool:
     """Warn (once, a :class:`GenerationWarning`) when ``llm`` is the bundled writer, which
     writes English only, and most of ``texts`` are not English; return whether it warned.
@@ -213,8 +220,7 @@ def warn_if_the_writer_cannot(llm: Any, texts: Iterable[str]) -> bool:
 
         warn_if_the_writer_cannot(LocalLLM(), ["大熊猫主要生活在四川。"])   # warns, True
     """
-    bundled = getattr(llm, "model_path", "") is None
-    if not (bundled and getattr(llm, "model_name", None) == BUNDLED_WRITER):
+    if not is_bundled_writer(llm):
         return False
     if is_mostly_english(texts):
         return False

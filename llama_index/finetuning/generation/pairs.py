@@ -60,6 +60,7 @@ from .parsing import (
     DEFAULT_QA_GENERATE_PROMPT_TMPL,
     FOLLOW_UP_PROMPT,
     parse_questions,
+    prompt_for_writer,
     resolve_prompt,
     usable_questions,
 )
@@ -120,7 +121,7 @@ async def _generate(
             raise ValueError(
                 "num_questions_per_chunk and num_workers must be >= 1, retry_limit >= 0"
             )
-        template = resolve_prompt(qa_generate_prompt_tmpl)
+        template = prompt_for_writer(resolve_prompt(qa_generate_prompt_tmpl), llm)
         if follow_up is True:
             follow_up = FOLLOW_UP_PROMPT
         elif follow_up and not (isinstance(follow_up, str) and follow_up.strip()):

@@ -23,7 +23,7 @@ import re
 from .answer_shapes import answer_lines, is_closing
 from .completion import FEW_SHOT_QUERY_TMPL, CompletionTemplate
 from .filters import is_degenerate, is_prompt_echo, rule_reason, starts_like_a_question
-from .languages import has_question_word
+from .languages import has_question_word, is_bundled_writer
 from .text_units import ends_as_question
 
 # The placeholders are the ones of llama-index-finetuning 0.4, so users' own templates work.
@@ -79,6 +79,28 @@ def prompt_for(llm: object) -> str:
     """The prompt ``generate`` uses for ``llm`` when none is given: the one the LLM names
     (``LocalLLM.question_prompt``: ``"few_shot"``), else ``"default"``."""
     return getattr(llm, "question_prompt", None) or "default"
+
+
+#: The default prompt's sentence that asks for the excerpt's language. The bundled writer
+#: (SmolLM2-135M) writes English only, and with this sentence it kept fewer English questions
+#: (benchmarks/results/prompt_language.md), so it is asked without it.
+LANGUAGE_SENTENCE = "Ask them in the language of the excerpt. "
+ENGLISH_WRITER_QA_PROMPT_TMPL = DEFAULT_QA_GENERATE_PROMPT_TMPL.replace(LANGUAGE_SENTENCE, "")
+
+
+def prompt_for_writer(template: str, llm: object) -> str:
+    """The template ``llm`` is sent: the default prompt without :data:`LANGUAGE_SENTENCE`
+    for the bundled English-only writer; any other template, or writer, unchanged.
+
+    Example::
+
+        from llama_index.finetuning.llms import LocalLLM
+
+        prompt_for_writer(DEFAULT_QA_GENERATE_PROMPT_TMPL, LocalLLM())  # no language sentence
+    """
+    if template == DEFAULT_QA_GENERATE_PROMPT_TMPL and is_bundled_writer(llm):
+        return ENGLISH_WRITER_QA_PROMPT_TMPL
+    return template
 
 
 def resolve_prompt(prompt: str) -> str:
