@@ -25,12 +25,15 @@ HERE = Path(__file__).resolve().parent
 ORDER = [
     "demo", "writers", "writers_questions_asked", "gate",
     "generation", "local_llm", "st_finetune", "adapter",
-    "evaluation", "metadata_text", "scale", "scale_generation", "synthetic_only", "prompt_variety",
+    "evaluation", "metadata_text", "guard_cost", "scale", "scale_generation", "synthetic_only",
+    "prompt_variety", "prompt_language", "few_shot",
 ]  # fmt: skip
 # scale_generation is `scale.py --only generation --out benchmarks/results/scale_generation.md`
 # (scale.py itself measures every section into scale.md); writers_questions_asked is
 # `writers.py --only "one request" "one question" --out .../writers_questions_asked.md`.
-NOT_BY_DEFAULT = ["scale_generation", "writers_questions_asked"]
+# guard_cost (hours on 2 cores: three training arms a run, and a 50k-chunk corpus) runs when
+# asked: --only guard_cost.
+NOT_BY_DEFAULT = ["scale_generation", "writers_questions_asked", "guard_cost"]
 EXPERIMENTS = HERE / "experiments" / "results"
 SLOW = ["make_datasets"]
 
