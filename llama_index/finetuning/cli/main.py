@@ -10,7 +10,7 @@ Example::
 
 Every subcommand has ``--help``. Models are named the same way everywhere (:mod:`.models`):
 ``offline`` (the bundled all-MiniLM-L6-v2), ``local:<folder or hub id>`` or the folder or
-hub id alone, ``openai:<model>``, ``adapter:<folder>`` (over ``--base``). LLMs are ``local``
+hub id alone, ``openai:<model>``, ``adapter:<folder or hub id>`` (over ``--base``). LLMs are ``local``
 (the bundled SmolLM2, default), ``gguf:<file>``, ``openai:<model>`` (needs OPENAI_API_KEY)
 or ``openai-like:<model>`` with ``--api-base``. Exit status: 0 done, 1 ran but not all of
 it (LLM calls failed), 2 refused (bad input, an output holding other data or being written),

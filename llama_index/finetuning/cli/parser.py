@@ -27,7 +27,7 @@ SPEC_OFFLINE = "offline (the bundled all-MiniLM-L6-v2)"
 SPEC_LOCAL = "local:<folder or hub id>"
 SPEC_HUB = "<hub id or folder> (e.g. BAAI/bge-small-en)"
 SPEC_OPENAI = "openai:<model> (needs OPENAI_API_KEY)"
-SPEC_ADAPTER = "adapter:<folder> (an adapter over --base)"
+SPEC_ADAPTER = "adapter:<folder or hub id> (an adapter over --base)"
 
 # The engines' defaults, shown in --help (tests/test_cli.py checks them against the engines).
 ST_EPOCHS, ST_BATCH_SIZE, ST_HARD_NEGATIVES = 2, 10, 1
@@ -357,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--base",
         default="offline",
-        help="the base model under adapter:<folder> specs (a SPEC, not an adapter)",
+        help="the base model under adapter:<folder or hub id> specs (a SPEC, not an adapter)",
     )
     p.add_argument("--top-k", type=positive_int, nargs="+", default=[1, 5, 10], help="cut-offs")
     _add_output(p, "evaluation", "the report folder", old="--output-dir")
