@@ -19,7 +19,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from gate import DATA, HERE, LABELS, gate_verdicts, read_rows, share, wilson
+from gate_rows import DATA, HERE, LABELS, gate_verdicts, read_rows, share, wilson
 
 MULTILINGUAL = DATA / "multilingual_questions.jsonl"
 
@@ -64,7 +64,7 @@ def verdicts_at(commit: str, path: Path) -> list[tuple[str, str | None]]:
         ).stdout  # fmt: skip
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         code = (
-            f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import gate; "
+            f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import gate_rows as gate; "
             f"assert gate.filter_pairs.__module__ and sys.modules['llama_index.finetuning']"
             f".__file__.startswith({tmp!r}), 'not the library of the commit'; "
             f"print(json.dumps(gate.gate_verdicts(gate.read_rows(gate.Path({str(path)!r})))))"

@@ -34,7 +34,7 @@ from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayloa
 from llama_index.core.constants import DEFAULT_EMBED_BATCH_SIZE
 from llama_index.core.utils import infer_torch_device
 
-from .hub import adapter_folder
+from .folder import adapter_folder
 from .record import base_mismatch, describe_record, read_base_record
 from .utils import BaseAdapter, adapter_dims, load_adapter
 

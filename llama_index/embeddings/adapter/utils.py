@@ -38,9 +38,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_model, save_model
 from torch import Tensor, nn
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-LEGACY_WEIGHTS_NAME = "pytorch_model.bin"
+from .folder import CONFIG_NAME, LEGACY_WEIGHTS_NAME, WEIGHTS_NAME, adapter_folder
+
 _CLASS_KEY = "adapter_class"
 _OWNER = "llama-index-finetuning-embeddings"  # ownership.py: this file is this package's
 
@@ -334,7 +333,6 @@ def load_adapter(
         ValueError: the config does not fit ``adapter_cls``, the weights do not fit the
             config, or a legacy file holds more than tensors. The message names the file.
     """
-    from .hub import adapter_folder
 
     folder = adapter_folder(input_path)
     config_file = folder / CONFIG_NAME

@@ -87,7 +87,7 @@ def check_model(spec: Spec, label: str = "") -> bool:
     label = label or f"--model {spec.kind}:{spec.value}"
     if spec.kind == "adapter":
         if not Path(spec.value).is_dir():
-            from llama_index.embeddings.adapter.hub import adapter_folder, looks_like_repo_id
+            from llama_index.embeddings.adapter.folder import adapter_folder, looks_like_repo_id
 
             if not looks_like_repo_id(spec.value):
                 raise CLIError(f"{label}: no such adapter folder")
