@@ -181,6 +181,8 @@ def test_an_adapter_id_neither_a_folder_nor_cached_offline_is_one_clear_error():
         FileNotFoundError, match="no folder 'nobody/no-such-adapter'.*not in the cache"
     ):
         load_adapter("nobody/no-such-adapter")
+    with pytest.raises(FileNotFoundError, match="no folder 'runs--1/adapter'"):
+        load_adapter("runs--1/adapter")  # not a valid repo id either: the same one error
 
 
 def test_a_push_refuses_what_others_could_not_use_before_any_upload(tmp_path):

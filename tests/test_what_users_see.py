@@ -100,6 +100,20 @@ def test_a_run_that_asked_nothing_leaves_no_journal_and_no_full_bar(tmp_path):
     assert "4/4" not in proc.stderr
 
 
+def test_a_pseudo_run_that_found_no_sentence_leaves_no_empty_dataset(tmp_path):
+    """The pseudo-query generator left {"queries": {}, ...} behind when no chunk had a sentence."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("12 | 34 | 56\n78 | 90 | 11\n")
+    (docs / "b.txt").write_text("- 2021\n- 2022\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = in_process("generate", docs, "--generator", "pseudo", "-o", out / "d.json")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "no chunk got a question" in proc.stderr
+    assert list(out.iterdir()) == []
+
+
 # ---- 26.6 quiet means quiet --------------------------------------------------------------------
 
 

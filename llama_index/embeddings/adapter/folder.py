@@ -52,13 +52,13 @@ def adapter_folder(path_or_repo_id: str | os.PathLike, revision: str | None = No
         return Path(path_or_repo_id)
     repo_id = os.fspath(path_or_repo_id)
     from huggingface_hub import constants, snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
 
     try:
         folder = snapshot_download(
             repo_id, revision=revision, allow_patterns=list(DOWNLOADED_FILES)
         )
-    except (LocalEntryNotFoundError, HfHubHTTPError) as e:
+    except (LocalEntryNotFoundError, HfHubHTTPError, HFValidationError) as e:
         offline = " (HF_HUB_OFFLINE=1: the cache only)" if constants.HF_HUB_OFFLINE else ""
         raise FileNotFoundError(
             f"no folder {repo_id!r}, and the Hub repo {repo_id!r} is not in the cache and "

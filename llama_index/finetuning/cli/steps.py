@@ -168,6 +168,8 @@ def generate_dataset(nodes: list, output: Path, args: argparse.Namespace) -> Any
             show_progress=not settings["quiet"],
         )
         current_output.clear()
+        if not len(ds):  # an empty dataset file is litter, not a result
+            discard_dataset(output)
         missing = sum(nid not in ds.corpus for nid in texts)
         return _check_complete(ds, Shortfall(len(texts), pseudo=missing), output)
     import warnings

@@ -244,8 +244,8 @@ class FinetuneResult:
         """
         line = self.ending(use)
         below = self.checked and not self.kept_untrained and (self.gain or 0.0) < 0
-        if below and self.notice:
-            line += f"; {self.notice}"
+        if below:  # the ending has said a small set already
+            line += f"; {self._verdict_notice()}"
         level = logging.WARNING if self.notice else logging.INFO
         logger.log(level, line, extra={"verdict": True})
         return self

@@ -30,11 +30,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from llama_index.embeddings.adapter.folder import CARD_NAME, CONFIG_NAME
 from llama_index.embeddings.adapter.hub import check_pushable, push_adapter_to_hub
+from llama_index.embeddings.adapter.record import RECORD_NAME
 from llama_index.embeddings.adapter.utils import saved_adapter_class
 
 KEPT_HOME = ("checkpoints",)  # folders of a model output that are not part of the model
-CARD_NAME = "README.md"
 
 
 def folder_kind(model_path: str | os.PathLike) -> str:
@@ -42,9 +43,9 @@ def folder_kind(model_path: str | os.PathLike) -> str:
     path = Path(model_path)
     if (path / "modules.json").is_file() or (path / "config_sentence_transformers.json").is_file():
         return "model"
-    if (path / "config.json").is_file() and saved_adapter_class(path) is not None:
+    if (path / CONFIG_NAME).is_file() and saved_adapter_class(path) is not None:
         return "adapter"
-    if (path / "base_model.json").is_file():
+    if (path / RECORD_NAME).is_file():
         return "adapter"
     raise FileNotFoundError(
         f"{path} is neither a finetuned model (no modules.json) nor an adapter folder (no "

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..dataset import EmbeddingQAFinetuneDataset
 from ..outputs import remove_own_dir
+from .candidates import encode as encode_texts
 from .finetune_result import FinetuneResult, unchecked_result
 from .merge import AUTO, MERGE_CHOICES, UNCHECKED_MERGE, choose_merge, merge_with_base
 from .model_card import display_model_id, hub_base_model, write_finetune_card
@@ -46,10 +47,7 @@ def score_model(
     query_prompt, passage_prompt = prompts
 
     def encode(texts: dict[str, str], prompt: str):
-        return model.encode(
-            list(texts.values()), prompt=prompt or None, batch_size=batch_size,
-            convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False,
-        )  # fmt: skip
+        return encode_texts(model, list(texts.values()), prompt, batch_size)
 
     return score_embeddings(
         dataset,
@@ -78,7 +76,7 @@ def finish(engine: Any, trainer: Any, checkpoint_dir: str) -> FinetuneResult:
     engine.val_metrics = {}
     if checking:
         batch_size = max(32, engine.batch_size)
-        found = getattr(engine, "checking", None)  # the candidates, ranked once by the base
+        found = engine.checking  # the candidates, ranked once by the base
         ranked_on = found.checking if found is not None else selection.val
         base_eval = (
             found.base_scores
@@ -166,7 +164,7 @@ def engine_card_settings(engine: Any, trainer: Any) -> dict[str, Any]:
         "checking chunks searched": len(val.corpus) if val else 0,
         "checking chunks ranked at each evaluation": (
             len(engine.checking.checking.corpus)
-            if getattr(engine, "checking", None)
+            if engine.checking
             else (len(val.corpus) if val else 0)
         ),
         "merge (share of the finetuned weights)": engine.merge,

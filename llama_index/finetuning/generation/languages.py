@@ -153,8 +153,9 @@ def _either(table: dict[str, str]) -> re.Pattern[str]:
 _SOURCE_RE, _ABOUT_RE = _either(_SOURCE), _either(_ABOUT)
 _QUESTION_NOUN_RE, _WRITE_RE = _either(_QUESTION_NOUN), _either(_WRITE)
 _OTHER_QUESTION = re.compile(
-    r"什么|哪|谁|多少|多[长大高久远重宽深]|几|为什么|怎么|怎样|如何|是否|吗[。]?$|呢[。]?$"
-    r"|何|どこ|いつ|誰|なぜ|どの|どう|いくつ|いくら|か[。]?$"
+    # 几乎 (almost), 任何 (any), 何况 (moreover), 哪怕 (even if) ask nothing
+    r"什么|哪(?!怕)|谁|多少|多[长大高久远重宽深]|几(?!乎)|为什么|怎么|怎样|如何|是否|吗[。]?$|呢[。]?$"
+    r"|(?<!任)何(?!况)|どこ|いつ|誰|なぜ|どの|どう|いくつ|いくら|か[。]?$"
     r"|무엇|어디|언제|누구|왜|어떻|얼마|몇|까[.]?$"
     r"|^(?:¿|कितन|किस|ποι|πόσ|(?:что|кто|где|когда|почему|как|какой|какая|какие|каков|сколько"
     r"|зачем|чем|чей|wer|wann|wo|warum|wie|welche[mnrs]?|wieso|weshalb|wozu"

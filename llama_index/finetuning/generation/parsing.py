@@ -75,12 +75,6 @@ FOLLOW_UP_PROMPT = (
 )
 
 
-def prompt_for(llm: object) -> str:
-    """The prompt ``generate`` uses for ``llm`` when none is given: the one the LLM names
-    (``LocalLLM.question_prompt``: ``"few_shot"``), else ``"default"``."""
-    return getattr(llm, "question_prompt", None) or "default"
-
-
 #: The default prompt's sentence that asks for the excerpt's language. The bundled writer
 #: (SmolLM2-135M) writes English only, and with this sentence it kept fewer English questions
 #: (benchmarks/results/prompt_language.md), so it is asked without it.
