@@ -82,6 +82,24 @@ def test_candidates_are_bounded_and_score_the_base_as_the_whole_corpus_does(base
     assert set(again.checking.corpus) == set(kept)
 
 
+def test_a_corpus_larger_than_the_pool_is_ranked_as_a_sample_holding_every_answer(base):
+    """The pass before training embeds ``pool`` chunks, not the corpus: a seeded sample that
+    holds every answer, so base and trained models are compared among the same chunks."""
+    val = with_noise(small_dataset(), 300)
+    answers = {d for docs in val.relevant_docs.values() for d in docs}
+    counting = CountingModel(base)
+    found = base_candidates(val, counting, per_question=10, pool=len(answers) + 40, seed=3)
+    assert len(counting.texts) == len(val.queries) + len(answers) + 40
+    assert found.corpus_size == len(val.corpus) and found.pool_size == len(answers) + 40
+    assert answers <= set(found.checking.corpus)
+    again = base_candidates(val, base, per_question=10, pool=len(answers) + 40, seed=3)
+    assert set(again.checking.corpus) == set(found.checking.corpus)
+    whole = base_candidates(val, base, per_question=10, pool=None)
+    assert whole.pool_size == len(val.corpus)
+    # fewer distractors: the base finds the answers at least as easily as in the whole corpus
+    assert found.base_scores.summary["ndcg@10"] >= whole.base_scores.summary["ndcg@10"] - 1e-9
+
+
 def test_mining_pass_hands_over_the_vectors_it_made(base):
     ds = small_dataset()
     vectors: dict[str, np.ndarray] = {}

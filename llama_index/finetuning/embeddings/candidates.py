@@ -22,6 +22,15 @@ are reused for the final comparison. A trained model's score among the candidate
 upper bound of its whole-corpus score: it can only be lower over the whole corpus if a chunk
 the base ranked below ``per_question`` enters its top 10. ``benchmarks/guard_cost.py``
 measures how often the checkpoint and the verdict differ from whole-corpus ones.
+
+A corpus larger than ``pool`` chunks (default 5,000) is not ranked whole even once: the base
+model ranks a seeded sample of ``pool`` chunks that holds every answer, so the pass before
+training costs the same on 50k chunks as on 5k. The accuracy this costs, stated: every model
+is ranked among the same sample, so the comparison (checkpoint, merge weight, base or not) is
+between equals; the scores themselves are those of a smaller collection, higher than over
+the whole corpus (an answer's rank among a uniform sample of a share ``s`` of the other
+chunks is, on average, ``1 + s * (whole-corpus rank - 1)``). The result says so
+(``ranked_among`` of ``corpus_size``).
 """
 
 from __future__ import annotations
@@ -36,6 +45,8 @@ from ..dataset import EmbeddingQAFinetuneDataset
 #: Chunks kept per checking question (the base model's best), besides its answers.
 #: ``benchmarks/results/guard_cost.md`` compares 20, 50 and 100 with the whole corpus.
 DEFAULT_CANDIDATES = 50
+#: Chunks the base model ranks at most before training (a seeded sample holding every answer).
+DEFAULT_POOL = 5_000
 
 
 @dataclass(frozen=True)
@@ -44,9 +55,10 @@ class Candidates:
 
     Attributes:
         checking: the checking questions and answers; its corpus is the candidates only.
-        base_scores: the base model's ``EvaluationResult`` over the whole corpus (per
-            question; NDCG@10 and the other metrics at 1, 5, 10).
+        base_scores: the base model's ``EvaluationResult`` over the whole corpus, or over
+            the pool when the corpus is larger (per question; metrics at 1, 5, 10).
         corpus_size: chunks in the whole corpus the candidates were taken from.
+        pool_size: chunks the base model ranked (``corpus_size`` unless it was sampled).
         per_question: the base model's best chunks kept per question.
     """
 
@@ -54,6 +66,7 @@ class Candidates:
     base_scores: Any
     corpus_size: int
     per_question: int
+    pool_size: int = 0
 
 
 def check_candidates(per_question: Any) -> int | None:
@@ -83,17 +96,23 @@ def base_candidates(
     prompts: tuple[str, str] = ("", ""),
     batch_size: int = 32,
     passage_vectors: dict[str, np.ndarray] | None = None,
+    pool: int | None = DEFAULT_POOL,
+    seed: int = 0,
 ) -> Candidates:
     """Rank ``dataset.corpus`` once with the base ``model``; keep each question's best
     ``per_question`` chunks and its answers (see the module's docstring).
 
     ``passage_vectors``: ``{chunk text: embedding}`` the same model already made with the
     same passage prompt (the hard-negative mining pass); only the other chunks are embedded.
+    ``pool``: a corpus larger than this is ranked as a sample of ``pool`` chunks holding every
+    answer (seeded by ``seed``); ``None`` ranks the whole corpus whatever its size.
     """
     from ..evaluation import score_embeddings
     from ..evaluation.ranking import exact_top_k
 
     per_question = check_candidates(per_question) or DEFAULT_CANDIDATES
+    corpus_size = len(dataset.corpus)
+    dataset = sampled_pool(dataset, pool, seed)
     query_prompt, passage_prompt = prompts
     queries = encode(model, list(dataset.queries.values()), query_prompt, batch_size)
     known = passage_vectors or {}
@@ -113,4 +132,27 @@ def base_candidates(
         relevant_docs={q: list(docs) for q, docs in dataset.relevant_docs.items()},
         mode=dataset.mode,
     )
-    return Candidates(checking, base_scores, len(dataset.corpus), per_question)
+    return Candidates(checking, base_scores, corpus_size, per_question, len(dataset.corpus))
+
+
+def sampled_pool(
+    dataset: EmbeddingQAFinetuneDataset, pool: int | None, seed: int = 0
+) -> EmbeddingQAFinetuneDataset:
+    """``dataset`` with its corpus cut to a seeded sample of ``pool`` chunks that holds every
+    answer; ``dataset`` itself if its corpus is no larger than ``pool`` (or ``pool`` is None).
+
+    >>> small = sampled_pool(big, pool=5_000)      # len(small.corpus) == 5_000
+    """
+    import random
+
+    if pool is None or len(dataset.corpus) <= pool:
+        return dataset
+    answers = {d for docs in dataset.relevant_docs.values() for d in docs if d in dataset.corpus}
+    others = [d for d in dataset.corpus if d not in answers]
+    kept = answers | set(random.Random(seed).sample(others, max(0, pool - len(answers))))
+    return EmbeddingQAFinetuneDataset(
+        queries=dict(dataset.queries),
+        corpus={d: t for d, t in dataset.corpus.items() if d in kept},
+        relevant_docs={q: list(docs) for q, docs in dataset.relevant_docs.items()},
+        mode=dataset.mode,
+    )

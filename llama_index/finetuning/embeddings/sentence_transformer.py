@@ -276,7 +276,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             if self.candidates is not None:  # every process: they must rank the same chunks
                 self.checking = base_candidates(
                     selection.val, model, self.candidates, self.prompts, batch_size,
-                    passage_vectors=passage_vectors,
+                    passage_vectors=passage_vectors, seed=self.seed,
                 )  # fmt: skip
             ranked_on = self.checking.checking if self.checking else selection.val
             evaluator = ir_evaluator(ranked_on, model, self.prompts, batch_size=batch_size)

@@ -162,6 +162,9 @@ def engine_card_settings(engine: Any, trainer: Any) -> dict[str, Any]:
         "checking set": checking_set(selection, engine.holdout),
         "checking questions": len(val.queries) if val else 0,
         "checking chunks searched": len(val.corpus) if val else 0,
+        "checking chunks ranked by the base model before training (a sample if fewer)": (
+            engine.checking.pool_size if engine.checking else "-"
+        ),
         "checking chunks ranked at each evaluation": (
             len(engine.checking.checking.corpus)
             if engine.checking
