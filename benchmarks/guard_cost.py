@@ -6,15 +6,19 @@ Usage::
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/guard_cost.py --runs 50k
     .venv/bin/python benchmarks/guard_cost.py --report     # results/guard_cost.json -> .md
 
-Each run trains the bundled MiniLM (``model_id="offline"``) on one training set in three arms,
-same seed, side by side:
+Each run trains the bundled MiniLM (``model_id="offline"``) on one training set in the arms of
+``RUN_ARMS`` (or ``--arms``), same seed, one after the other:
 
 * ``defaults``: the engine as shipped (checking ranks among the base model's top 50 per
   question + answers, ``merge="auto"``, the hold-out capped at 150 questions);
 * ``whole``: the same, but every evaluation ranks over the whole checking corpus
   (``candidates=None``): the reference for agreement (checkpoint, merge, verdict);
 * ``v04``: llama-index-finetuning 0.4's settings (batch 10, 2 epochs, no hard negatives,
-  nothing checked, nothing merged).
+  plain random batches, nothing checked, nothing merged);
+* ``hard_negatives`` / ``no_negatives``: the defaults with 1 / 0 mined negatives a question
+  (1 was the default until ``small_sets.py`` chose 0);
+* ``all``: the defaults, but trained on every pair, unmerged (``holdout=0, merge=1.0``): what
+  the guard's hold-out and merge must not lose to on human-quality pairs.
 
 Time is split by wrapping the engine's own steps (no library change): mining, the candidate
 pass, each ``trainer.evaluate``, checkpoint saves, the finish (merge choice = evaluations +
@@ -48,12 +52,24 @@ RUNS = {
         DATA / "pyref_select.json",
         DATA / "pyref_report.json",
     ),
+    "pyref_human": (DATA / "pyref_select.json", None, DATA / "pyref_report.json"),
     "50k": (DATA / "lyft_train.json", None, DATA / "uber_report.json"),
 }
 ARMS = {
     "defaults": {},
     "whole": {"candidates": None},
-    "v04": {"hard_negatives": 0, "holdout": 0.0, "merge": 1.0},
+    "v04": {"hard_negatives": 0, "holdout": 0.0, "merge": 1.0, "no_duplicates": False},
+    "hard_negatives": {"hard_negatives": 1},
+    "no_negatives": {"hard_negatives": 0},
+    "all": {"holdout": 0.0, "merge": 1.0},
+}
+# which arms a run trains unless --arms says otherwise
+RUN_ARMS = {
+    "10k_weak": ["defaults", "v04", "hard_negatives"],
+    "pyref_weak": ["defaults", "v04"],
+    "10k_human": ["defaults", "all"],
+    "pyref_human": ["defaults", "all"],
+    "50k": ["defaults"],
 }
 
 
@@ -178,7 +194,11 @@ def report_scores(folder: str, report, base_eval) -> dict:
     diff = paired_check(
         saved.per_query["ndcg@10"].to_numpy(), base_eval.per_query["ndcg@10"].to_numpy()
     )
-    return {"ndcg@10": round(float(saved.summary["ndcg@10"]), 4), "vs_base": diff}
+    return {
+        "ndcg@10": round(float(saved.summary["ndcg@10"]), 4),
+        "vs_base": diff,
+        "per_query": [round(float(x), 5) for x in saved.per_query["ndcg@10"].to_numpy()],
+    }
 
 
 def run(name: str, seed: int, arms: list[str]) -> list[dict]:
@@ -273,7 +293,55 @@ def markdown(records: list[dict], note: str) -> str:
             f"{r['merge'] == w['merge']} | {r['kept_base'] == w['kept_base']} | "
             f"{r['report']['ndcg@10'] - w['report']['ndcg@10']:+.4f} |"
         )
+    lines += pairwise(records)
     return "\n".join(lines) + "\n"
+
+
+def pairwise(records: list[dict]) -> list[str]:
+    """Defaults against the 0.4 settings, against training on all pairs unmerged, and hard
+    negatives against none: wall-time ratio and report NDCG@10 difference, per run and seed,
+    then seed-averaged per question."""
+    import numpy as np
+
+    from llama_index.finetuning.evaluation.stats import paired_difference
+
+    by = {(r["run"], r["seed"], r["arm"]): r for r in records}
+    lines = [
+        "",
+        "## Arm against arm, on the report set (chose nothing)",
+        "",
+        "| run | seed | arm - other arm | wall ratio | report NDCG@10 difference [95% CI] (wins/losses) |",
+        "|---|---|---|---:|---|",
+    ]
+    pairs = [("defaults", "v04"), ("defaults", "all"), ("hard_negatives", "no_negatives")]
+    for run_name in dict.fromkeys(r["run"] for r in records):
+        for a, b in pairs:
+            seeds = sorted(
+                s for (n, s, arm) in by if n == run_name and arm == a and (n, s, b) in by
+            )
+            scores_a, scores_b = [], []
+            for seed in seeds:
+                x, y = by[(run_name, seed, a)], by[(run_name, seed, b)]
+                if "per_query" not in x["report"] or "per_query" not in y["report"]:
+                    continue
+                qa, qb = np.asarray(x["report"]["per_query"]), np.asarray(y["report"]["per_query"])
+                scores_a.append(qa)
+                scores_b.append(qb)
+                d = paired_difference(qa, qb)
+                lines.append(
+                    f"| {run_name} | {seed} | {a} - {b} | {x['wall_s'] / y['wall_s']:.2f}x | "
+                    f"{d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}] ({d.wins}/{d.losses}) |"
+                )
+            if len(scores_a) > 1:
+                d = paired_difference(np.mean(scores_a, axis=0), np.mean(scores_b, axis=0))
+                ratio = np.mean(
+                    [by[(run_name, s, a)]["wall_s"] / by[(run_name, s, b)]["wall_s"] for s in seeds]
+                )
+                lines.append(
+                    f"| {run_name} | mean of {len(scores_a)} | {a} - {b} | {ratio:.2f}x | "
+                    f"**{d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}]** ({d.wins}/{d.losses}) |"
+                )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", default="2 cores, shared with other jobs (busy machine)")
     args = parser.parse_args(argv)
     for name in args.runs:
-        arms = args.arms or (["defaults"] if name == "50k" else list(ARMS))
+        arms = args.arms or RUN_ARMS[name]
         for seed in args.seeds:
             run(name, seed, arms)
     if args.report:

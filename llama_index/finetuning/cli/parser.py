@@ -30,7 +30,7 @@ SPEC_OPENAI = "openai:<model> (needs OPENAI_API_KEY)"
 SPEC_ADAPTER = "adapter:<folder or hub id> (an adapter over --base)"
 
 # The engines' defaults, shown in --help (tests/test_cli.py checks them against the engines).
-ST_EPOCHS, ST_BATCH_SIZE, ST_HARD_NEGATIVES = 2, 10, 1
+ST_EPOCHS, ST_BATCH_SIZE, ST_HARD_NEGATIVES = 2, 10, 0
 ADAPTER_EPOCHS, ADAPTER_BATCH_SIZE = 16, 10
 NUM_WORKERS = 16  # generate_qa_embedding_pairs' num_workers
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
