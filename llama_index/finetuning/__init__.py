@@ -67,6 +67,11 @@ _EXPORTS = {
     "compare": ".evaluation",
     "EvaluationResult": ".evaluation",
     "offline_embed_model": ".embeddings.base_models",
+    "FinetuneResult": ".embeddings.finetune_result",
+    "GenerationError": ".generation.errors",
+    "GenerationWarning": ".generation.report",
+    "OutputExistsError": ".outputs",
+    "SmallSetWarning": ".evaluation.set_size",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -76,14 +81,19 @@ if TYPE_CHECKING:  # pragma: no cover  (for type checkers and IDEs; ruff cannot 
     from .dataset import EmbeddingQAFinetuneDataset
     from .embeddings.adapter import EmbeddingAdapterFinetuneEngine
     from .embeddings.base_models import offline_embed_model
+    from .embeddings.finetune_result import FinetuneResult
     from .embeddings.sentence_transformer import SentenceTransformersFinetuneEngine
     from .evaluation import EvaluationResult, compare, evaluate_embedding, evaluate_retriever
+    from .evaluation.set_size import SmallSetWarning
     from .generation import (
         DEFAULT_QA_GENERATE_PROMPT_TMPL,
         GenerationReport,
         agenerate_qa_embedding_pairs,
         generate_qa_embedding_pairs,
     )
+    from .generation.errors import GenerationError
+    from .generation.report import GenerationWarning
+    from .outputs import OutputExistsError
     from .types import BaseEmbeddingFinetuneEngine
 
 

@@ -45,6 +45,18 @@ def _name_ids(ids: Iterable[str]) -> str:
 class EmbeddingQAFinetuneDataset(BaseModel):
     """Queries, the chunks they are answered by, and which chunks answer which query.
 
+    Example::
+
+        from llama_index.finetuning import EmbeddingQAFinetuneDataset
+
+        pairs = EmbeddingQAFinetuneDataset(
+            queries={"q1": "Who founded Lyft?"},
+            corpus={"n1": "Lyft was founded in 2012 by Logan Green and John Zimmer."},
+            relevant_docs={"q1": ["n1"]},
+        )
+        pairs.save_json("train.json")
+        select, report = EmbeddingQAFinetuneDataset.from_json("val.json").split(0.5, seed=0)
+
     Attributes:
         queries: query id -> query text.
         corpus: chunk (node) id -> chunk text.

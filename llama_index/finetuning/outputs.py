@@ -41,7 +41,17 @@ OVERWRITE_HINT = "overwrite=True"  # the CLI says --overwrite (cli.main.cli_mess
 
 class OutputExistsError(FileExistsError):
     """An output path holds something this package did not write, or other data than this
-    run's; nothing was changed."""
+    run's; nothing was changed.
+
+    Example::
+
+        from llama_index.finetuning import OutputExistsError, SentenceTransformersFinetuneEngine
+
+        try:
+            SentenceTransformersFinetuneEngine(train, model_output_path="my_notes").finetune()
+        except OutputExistsError as error:   # "my_notes" holds files this package did not write
+            print(error)                     # names the path and the overwrite=True that allows it
+    """
 
 
 def _version() -> str:

@@ -75,6 +75,16 @@ DEFAULT_EPOCHS = 16
 class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
     """Train an adapter (a ``BaseAdapter``) over the embeddings of any llama-index model.
 
+    Example::
+
+        from llama_index.finetuning import EmbeddingAdapterFinetuneEngine, offline_embed_model
+
+        engine = EmbeddingAdapterFinetuneEngine(
+            train, offline_embed_model(), model_output_path="my_adapter", epochs=4
+        )
+        engine.finetune()
+        embed_model = engine.get_finetuned_model()   # an AdapterEmbeddingModel: queries only
+
     Args:
         dataset: the training pairs.
         embed_model: the frozen base model (local or an API).

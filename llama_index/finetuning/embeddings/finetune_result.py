@@ -39,6 +39,15 @@ UNCHECKED_NOTICE = "nothing checked the result"
 class FinetuneResult:
     """The outcome of one ``finetune()`` call.
 
+    Example::
+
+        from llama_index.finetuning import FinetuneResult
+
+        result = engine.finetune()              # either engine
+        print(result)                           # what was saved, and how it scored against the base
+        result.gain, result.kept_untrained      # on the checking set (it chose: flattering)
+        FinetuneResult.load("my_model")         # the record saved beside the model
+
     Attributes:
         metric: the metric that chose the saved model (e.g. ``"ndcg@10"``); ``None`` when
             nothing checked the result.

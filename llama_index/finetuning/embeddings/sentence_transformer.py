@@ -81,6 +81,12 @@ MINING_BATCH_SIZE = 128
 class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
     """Finetune a sentence-transformers model so that questions retrieve their chunks.
 
+    Example::
+
+        engine = SentenceTransformersFinetuneEngine(train, model_output_path="my_model")
+        result = engine.finetune()                  # a FinetuneResult
+        embed_model = engine.get_finetuned_model()  # drops into VectorStoreIndex(embed_model=...)
+
     The first ten parameters are those of llama-index-finetuning 0.4, in the same order.
 
     Args:

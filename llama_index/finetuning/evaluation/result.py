@@ -34,6 +34,13 @@ _LIST_COLUMNS = ("expected_ids", "retrieved_ids", "retrieved_scores")
 class EvaluationResult:
     """Metrics of one model on one dataset.
 
+    Example::
+
+        from llama_index.finetuning import evaluate_embedding
+
+        result = evaluate_embedding(val, "offline")     # an EvaluationResult
+        result.summary["ndcg@10"], result.per_query.head()
+
     Attributes:
         name: the model's label (e.g. ``"finetuned"``).
         summary: ``{"<metric>@<k>": mean over queries}``, e.g. ``{"hit_rate@5": 0.83}``.

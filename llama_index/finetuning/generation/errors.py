@@ -28,7 +28,17 @@ class GenerationError(RuntimeError):
     """The run cannot do what was asked (the LLM is unusable, every chunk failed, the output
     holds other chunks); the message names the cause and what to do. ``rerun_asks``: a rerun
     of the same call, once the cause is fixed, asks the LLM for the chunks again (not so when
-    the gate kept nothing: the saved answers are gated again)."""
+    the gate kept nothing: the saved answers are gated again).
+
+    Example::
+
+        from llama_index.finetuning import GenerationError, generate_qa_embedding_pairs
+
+        try:
+            pairs = generate_qa_embedding_pairs(nodes, llm=llm, output_path="train.json")
+        except GenerationError as error:
+            print(error, "| a rerun asks the LLM again:", error.rerun_asks)
+    """
 
     def __init__(self, message: str, *, rerun_asks: bool = False) -> None:
         super().__init__(message)

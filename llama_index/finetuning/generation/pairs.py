@@ -356,6 +356,12 @@ async def agenerate_qa_embedding_pairs(
 ) -> EmbeddingQAFinetuneDataset | tuple[EmbeddingQAFinetuneDataset, GenerationReport]:
     """Async :func:`generate_qa_embedding_pairs`; see there for the arguments.
 
+    Example::
+
+        from llama_index.finetuning import agenerate_qa_embedding_pairs
+
+        pairs = await agenerate_qa_embedding_pairs(nodes, llm=llm, output_path="train.json")
+
     A cancelled run (``asyncio.CancelledError``) has saved every finished chunk in the journal
     and logs how many; it re-raises the cancellation.
     """

@@ -17,12 +17,27 @@ _QUESTION_ID_NAMESPACE = uuid.UUID("6f1c2d4e-8a4b-4d3c-9a57-1b2e3f405a61")
 
 
 class GenerationWarning(UserWarning):
-    """Some chunks got fewer questions than asked, or none."""
+    """Some chunks got fewer questions than asked, or none.
+
+    Example::
+
+        import warnings
+        from llama_index.finetuning import GenerationWarning
+
+        warnings.simplefilter("error", GenerationWarning)   # a shortfall becomes an error
+    """
 
 
 @dataclass
 class GenerationReport:
     """What a generation run did. ``failed_node_ids`` are retried by the next run.
+
+    Example::
+
+        from llama_index.finetuning import generate_qa_embedding_pairs
+
+        pairs, report = generate_qa_embedding_pairs(nodes, llm=llm, return_report=True)
+        report.chunks, report.raw_questions, report.dropped   # asked, written, dropped by reason
 
     ``resumed`` of ``chunks`` were reused from an earlier run; ``generated`` were asked now.
     ``raw_questions`` is how many questions the LLM wrote (before the quality gate);
