@@ -25,7 +25,8 @@ HERE = Path(__file__).resolve().parent
 ORDER = [
     "demo", "writers", "writers_questions_asked", "gate",
     "generation", "local_llm", "st_finetune", "adapter",
-    "evaluation", "metadata_text", "guard_cost", "scale", "scale_generation", "synthetic_only",
+    "evaluation", "metadata_text", "guard_cost", "small_sets", "scale", "scale_generation",
+    "synthetic_only",
     "prompt_variety", "prompt_language", "few_shot",
 ]  # fmt: skip
 # scale_generation is `scale.py --only generation --out benchmarks/results/scale_generation.md`

@@ -52,11 +52,12 @@ def test_training_without_val_set_saves_a_normal_model_with_a_card(trained):
     card = (out / "README.md").read_text()
     assert "Finetuned from **sentence-transformers/all-MiniLM-L6-v2" in card
     assert f"| training questions | {len(ds.queries)} |" in card
-    assert "| hard negatives per question | 1 |" in card
-    # 24 chunks: a 20% hold-out would hold 10 questions, too few to check anything
+    assert "| hard negatives per question | 0 |" in card
+    # by default nothing is held out: every pair trains, and the result says nothing checked it
     result = engine.result
     assert result.checked_by == "none" and not result.checked
-    assert "would hold 10 questions" in result.unchecked_reason
+    assert "nothing was held out (holdout=0)" in result.unchecked_reason
+    assert engine.selection.train.queries == ds.queries
     assert "**Nothing checked this model**" in card and result.unchecked_reason in card
     ending = result.ending(f"local:{out}")
     assert ending.startswith(f"finetuned model saved to {out} (use it as 'local:{out}')")
@@ -227,6 +228,7 @@ def test_prompts_are_used_for_training_and_saved_for_serving(tmp_path):
         batch_size=4,
         query_prompt="query: ",
         passage_prompt="passage: ",
+        hard_negatives=1,
         training_args={"max_steps": 1},
         **QUIET,
     )

@@ -14,7 +14,7 @@ import os
 from typing import NoReturn
 
 from ..embeddings.merge import DEFAULT_MERGE
-from ..embeddings.selection import DEFAULT_HOLDOUT
+from ..embeddings.selection import DEFAULT_FINETUNE_HOLDOUT, DEFAULT_HOLDOUT
 from .arg_types import holdout_share, merge_weight, non_negative_int, positive_int, temperature
 from .steps import DEFAULT_GENERATOR, GENERATORS
 
@@ -232,14 +232,15 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=0, help="seed of the chunk sample and splits")
 
 
-def _add_holdout(p: argparse.ArgumentParser) -> None:
+def _add_holdout(p: argparse.ArgumentParser, default: float) -> None:
     p.add_argument(
         "--holdout",
         type=holdout_share,
-        default=DEFAULT_HOLDOUT,
+        default=default,
         metavar="SHARE",
-        help="without --val: the share of the pairs' chunks held out to check the result "
-        "(0: train on all, nothing checks it; too few questions: no hold-out)",
+        help=f"without --val: the share of the pairs' chunks held out to check the result "
+        f"(default {default:g}; 0: train on all, nothing checks it; too few questions: no "
+        "hold-out)",
     )
 
 
@@ -321,9 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--val",
         default=None,
         help="validation dataset: picks the best checkpoint, and the base model is kept "
-        "unless one beats it (default: none: --holdout of the pairs' chunks does that)",
+        "unless one beats it (default: none: every pair trains, nothing checks the result)",
     )
-    _add_holdout(p)
+    _add_holdout(p, DEFAULT_FINETUNE_HOLDOUT)
     _add_output(p, "finetuned_model", "the model folder")
     _add_output_options(p)
     _add_training_options(p)
@@ -336,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="validation dataset: picks the best epoch, and the identity is kept unless one "
         "beats it (default: none: --holdout of the pairs' chunks does that)",
     )
-    _add_holdout(p)
+    _add_holdout(p, DEFAULT_HOLDOUT)
     _add_output(p, "adapter", "the adapter folder")
     p.add_argument(
         "--model",

@@ -54,7 +54,7 @@ from .library_logs import library_details_at_debug
 from .merge import DEFAULT_MERGE, check_merge
 from .model_card import card_data, check_card_examples
 from .negatives import training_pairs, with_hard_negatives
-from .selection import DEFAULT_HOLDOUT, Selection, check_holdout, choose_selection
+from .selection import DEFAULT_FINETUNE_HOLDOUT, Selection, check_holdout, choose_selection
 from .st_finish import finish
 from .training_setup import (
     build_loss,
@@ -102,7 +102,8 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             checkpoint is kept, and it is saved only if it scores above the base model (else
             the base model is saved, and the result says so). Having chosen it, this set
             flatters it: report figures from data that chose nothing (``val.split(0.5)``).
-            Without it, ``holdout`` of the training chunks play its part.
+            Without it, every pair trains and nothing checks the result (``holdout`` can
+            hold some training chunks out to check it instead).
         loss: ``None``/``"mnrl"`` (MultipleNegativesRankingLoss), ``"cached_mnrl"`` (the
             GradCache variant: large batches in the memory of ``mini_batch_size``), a loss
             module, or a function ``model -> loss module``.
@@ -139,9 +140,11 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             it, such a folder is refused (``OutputExistsError``) before any work.
         holdout: without ``val_dataset``, the share of the training chunks held out (with
             their questions, never trained on) to choose the checkpoint and to compare it
-            with the base model (see :mod:`.selection`); 0 trains on everything. Too few
-            held-out questions (under ``MIN_HOLDOUT_QUESTIONS``): no hold-out, and the result
-            says that nothing checked it.
+            with the base model (see :mod:`.selection`). 0 (default) trains on everything:
+            on the bundled writer's pairs a synthetic hold-out lost more than it caught
+            (``benchmarks/results/guard_cost.md``). Too few held-out questions (under
+            ``MIN_HOLDOUT_QUESTIONS``): no hold-out, and the result says that nothing
+            checked it.
         merge: the share of the finetuned weights in the saved model (WiSE-FT weight
             interpolation with the base model, see :mod:`.merge`): 1.0 saves the checkpoint as
             trained, 0.5 halfway between base and finetuned. Applied to the chosen checkpoint
@@ -191,7 +194,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         training_args: dict[str, Any] | None = None,
         overwrite: bool = False,
         card_examples: str = "none",
-        holdout: float = DEFAULT_HOLDOUT,
+        holdout: float = DEFAULT_FINETUNE_HOLDOUT,
         merge: float | str = DEFAULT_MERGE,
         candidates: int | None = DEFAULT_CANDIDATES,
         corpus: Mapping[str, str] | Iterable[Any] | None = None,
