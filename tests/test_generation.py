@@ -22,6 +22,7 @@ from llama_index.finetuning import EmbeddingQAFinetuneDataset, generate_qa_embed
 from llama_index.finetuning.generation import (
     GenerationError,
     GenerationWarning,
+    ShortfallWarning,
     agenerate_qa_embedding_pairs,
 )
 from llama_index.finetuning.generation.journal import Journal
@@ -131,7 +132,7 @@ def test_a_call_that_hangs_times_out_and_is_retried(fake_openai):
 def test_failed_chunks_are_counted_kept_out_and_retried_next_run(fake_openai, tmp_path):
     server = fake_openai(faults={"CHUNK-2": [500, 500, 500]})
     out = tmp_path / "train.json"
-    with pytest.warns(GenerationWarning, match="1 of 4 chunks failed"):
+    with pytest.warns(ShortfallWarning, match="1 of 4 chunks failed"):
         ds, report = generate_qa_embedding_pairs(
             nodes=make_nodes(4),
             llm=openai_llm(server),

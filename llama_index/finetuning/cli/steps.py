@@ -174,7 +174,7 @@ def generate_dataset(nodes: list, output: Path, args: argparse.Namespace) -> Any
         return _check_complete(ds, Shortfall(len(texts), pseudo=missing), output)
     import warnings
 
-    from ..generation import GenerationError, GenerationWarning, generate_qa_embedding_pairs
+    from ..generation import GenerationError, ShortfallWarning, generate_qa_embedding_pairs
 
     llm = build_llm(args.llm, args.api_base, args.api_key, args.temperature)
     kwargs: dict[str, Any] = {"num_workers": args.num_workers} if args.num_workers else {}
@@ -185,7 +185,7 @@ def generate_dataset(nodes: list, output: Path, args: argparse.Namespace) -> Any
         kwargs["round_trip_top_k"] = args.round_trip_k
     try:
         with warnings.catch_warnings():  # the chunks short of questions: said below, once
-            warnings.filterwarnings("ignore", r"\d+ of \d+ chunks failed", GenerationWarning)
+            warnings.simplefilter("ignore", ShortfallWarning)
             ds, report = generate_qa_embedding_pairs(
                 nodes=nodes,
                 llm=llm,

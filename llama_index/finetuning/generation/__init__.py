@@ -12,6 +12,7 @@ from .filters import FilterReport, afilter_pairs, filter_pairs
 from .pairs import (
     GenerationReport,
     GenerationWarning,
+    ShortfallWarning,
     agenerate_qa_embedding_pairs,
     generate_qa_embedding_pairs,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_QA_GENERATE_PROMPT_TMPL",
     "PROMPTS",
     "SMALL_MODEL_QA_PROMPT_TMPL",
+    "ShortfallWarning",
     "FilterReport",
     "GenerationError",
     "GenerationInterrupted",

@@ -106,7 +106,8 @@ class RunState:
     saved: int = 0
     journal: Path | None = None
     finished: threading.Event = field(default_factory=threading.Event)
-    warnings: list[str] = field(default_factory=list)  # the wrapper warns, in its caller
+    # (message, warning class): the wrapper warns, in its caller's thread
+    warnings: list[tuple[str, type[Warning]]] = field(default_factory=list)
 
 
 def settle(timeout: float) -> None:

@@ -65,7 +65,13 @@ from .parsing import (
     usable_questions,
 )
 from .progress import WriterClock
-from .report import GenerationReport, GenerationWarning, gate_summary, question_id
+from .report import (
+    GenerationReport,
+    GenerationWarning,
+    ShortfallWarning,
+    gate_summary,
+    question_id,
+)
 from .resume import fingerprint, plan_resume, previous_entries
 
 logger = logging.getLogger(__name__)
@@ -322,12 +328,15 @@ async def _run(
     if out is not None:
         dataset.save_json(out)
     if 2 * sum(report.dropped.values()) > report.raw_questions:
-        state.warnings.append(gate)  # warned in the caller's thread, naming its line
+        state.warnings.append((gate, GenerationWarning))  # warned in the caller's thread
     if report.failed or report.short or report.unanswered:
         state.warnings.append(
-            f"{report.failed} of {report.chunks} chunks failed (retried next run), "
-            f"{report.unanswered} got answers with no question and {report.short} got fewer "
-            f"than {n}"
+            (
+                f"{report.failed} of {report.chunks} chunks failed (retried next run), "
+                f"{report.unanswered} got answers with no question and {report.short} got "
+                f"fewer than {n}",
+                ShortfallWarning,
+            )
         )
     return (dataset, report) if return_report else dataset
 
@@ -367,8 +376,8 @@ async def agenerate_qa_embedding_pairs(
     """
     arguments, state = dict(locals()), RunState()
     result = await _generate(state, **arguments)
-    for message in state.warnings:
-        warnings.warn(message, GenerationWarning, stacklevel=2)  # the line that awaited it
+    for message, category in state.warnings:
+        warnings.warn(message, category, stacklevel=2)  # the line that awaited it
     return result
 
 
@@ -440,8 +449,8 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
         state.finished.wait(timeout=5)  # the cancelled run closes its journal
         settle(timeout=2)
         raise GenerationInterrupted(state.saved, state.journal) from e
-    for message in state.warnings:  # here, not on the loop's thread: they name your line
-        warnings.warn(message, GenerationWarning, stacklevel=2)
+    for message, category in state.warnings:  # here, not on the loop's thread: your line
+        warnings.warn(message, category, stacklevel=2)
     return result
 
 

@@ -28,6 +28,19 @@ class GenerationWarning(UserWarning):
     """
 
 
+class ShortfallWarning(GenerationWarning):
+    """Some chunks failed, got answers with no question, or fewer questions than asked (the
+    counts are in the message and in :class:`GenerationReport`).
+
+    Example::
+
+        import warnings
+        from llama_index.finetuning.generation import ShortfallWarning
+
+        warnings.simplefilter("ignore", ShortfallWarning)   # the counts are in the report
+    """
+
+
 @dataclass
 class GenerationReport:
     """What a generation run did. ``failed_node_ids`` are retried by the next run.
