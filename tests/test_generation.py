@@ -18,7 +18,11 @@ from conftest import default_sigint, make_nodes, openai_llm
 from llama_index.llms.openai import OpenAI
 from openai_server import default_answer
 
-from llama_index.finetuning import EmbeddingQAFinetuneDataset, generate_qa_embedding_pairs
+from llama_index.finetuning import (
+    EmbeddingQAFinetuneDataset,
+    OutputExistsError,
+    generate_qa_embedding_pairs,
+)
 from llama_index.finetuning.generation import (
     GenerationError,
     GenerationWarning,
@@ -357,12 +361,12 @@ def test_a_rerun_with_other_inputs_is_refused_unless_append(fake_openai, tmp_pat
     other = make_nodes(2, prefix="OTHER")
     for node in other:
         node.id_ = "other-" + node.id_
-    with pytest.raises(GenerationError, match="3 chunks that are not among these inputs.*append"):
+    with pytest.raises(OutputExistsError, match="3 chunks that are not among these inputs.*append"):
         generate_qa_embedding_pairs(nodes=other, llm=openai_llm(server), output_path=out, **FAST)
     assert server.completion_requests == 3 and out.read_bytes() == before
     rechunked = make_nodes(3)
     rechunked[0].text += " More text after a change of chunk size."
-    with pytest.raises(GenerationError, match="node-0"):
+    with pytest.raises(OutputExistsError, match="node-0"):
         generate_qa_embedding_pairs(
             nodes=rechunked, llm=openai_llm(server), output_path=out, **FAST
         )

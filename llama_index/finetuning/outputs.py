@@ -289,12 +289,29 @@ def check_dataset_output(
         return path
     others = other_chunks(path, chunks)
     if others:
-        raise OutputExistsError(
-            f"{path}: already holds {len(others)} chunks that are not among these inputs "
-            f"(e.g. {others[0]!r}: other files, or another chunk size); pass append=True to "
-            f"add to it, {OVERWRITE_HINT} to replace it, or write to a new output"
-        )
+        raise holds_other_chunks(path, others)
     return path
+
+
+def holds_other_chunks(
+    path: str | os.PathLike, others: list[str], can_overwrite: bool = True
+) -> OutputExistsError:
+    """The one refusal of a dataset output holding chunks (ids ``others``) that this run does
+    not ask about, for :func:`check_dataset_output` and a generation's resume alike."""
+    replace = f"{OVERWRITE_HINT} to replace it, " if can_overwrite else ""
+    return OutputExistsError(
+        f"{path}: already holds {len(others)} chunks that are not among these inputs "
+        f"(e.g. {others[0]!r}: other files, or another chunk size); pass append=True to "
+        f"add to it, {replace}or write to a new output"
+    )
+
+
+def not_a_dataset(path: str | os.PathLike, why: str) -> OutputExistsError:
+    """The refusal of an output path that exists and is not a dataset of pairs."""
+    return OutputExistsError(
+        f"{path} exists and is not a dataset of question-chunk pairs ({why}); choose another "
+        "output path or remove that file"
+    )
 
 
 def discard_dataset(path: str | os.PathLike) -> None:

@@ -25,8 +25,8 @@ from .identity import llm_identity
 
 
 class GenerationError(RuntimeError):
-    """The run cannot do what was asked (the LLM is unusable, every chunk failed, the output
-    holds other chunks); the message names the cause and what to do. ``rerun_asks``: a rerun
+    """The run cannot do what was asked (the LLM is unusable, every chunk failed, the gate kept
+    no question); the message names the cause and what to do. ``rerun_asks``: a rerun
     of the same call, once the cause is fixed, asks the LLM for the chunks again (not so when
     the gate kept nothing: the saved answers are gated again).
 

@@ -435,7 +435,9 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
         GenerationError: the LLM is unusable (no call answered and one failed with an
             error no retry mends; no other call is started), every chunk asked failed, the
             quality gate kept no question (the message names its reasons and how to rerun
-            without it at no LLM cost), or the output holds other chunks.
+            without it at no LLM cost).
+        OutputExistsError: ``output_path`` holds chunks that are not among ``nodes`` (in
+            the file or its journal; ``append=True`` keeps them), or is not a dataset.
         GenerationInterrupted: Ctrl-C; ``saved`` chunks are in ``journal`` for the rerun.
 
     Works in scripts and in Jupyter (a running event loop); from async code, await

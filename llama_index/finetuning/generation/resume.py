@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..dataset import EmbeddingQAFinetuneDataset
-from .errors import GenerationError
+from ..outputs import holds_other_chunks, not_a_dataset
 from .identity import llm_identity
 from .journal import Journal, JournalEntry
 
@@ -49,10 +49,7 @@ def previous_entries(output_path: Path | None, journal: Journal | None) -> list[
         try:
             previous = EmbeddingQAFinetuneDataset.from_json(output_path)
         except ValueError as e:
-            raise GenerationError(
-                f"{output_path} exists and is not a dataset of question-chunk pairs ({e}); "
-                "choose another output path or remove that file"
-            ) from None
+            raise not_a_dataset(output_path, str(e)) from None
         known = {text_key(e.text) for e in entries}
         by_doc: dict[str, dict[str, str]] = {}
         for qid, docs in previous.relevant_docs.items():
@@ -102,12 +99,8 @@ def plan_resume(
                 qs = {question_id(nid, i): q for i, q in enumerate(qs.values())}
             plan.done[nid] = qs
             plan.entries[nid] = JournalEntry(nid, texts[nid], qs, fingerprint=entry.fingerprint)
-    if foreign and not append:
-        raise GenerationError(
-            f"{output_path} already holds {len(foreign)} chunks that are not among these inputs "
-            f"(e.g. {foreign[0].node_id!r}: other files, or another chunk size); pass "
-            "append=True (CLI: --append) to add to it, or write to a new output path"
-        )
+    if foreign and not append:  # generate_qa_embedding_pairs has no overwrite: the CLI has
+        raise holds_other_chunks(output_path, [e.node_id for e in foreign], can_overwrite=False)
     for entry in foreign:
         plan.extra.setdefault(entry.node_id, entry)
     return plan
