@@ -304,6 +304,26 @@ def chunk_text(node: Any) -> str:
     return node.get_content(metadata_mode=MetadataMode.NONE)
 
 
+def asked_chunks(nodes: Iterable[Any]) -> tuple[dict[str, str], int]:
+    """``({node id: text}, skipped)``: the chunks a question generator asks about (their
+    :func:`chunk_text`), and how many nodes it skips (no text, or an id seen before).
+
+    Example::
+
+        texts, skipped = asked_chunks([TextNode(id_="a", text="Revenue grew."), TextNode(id_="b")])
+        # ({'a': 'Revenue grew.'}, 1)
+    """
+    texts: dict[str, str] = {}
+    skipped = 0
+    for node in nodes:
+        text = chunk_text(node)  # the text pairs carry, and an index of the nodes embeds
+        if not text.strip() or node.node_id in texts:
+            skipped += 1
+            continue
+        texts[node.node_id] = text
+    return texts, skipped
+
+
 def corpus_texts(corpus: Mapping[str, str] | Iterable[Any]) -> dict[str, str]:
     """``{chunk id: text}`` of a collection given as such a dict or as LlamaIndex nodes
     (:func:`chunk_text`; nodes without text are left out).

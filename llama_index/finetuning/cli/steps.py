@@ -114,16 +114,10 @@ def load_chunks(paths: list[str], args: argparse.Namespace, max_chunks: int | No
 
 
 def chunk_texts(nodes: list) -> dict[str, str]:
-    """Node id -> text of the chunks questions are asked about (as the generators count them:
-    no empty text, the first of a repeated id)."""
-    from ..dataset import chunk_text
+    """Node id -> text of the chunks questions are asked about (:func:`..dataset.asked_chunks`)."""
+    from ..dataset import asked_chunks
 
-    texts: dict[str, str] = {}
-    for node in nodes:
-        text = chunk_text(node)
-        if text.strip():
-            texts.setdefault(node.node_id, text)
-    return texts
+    return asked_chunks(nodes)[0]
 
 
 def check_dataset_contract(nodes: list, output: Path, args: argparse.Namespace) -> None:

@@ -41,7 +41,7 @@ from llama_index.core.async_utils import run_jobs
 from llama_index.core.schema import BaseNode
 
 from ..async_utils import run_sync
-from ..dataset import EmbeddingQAFinetuneDataset, chunk_text
+from ..dataset import EmbeddingQAFinetuneDataset, asked_chunks
 from .assemble import assemble_dataset
 from .completion import CompletionTemplate, complete_questions
 from .errors import (
@@ -75,18 +75,6 @@ from .report import (
 from .resume import fingerprint, plan_resume, previous_entries
 
 logger = logging.getLogger(__name__)
-
-
-def _unique_text_nodes(nodes: Sequence[BaseNode]) -> tuple[dict[str, str], int]:
-    texts: dict[str, str] = {}
-    skipped = 0
-    for node in nodes:
-        text = chunk_text(node)  # the text pairs carry, and an index of the nodes embeds
-        if not text.strip() or node.node_id in texts:
-            skipped += 1
-            continue
-        texts[node.node_id] = text
-    return texts, skipped
 
 
 async def _generate(
@@ -154,7 +142,7 @@ async def _run(
     num_workers, request_timeout, backoff_base, backoff_max, return_report, quality_filter,
     round_trip_model, round_trip_top_k, append, follow_up,
 ):  # fmt: skip
-    texts, skipped = _unique_text_nodes(nodes)
+    texts, skipped = asked_chunks(nodes)
     warn_if_the_writer_cannot(llm, texts.values())
     fp = fingerprint(template, llm, n, follow_up)
     journal = Journal.for_output(out) if out is not None else None
