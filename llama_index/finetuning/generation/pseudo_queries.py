@@ -36,7 +36,7 @@ from pathlib import Path
 from llama_index.core.schema import BaseNode
 from tqdm.auto import tqdm
 
-from ..dataset import EmbeddingQAFinetuneDataset, chunk_text
+from ..dataset import EmbeddingQAFinetuneDataset, asked_chunks
 from ..outputs import check_dataset_output, is_dataset_file, other_chunks
 from .report import GenerationWarning, question_id
 from .text_units import WIDE_STOPS, length_in_words, split_sentence_ends, words
@@ -178,11 +178,7 @@ def generate_pseudo_query_pairs(
         raise ValueError(f"removal_rate must be between 0 and 1, got {removal_rate}")
     if not 1 <= min_words <= max_words:
         raise ValueError(f"need 1 <= min_words <= max_words, got {min_words} and {max_words}")
-    texts: dict[str, str] = {}
-    for node in nodes:
-        text = chunk_text(node)
-        if text.strip() and node.node_id not in texts:
-            texts[node.node_id] = text
+    texts, _ = asked_chunks(nodes)
     if output_path is not None:
         check_dataset_output(output_path, texts, append=append)
     sentences = {
