@@ -150,6 +150,24 @@ def test_linear_tutorial_flow(minilm, tmp_path):
     assert reloaded.get_text_embedding(text) == pytest.approx(minilm.get_text_embedding(text))
 
 
+def test_an_adapter_shape_named_by_a_string_is_built_for_the_base_models_dimension(
+    minilm, tmp_path
+):
+    """adapter_model="two-layer" (the CLI's --adapter) is a residual TwoLayerNN over the
+    base model's 384 dimensions, built in finetune(); an unknown name is refused at once."""
+    engine = EmbeddingAdapterFinetuneEngine(
+        topic_dataset(), minilm, model_output_path=str(tmp_path / "two"),
+        adapter_model="two-layer", epochs=1, cache_dir=tmp_path / "cache",
+    )  # fmt: skip
+    engine.finetune()
+    assert isinstance(engine.model, TwoLayerNN)
+    assert engine.model.linear1.in_features == 384 == engine.model.linear2.out_features
+    assert engine.model.hidden_features == 1024 and engine.model.add_residual
+    assert isinstance(engine.get_finetuned_model().adapter, TwoLayerNN)
+    with pytest.raises(ValueError, match="adapter_model must be a BaseAdapter or one of linear"):
+        EmbeddingAdapterFinetuneEngine(topic_dataset(), minilm, adapter_model="cubic")
+
+
 def test_two_layer_tutorial_flow_with_checkpoints(minilm, tmp_path):
     ck = tmp_path / "model5_ck"
     adapter_model = TwoLayerNN(384, 128, 384, bias=True, add_residual=True)

@@ -311,12 +311,6 @@ def train_adapter(train: Any, val: Any, output: Path, args: argparse.Namespace) 
     from ..embeddings.adapter import EmbeddingAdapterFinetuneEngine
 
     base = build_embed_model(args.model)
-    adapter_model = None
-    if args.adapter == "two-layer":
-        from llama_index.embeddings.adapter.utils import TwoLayerNN
-
-        dim = len(base.get_text_embedding("dimension probe"))
-        adapter_model = TwoLayerNN(dim, 1024, dim, bias=True, add_residual=True)
     kwargs = {
         k: v
         for k, v in (
@@ -330,7 +324,7 @@ def train_adapter(train: Any, val: Any, output: Path, args: argparse.Namespace) 
         train,
         base,
         model_output_path=str(output),
-        adapter_model=adapter_model,
+        adapter_model=args.adapter,
         val_dataset=val,
         overwrite=args.overwrite,
         **kwargs,

@@ -91,7 +91,9 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         batch_size: pairs per step; the other chunks of a batch are the in-batch negatives.
         epochs: passes over the pairs.
         adapter_model: the adapter to train (``LinearLayer``, ``TwoLayerNN`` or your own
-            ``BaseAdapter``); default: an identity-initialised ``LinearLayer``.
+            ``BaseAdapter``), or a shape built for the base model's dimension: ``"linear"``
+            (default: an identity-initialised ``LinearLayer``) or ``"two-layer"`` (a residual
+            ``TwoLayerNN`` with 1,024 hidden units).
         dim: the base model's dimension; default: read from the embeddings.
         device: torch device; default cuda / mps / cpu, whichever exists.
         model_output_path: folder the trained (with ``val_dataset``: the best) adapter goes to.
@@ -140,7 +142,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         embed_model: BaseEmbedding,
         batch_size: int = 10,
         epochs: int = DEFAULT_EPOCHS,
-        adapter_model: BaseAdapter | None = None,
+        adapter_model: BaseAdapter | str | None = None,
         dim: int | None = None,
         device: str | None = None,
         model_output_path: str = "model_output",
@@ -176,12 +178,17 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             raise TypeError(
                 f"embed_model must be a llama-index BaseEmbedding, got {type(embed_model).__name__}"
             )
-        if adapter_model is not None and not isinstance(adapter_model, BaseAdapter):
+        from .adapter_training import ADAPTER_SHAPES, check_adapter_settings
+
+        if isinstance(adapter_model, str) and adapter_model not in ADAPTER_SHAPES:
+            raise ValueError(
+                f"adapter_model must be a BaseAdapter or one of {', '.join(ADAPTER_SHAPES)}, "
+                f"got {adapter_model!r}"
+            )
+        if not isinstance(adapter_model, (BaseAdapter, str, type(None))):
             raise TypeError(
                 f"adapter_model must subclass BaseAdapter, got {type(adapter_model).__name__}"
             )
-        from .adapter_training import check_adapter_settings
-
         check_adapter_settings(
             batch_size, epochs, checkpoint_save_steps, hard_negatives, warmup_ratio, val_metric
         )
@@ -393,7 +400,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         """The saved adapter over the base model, as an ``AdapterEmbeddingModel``."""
         from llama_index.embeddings.adapter import AdapterEmbeddingModel
 
-        if adapter_cls is None and self.model is not None:
+        if adapter_cls is None and self.model is not None and not isinstance(self.model, str):
             adapter_cls = type(self.model)
         model_kwargs.setdefault("transform_text", self.transform_text)
         return AdapterEmbeddingModel(

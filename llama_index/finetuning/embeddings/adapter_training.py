@@ -215,23 +215,32 @@ def score_adapter(
     return dict(summary)
 
 
+#: The adapter shapes named by a string (``adapter_model="two-layer"``, ``--adapter``): the
+#: hidden width of "two-layer" is 0.4's tutorial's.
+ADAPTER_SHAPES = ("linear", "two-layer")
+TWO_LAYER_HIDDEN = 1024
+
+
 def build_adapter(
-    adapter: BaseAdapter | None,
+    adapter: BaseAdapter | str | None,
     dim: int | None,
     base_dim: int,
     model_name: str,
     bias: bool,
     transform_text: bool,
 ) -> BaseAdapter:
-    """``adapter`` (default: an identity-initialised ``LinearLayer``), checked against the
-    base model's dimension."""
-    from llama_index.embeddings.adapter.utils import LinearLayer
+    """``adapter`` (default or ``"linear"``: an identity-initialised ``LinearLayer``;
+    ``"two-layer"``: a residual ``TwoLayerNN``), checked against the base model's dimension."""
+    from llama_index.embeddings.adapter.utils import LinearLayer, TwoLayerNN
 
     if dim is not None and dim != base_dim:
         raise ValueError(
             f"dim={dim} was given, but the base model {model_name!r} "
             f"returns {base_dim}-dim embeddings"
         )
-    adapter = adapter if adapter is not None else LinearLayer(base_dim, base_dim, bias)
+    if adapter is None or adapter == "linear":
+        adapter = LinearLayer(base_dim, base_dim, bias)
+    elif adapter == "two-layer":
+        adapter = TwoLayerNN(base_dim, TWO_LAYER_HIDDEN, base_dim, bias=True, add_residual=True)
     check_adapter_dims(adapter, base_dim, model_name, transform_text)
     return adapter
