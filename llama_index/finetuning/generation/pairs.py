@@ -30,41 +30,33 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import random
-import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from llama_index.core.async_utils import run_jobs
 from llama_index.core.schema import BaseNode
 
 from ..async_utils import run_sync
 from ..dataset import EmbeddingQAFinetuneDataset, asked_chunks
+from .asking import ChunkAsker, WriterSettings
 from .assemble import assemble_dataset
-from .completion import CompletionTemplate, complete_questions
+from .completion import CompletionTemplate
 from .errors import (
     GenerationError,
     GenerationInterrupted,
     RunState,
     endpoint,
-    not_worth_retrying,
-    retry_after_seconds,
     settle,
 )
-from .filters import normalise
-from .journal import Journal, JournalEntry
+from .journal import Journal
 from .languages import warn_if_the_writer_cannot
 from .parsing import (
     DEFAULT_QA_GENERATE_PROMPT_TMPL,
     FOLLOW_UP_PROMPT,
-    parse_questions,
     prompt_for_writer,
     resolve_prompt,
-    usable_questions,
 )
-from .progress import WriterClock
 from .report import (
     GenerationReport,
     GenerationWarning,
@@ -77,244 +69,143 @@ from .resume import fingerprint, plan_resume, previous_entries
 logger = logging.getLogger(__name__)
 
 
-async def _generate(
-    state: RunState,
-    nodes: Sequence[BaseNode] | None = None,
-    llm: Any = None,
-    qa_generate_prompt_tmpl: str = DEFAULT_QA_GENERATE_PROMPT_TMPL,
-    num_questions_per_chunk: int = 2,
-    retry_limit: int = 3,
-    on_failure: Literal["continue", "fail"] = "continue",
-    save_every: int | None = None,
-    output_path: str | Path | None = "qa_finetune_dataset.json",
-    verbose: bool = True,
-    show_progress: bool | None = None,
-    num_workers: int = 16,
-    request_timeout: float | None = 120.0,
-    backoff_base: float = 1.0,
-    backoff_max: float = 30.0,
-    return_report: bool = False,
-    quality_filter: bool = True,
-    round_trip_model: Any = None,
-    round_trip_top_k: int = 10,
-    append: bool = False,
-    follow_up: bool | str = False,
-) -> Any:
+async def _generate(state: RunState, arguments: dict[str, Any]) -> Any:
+    """Check the call's arguments (as :func:`agenerate_qa_embedding_pairs` takes them), then
+    :func:`_run`."""
     try:
-        if nodes is not None and llm is not None and hasattr(nodes, "acomplete"):
-            nodes, llm = llm, nodes  # the 0.4 positional order was (llm, nodes)
-        if nodes is None or llm is None:
-            raise TypeError("generate_qa_embedding_pairs needs nodes= and llm=")
-        if not hasattr(llm, "acomplete"):
-            raise TypeError(
-                f"llm must be a llama-index LLM (with acomplete), got {type(llm).__name__}"
-            )
-        if on_failure not in ("continue", "fail"):
-            raise ValueError(f"on_failure must be 'continue' or 'fail', got {on_failure!r}")
-        if num_questions_per_chunk < 1 or num_workers < 1 or retry_limit < 0:
-            raise ValueError(
-                "num_questions_per_chunk and num_workers must be >= 1, retry_limit >= 0"
-            )
-        template = prompt_for_writer(resolve_prompt(qa_generate_prompt_tmpl), llm)
-        if follow_up is True:
-            follow_up = FOLLOW_UP_PROMPT
-        elif follow_up and not (isinstance(follow_up, str) and follow_up.strip()):
-            raise ValueError(f"follow_up must be True, False or a prompt suffix, got {follow_up!r}")
-        if follow_up and isinstance(template, CompletionTemplate):
-            raise ValueError(
-                "follow_up adds to a chat prompt; the few-shot completion asks each of "
-                "num_questions_per_chunk in its own call already: leave follow_up off"
-            )
-        del save_every  # every chunk is saved as it finishes; kept for 0.4 call compatibility
-        return await _run(
-            state, nodes, llm, template, num_questions_per_chunk, retry_limit, on_failure,
-            Path(output_path) if output_path is not None else None, verbose,
-            verbose if show_progress is None else show_progress, num_workers, request_timeout,
-            backoff_base, backoff_max, return_report, quality_filter, round_trip_model,
-            round_trip_top_k, append, follow_up or None,
-        )  # fmt: skip
+        bound = _SIGNATURE.bind(**arguments)
+        bound.apply_defaults()
+        a = bound.arguments
+        return await _run(state, *_checked(a["nodes"], a["llm"], a))
     finally:
         state.finished.set()
 
 
-async def _run(
-    state, nodes, llm, template, n, retry_limit, on_failure, out, verbose, progress,
-    num_workers, request_timeout, backoff_base, backoff_max, return_report, quality_filter,
-    round_trip_model, round_trip_top_k, append, follow_up,
-):  # fmt: skip
+def _checked(nodes: Any, llm: Any, a: dict[str, Any]) -> tuple[Any, WriterSettings]:
+    """``(nodes, settings)``, or one error naming the first argument that cannot work."""
+    if nodes is not None and llm is not None and hasattr(nodes, "acomplete"):
+        nodes, llm = llm, nodes  # the 0.4 positional order was (llm, nodes)
+    if nodes is None or llm is None:
+        raise TypeError("generate_qa_embedding_pairs needs nodes= and llm=")
+    if not hasattr(llm, "acomplete"):
+        raise TypeError(f"llm must be a llama-index LLM (with acomplete), got {type(llm).__name__}")
+    if a["on_failure"] not in ("continue", "fail"):
+        raise ValueError(f"on_failure must be 'continue' or 'fail', got {a['on_failure']!r}")
+    if a["num_questions_per_chunk"] < 1 or a["num_workers"] < 1 or a["retry_limit"] < 0:
+        raise ValueError("num_questions_per_chunk and num_workers must be >= 1, retry_limit >= 0")
+    template = prompt_for_writer(resolve_prompt(a["qa_generate_prompt_tmpl"]), llm)
+    follow_up = a["follow_up"]
+    if follow_up is True:
+        follow_up = FOLLOW_UP_PROMPT
+    elif follow_up and not (isinstance(follow_up, str) and follow_up.strip()):
+        raise ValueError(f"follow_up must be True, False or a prompt suffix, got {follow_up!r}")
+    if follow_up and isinstance(template, CompletionTemplate):
+        raise ValueError(
+            "follow_up adds to a chat prompt; the few-shot completion asks each of "
+            "num_questions_per_chunk in its own call already: leave follow_up off"
+        )
+    # save_every: every chunk is saved as it finishes; kept for 0.4 call compatibility
+    out = a["output_path"]
+    return nodes, WriterSettings(
+        llm=llm, template=template, n=a["num_questions_per_chunk"],
+        retry_limit=a["retry_limit"], on_failure=a["on_failure"],
+        out=Path(out) if out is not None else None, verbose=a["verbose"],
+        progress=a["verbose"] if a["show_progress"] is None else a["show_progress"],
+        num_workers=a["num_workers"], request_timeout=a["request_timeout"],
+        backoff_base=a["backoff_base"], backoff_max=a["backoff_max"],
+        return_report=a["return_report"], quality_filter=a["quality_filter"],
+        round_trip_model=a["round_trip_model"], round_trip_top_k=a["round_trip_top_k"],
+        append=a["append"], follow_up=follow_up or None,
+    )  # fmt: skip
+
+
+async def _run(state: RunState, nodes: Sequence[BaseNode], s: WriterSettings) -> Any:
+    """Resume, ask about the chunks not done yet, assemble through the gate, save."""
     texts, skipped = asked_chunks(nodes)
-    warn_if_the_writer_cannot(llm, texts.values())
-    fp = fingerprint(template, llm, n, follow_up)
-    journal = Journal.for_output(out) if out is not None else None
-    plan = plan_resume(texts, previous_entries(out, journal), fp, append, out, question_id)
+    warn_if_the_writer_cannot(s.llm, texts.values())
+    fp = fingerprint(s.template, s.llm, s.n, s.follow_up)
+    journal = Journal.for_output(s.out) if s.out is not None else None
+    plan = plan_resume(texts, previous_entries(s.out, journal), fp, s.append, s.out, question_id)
     if journal is not None:
         journal.open()
     state.journal = journal.path if journal is not None else None
     report = GenerationReport(chunks=len(texts), skipped=skipped, resumed=len(plan.done))
-    done, entries = plan.done, plan.entries
-    todo = [nid for nid in texts if nid not in done]
-    if verbose and (report.resumed or skipped or plan.stale):
+    todo = [nid for nid in texts if nid not in plan.done]
+    if s.verbose and (report.resumed or skipped or plan.stale):
         logger.info(
             "resumed %d of %d chunks, %d to ask (%d made with another prompt, LLM or count); "
             "%d skipped (no text, or a repeated node id)",
             report.resumed, len(texts), len(todo), plan.stale, skipped,
         )  # fmt: skip
-
-    stop = asyncio.Event()
-    llm_answered = False
-    unusable: Exception | None = None  # the LLM failed before any call answered
-    first_empty_answer = ""  # the first answer with no question in it, for the error below
-    slots = min(num_workers, getattr(llm, "max_parallel_requests", None) or num_workers)
-    clock = WriterClock(len(todo), request_timeout, progress, first_wave=slots)
-
-    async def ask(node_id: str) -> None:
-        nonlocal llm_answered, unusable, first_empty_answer
-        text = texts[node_id]
-        prompt = template.format(context_str=text, num_questions_per_chunk=n)
-        error, last_answer, answered = "not started", None, False
-        for attempt in range(retry_limit + 1):
-            if stop.is_set():
-                return
-            try:
-                started = time.monotonic()
-                if isinstance(template, CompletionTemplate):
-                    report.llm_calls += n
-                    answer = await complete_questions(
-                        llm, prompt, template, n, timeout=clock.timeout()
-                    )
-                else:
-                    report.llm_calls += 1
-                    response = await asyncio.wait_for(
-                        llm.acomplete(prompt), timeout=clock.timeout()
-                    )
-                    answer = str(response.text)
-                clock.answered(time.monotonic() - started)
-                llm_answered = True
-                found = parse_questions(answer, text, prompt_tmpl=template)
-                if found and follow_up:
-                    found = await ask_follow_up(prompt, text, found)
-                if found:
-                    questions = {question_id(node_id, i): q for i, q in enumerate(found)}
-                    entries[node_id] = JournalEntry(node_id, text, questions, fingerprint=fp)
-                    if journal is not None:
-                        journal.append(entries[node_id])
-                    done[node_id] = questions
-                    report.generated += 1
-                    clock.chunk_done()
-                    return
-                error = f"no questions in the answer: {answer[:200]!r}"
-                answered = True
-                if answer == last_answer:
-                    # A greedy model gives the same answer to the same prompt: asking again
-                    # only costs time (benchmarks/experiments/format_reminder.py).
-                    break
-                last_answer = answer
-                continue  # the service answered: ask again at once, without back-off
-            except Exception as e:  # noqa: BLE001  any failure of the call is retried
-                error, answered = f"{type(e).__name__}: {e}", False
-                if not_worth_retrying(e):
-                    if not llm_answered:
-                        unusable = unusable or e
-                        stop.set()
-                        return
-                    break
-                wait = retry_after_seconds(e)
-            else:
-                wait = None
-            if attempt < retry_limit:
-                cap = min(backoff_max, backoff_base * 2**attempt)
-                await asyncio.sleep(wait if wait is not None else cap * random.uniform(0.5, 1.0))
-        clock.chunk_done()
-        if answered:  # the LLM works; this chunk just gave it nothing to ask
-            report.unanswered += 1
-            first_empty_answer = first_empty_answer or error
-            logger.info("chunk %s: %s", node_id, error)
-            return
-        report.failed += 1
-        report.failed_node_ids.append(node_id)
-        report.first_error = report.first_error or error
-        logger.warning("chunk %s failed after %d attempts: %s", node_id, attempt + 1, error)
-        if on_failure == "fail":
-            stop.set()
-
-    async def ask_follow_up(prompt: str, text: str, found: list[str]) -> list[str]:
-        """One more request when too few of ``found`` pass the rules; its failure is not the
-        chunk's (the first answer stands)."""
-        if len(usable_questions(found, text, template)) >= n:
-            return found
-        report.follow_ups += 1
-        report.llm_calls += 1
-        try:
-            response = await asyncio.wait_for(
-                llm.acomplete(prompt + follow_up), timeout=clock.timeout()
-            )
-        except Exception as e:  # noqa: BLE001
-            logger.info("follow-up request failed: %s: %s", type(e).__name__, e)
-            return found
-        seen = {normalise(q) for q in found}
-        new = [q for q in parse_questions(str(response.text), text, prompt_tmpl=template)
-               if normalise(q) not in seen]  # fmt: skip
-        report.follow_up_questions += len(new)
-        return found + new
-
+    asker = ChunkAsker(s, texts, plan, report, journal, fp, len(todo))
     try:
-        if todo:
-            jobs = [ask(nid) for nid in todo]
-            await run_jobs(
-                jobs, workers=slots
-            )  # the bar: clock (a chunk stopped early is not done)
+        await asker.ask_all(todo)
     except (asyncio.CancelledError, KeyboardInterrupt):
         if journal is not None:
             journal.close()
-        state.saved = len(done)
-        logger.warning("interrupted: %d chunks saved to %s", len(done), state.journal)
+        state.saved = len(plan.done)
+        logger.warning("interrupted: %d chunks saved to %s", len(plan.done), state.journal)
         raise
     finally:
-        clock.close()
-        state.saved = len(done)
+        asker.clock.close()
+        state.saved = len(plan.done)
         if journal is not None:
             journal.close()
+    _raise_if_nothing_usable(asker, state, len(todo))
+    dataset = await assemble_dataset(
+        texts, plan.done, plan.extra, report, s.n, s.template, s.quality_filter,
+        s.round_trip_model, s.round_trip_top_k,
+    )  # fmt: skip
+    if journal is not None:
+        journal.rewrite(
+            [*(plan.entries[nid] for nid in texts if nid in plan.entries), *plan.extra.values()]
+        )
+    _save(dataset, report, asker, state)
+    return (dataset, report) if s.return_report else dataset
 
-    if unusable is not None:
+
+def _raise_if_nothing_usable(asker: ChunkAsker, state: RunState, asked: int) -> None:
+    """The LLM could not be used, a chunk failed under ``on_failure="fail"``, or every chunk
+    asked failed: one :class:`GenerationError` saying what is kept."""
+    s, report = asker.s, asker.report
+    if asker.unusable is not None:
         raise GenerationError(
-            f"the LLM cannot be used ({endpoint(llm)}): {type(unusable).__name__}: "
-            f"{unusable}; no other call was started. Check the API key, the server address "
-            "and the model name.",
+            f"the LLM cannot be used ({endpoint(s.llm)}): {type(asker.unusable).__name__}: "
+            f"{asker.unusable}; no other call was started. Check the API key, the server "
+            "address and the model name.",
             rerun_asks=True,
-        ) from unusable
-    kept = f"{len(done)} finished chunks are kept in {state.journal or 'memory only'}"
-    if on_failure == "fail" and report.failed:
+        ) from asker.unusable
+    kept = f"{len(asker.plan.done)} finished chunks are kept in {state.journal or 'memory only'}"
+    if s.on_failure == "fail" and report.failed:
         raise GenerationError(
             f"question generation failed for chunk {report.failed_node_ids[0]!r} after "
-            f"{retry_limit + 1} attempts ({report.first_error}); {kept} and a rerun resumes"
+            f"{s.retry_limit + 1} attempts ({report.first_error}); {kept} and a rerun resumes"
         )
     if report.failed and not report.generated:
         raise GenerationError(
-            f"every chunk asked failed ({report.failed} of {len(todo)}); the first error: "
-            f"{report.first_error} ({endpoint(llm)}); {kept}",
+            f"every chunk asked failed ({report.failed} of {asked}); the first error: "
+            f"{report.first_error} ({endpoint(s.llm)}); {kept}",
             rerun_asks=True,
         )
-    dataset = await assemble_dataset(
-        texts, done, plan.extra, report, n, template, quality_filter, round_trip_model,
-        round_trip_top_k,
-    )  # fmt: skip
-    if journal is not None:
-        journal.rewrite([*(entries[nid] for nid in texts if nid in entries), *plan.extra.values()])
+
+
+def _save(dataset: Any, report: GenerationReport, asker: ChunkAsker, state: RunState) -> None:
+    """Write the dataset (none if the gate or the LLM left no question: one error), and queue
+    the warnings the caller's thread gives."""
+    s = asker.s
+    not_written = f" ({s.out} was not written)" if s.out is not None else ""
     gate = gate_summary(report, state.journal) if report.dropped else ""
     if not dataset.queries and report.dropped:
-        raise GenerationError(
-            f"no question is left to train on: {gate}"
-            + (f" ({out} was not written)" if out is not None else "")
-        )
+        raise GenerationError(f"no question is left to train on: {gate}{not_written}")
     if not dataset.queries and report.unanswered:
         raise GenerationError(
-            f"no question is left to train on: every answer of the LLM ({endpoint(llm)}) held "
-            f"no question ({report.unanswered} chunks); the first: {first_empty_answer}. Check "
-            "that the model follows the prompt (qa_generate_prompt_tmpl) and writes one "
-            "question per line" + (f" ({out} was not written)" if out is not None else "")
+            f"no question is left to train on: every answer of the LLM ({endpoint(s.llm)}) held "
+            f"no question ({report.unanswered} chunks); the first: {asker.first_empty_answer}. "
+            "Check that the model follows the prompt (qa_generate_prompt_tmpl) and writes one "
+            f"question per line{not_written}"
         )
-    if out is not None:
-        dataset.save_json(out)
+    if s.out is not None:
+        dataset.save_json(s.out)
     if 2 * sum(report.dropped.values()) > report.raw_questions:
         state.warnings.append((gate, GenerationWarning))  # warned in the caller's thread
     if report.failed or report.short or report.unanswered:
@@ -322,11 +213,10 @@ async def _run(
             (
                 f"{report.failed} of {report.chunks} chunks failed (retried next run), "
                 f"{report.unanswered} got answers with no question and {report.short} got "
-                f"fewer than {n}",
+                f"fewer than {s.n}",
                 ShortfallWarning,
             )
         )
-    return (dataset, report) if return_report else dataset
 
 
 async def agenerate_qa_embedding_pairs(
@@ -363,7 +253,7 @@ async def agenerate_qa_embedding_pairs(
     and logs how many; it re-raises the cancellation.
     """
     arguments, state = dict(locals()), RunState()
-    result = await _generate(state, **arguments)
+    result = await _generate(state, arguments)
     for message, category in state.warnings:
         warnings.warn(message, category, stacklevel=2)  # the line that awaited it
     return result
@@ -434,7 +324,7 @@ def generate_qa_embedding_pairs(*args: Any, **kwargs: Any) -> Any:
     bound = _SIGNATURE.bind(*args, **kwargs).arguments
     state = RunState()
     try:
-        result = run_sync(_generate(state, **bound))
+        result = run_sync(_generate(state, bound))
     except KeyboardInterrupt as e:
         state.finished.wait(timeout=5)  # the cancelled run closes its journal
         settle(timeout=2)
