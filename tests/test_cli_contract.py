@@ -338,6 +338,32 @@ def test_ctrl_c(area, fake_openai, command):
     assert not lock_path(out).exists()
 
 
+@pytest.mark.parametrize("where", ["flock", "write"])
+def test_ctrl_c_while_the_lock_is_taken_leaves_no_lock_file(tmp_path, monkeypatch, where):
+    """A Ctrl-C lands between creating the lock file and holding it (test_ctrl_c[train] hit
+    that window on a busy machine): the file goes with the interrupted run. The interrupt is
+    raised by the OS call it would interrupt."""
+    import fcntl
+
+    from llama_index.finetuning.output_lock import output_lock
+
+    owner, name = (fcntl, "flock") if where == "flock" else (os, "write")
+    real = getattr(owner, name)
+
+    def interrupted(*args, **kwargs):
+        monkeypatch.setattr(owner, name, real)
+        raise KeyboardInterrupt
+
+    out = tmp_path / "out" / "model"
+    monkeypatch.setattr(owner, name, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        output_lock(out).acquire()
+    assert not lock_path(out).exists()
+    with output_lock(out):  # and the next run takes it
+        assert lock_path(out).exists()
+    assert not lock_path(out).exists()
+
+
 # ---- the lock -----------------------------------------------------------------------------------
 
 

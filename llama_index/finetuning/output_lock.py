@@ -14,6 +14,7 @@ is taken over.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -67,24 +68,28 @@ class OutputLock:
         # folders made for the lock alone are removed with it (a refused run leaves nothing)
         self._made = [p for p in (self.path.parent, *self.path.parent.parents) if not p.exists()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(10):  # the file may be replaced between open and lock: open it again
-            fd = self._try_lock()
-            if fd is None:
-                holder = _holder(self.path)
-                pid = holder.get("pid", "unknown")
-                command = holder.get("command") or "another llamaindex-finetune run"
-                raise OutputLockedError(
-                    f"{self.output}: another run is writing it now (pid {pid}: {command}); "
-                    "wait for it to end or stop it, or choose another output"
-                )
-            if fd >= 0:
-                self._fd = fd
-                command = self.command or " ".join(["python", *sys.argv])
-                record = {"pid": os.getpid(), "command": command}
-                os.ftruncate(fd, 0)
-                os.write(fd, (json.dumps(record) + "\n").encode())
-                _HELD.append(self)
-                return self
+        try:
+            for _ in range(10):  # the file may be replaced between open and lock: open again
+                fd = self._try_lock()
+                if fd is None:
+                    holder = _holder(self.path)
+                    pid = holder.get("pid", "unknown")
+                    command = holder.get("command") or "another llamaindex-finetune run"
+                    raise OutputLockedError(
+                        f"{self.output}: another run is writing it now (pid {pid}: {command}); "
+                        "wait for it to end or stop it, or choose another output"
+                    )
+                if fd >= 0:
+                    self._fd = fd
+                    _HELD.append(self)
+                    command = self.command or " ".join(["python", *sys.argv])
+                    record = {"pid": os.getpid(), "command": command}
+                    os.ftruncate(fd, 0)
+                    os.write(fd, (json.dumps(record) + "\n").encode())
+                    return self
+        except KeyboardInterrupt:  # Ctrl-C while taking it: nothing of this run is left
+            self.release()
+            raise
         raise OutputLockedError(f"{self.output}: could not take the lock {self.path}")
 
     def _try_lock(self) -> int | None:
@@ -102,14 +107,21 @@ class OutputLock:
                 return -1
         fd = os.open(self.path, os.O_CREAT | os.O_RDWR, file_mode())
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return None
-        try:  # the holder before us may have removed the file after we opened it
-            same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
-        except FileNotFoundError:
-            same = False
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                return None
+            try:  # the holder before us may have removed the file after we opened it
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+        except KeyboardInterrupt:  # Ctrl-C before acquire() holds it: a file with no
+            os.close(fd)  # holder's record in it yet is the one this run made
+            with contextlib.suppress(OSError):
+                if self.path.stat().st_size == 0:
+                    self.path.unlink()
+            raise
         if not same:
             os.close(fd)
             return -1
