@@ -278,6 +278,10 @@ def series_page(series: dict) -> list[str]:
         return f"{d:+.4f} [{low:+.4f}, {high:+.4f}]"
 
     mean = sum(r["gains"]["finetuned"][0] for r in runs) / len(runs)
+    args = shlex.split(series["demo_args"])
+    report = Path(args[args.index("--test") + 1]).name if "--test" in args else "report set"
+    header, *rows = runs[mid]["readme_table"]  # its first cell names the set, as the run's does
+    readme_table = [header.replace("| model |", f"| model ({report}) |", 1), *rows]
     lines = [
         f"## `make demo`, {len(runs)} runs of {series['asked']}: every run's gain, and the "
         "median run in full",
@@ -300,7 +304,7 @@ def series_page(series: dict) -> list[str]:
         "For the README (the median run's table, run "
         f"{mid + 1}; {gained} of {len(runs)} runs gained beyond noise):",
         "",
-        *runs[mid]["readme_table"],
+        *readme_table,
         "",
         f"### The median run (run {mid + 1}) in full",
         "",
