@@ -294,7 +294,7 @@ def check_dataset_output(
 
 
 def holds_other_chunks(
-    path: str | os.PathLike, others: list[str], can_overwrite: bool = True
+    path: str | os.PathLike | None, others: list[str], can_overwrite: bool = True
 ) -> OutputExistsError:
     """The one refusal of a dataset output holding chunks (ids ``others``) that this run does
     not ask about, for :func:`check_dataset_output` and a generation's resume alike."""

@@ -375,7 +375,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         if scored:
             kept = next((r for r in scored if r["epoch"] == self.best_epoch), scored[0])
             val_metrics = {"base": scored[0], "finetuned": kept}
-        assert self.model is not None  # finetune() built it
+        assert self.model is not None and not isinstance(self.model, str)  # finetune() built it
         in_dim, out_dim = adapter_dims(self.model)
         settings = {
             "adapter": f"{type(self.model).__name__} ({in_dim} -> {out_dim} dims)",

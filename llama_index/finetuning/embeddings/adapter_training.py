@@ -238,9 +238,14 @@ def build_adapter(
             f"dim={dim} was given, but the base model {model_name!r} "
             f"returns {base_dim}-dim embeddings"
         )
+    built: BaseAdapter
     if adapter is None or adapter == "linear":
-        adapter = LinearLayer(base_dim, base_dim, bias)
+        built = LinearLayer(base_dim, base_dim, bias)
     elif adapter == "two-layer":
-        adapter = TwoLayerNN(base_dim, TWO_LAYER_HIDDEN, base_dim, bias=True, add_residual=True)
-    check_adapter_dims(adapter, base_dim, model_name, transform_text)
-    return adapter
+        built = TwoLayerNN(base_dim, TWO_LAYER_HIDDEN, base_dim, bias=True, add_residual=True)
+    elif isinstance(adapter, str):
+        raise ValueError(f"adapter_model must be one of {', '.join(ADAPTER_SHAPES)}: {adapter!r}")
+    else:
+        built = adapter
+    check_adapter_dims(built, base_dim, model_name, transform_text)
+    return built

@@ -181,7 +181,7 @@ class ChunkAsker:
         report.llm_calls += 1
         try:
             response = await asyncio.wait_for(
-                s.llm.acomplete(prompt + s.follow_up), timeout=self.clock.timeout()
+                s.llm.acomplete(prompt + (s.follow_up or "")), timeout=self.clock.timeout()
             )
         except Exception as e:  # noqa: BLE001
             logger.info("follow-up request failed: %s: %s", type(e).__name__, e)
