@@ -224,7 +224,29 @@ def check_output_file(path: str | os.PathLike, overwrite: bool = False) -> Path:
     return path
 
 
-JOURNAL_SUFFIX = ".journal.jsonl"  # generation.journal.Journal.SUFFIX: finished chunks
+#: The journal of a dataset output (``<output>.journal.jsonl``): a JSON line a finished chunk
+#: (:class:`..generation.journal.Journal` writes it).
+JOURNAL_SUFFIX = ".journal.jsonl"
+
+
+def journal_records(path: str | os.PathLike) -> list[dict]:
+    """The records of a journal file, in order: a line torn by a crash ends them (it has no
+    newline); a line that is not a JSON object is left out. No file: none."""
+    records: list[dict] = []
+    try:
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                if not line.endswith("\n"):
+                    break
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    records.append(record)
+    except OSError:
+        pass
+    return records
 
 
 def held_chunks(path: str | os.PathLike) -> dict[str, str]:
@@ -237,17 +259,9 @@ def held_chunks(path: str | os.PathLike) -> dict[str, str]:
         held.update(corpus if isinstance(corpus, dict) else {})
     except (OSError, ValueError):
         pass
-    try:
-        with open(str(path) + JOURNAL_SUFFIX, encoding="utf-8") as lines:
-            for line in lines:
-                try:
-                    entry = json.loads(line)
-                    if entry.get("questions") and isinstance(entry.get("text"), str):
-                        held.setdefault(str(entry["node_id"]), entry["text"])
-                except (ValueError, AttributeError, KeyError):
-                    continue  # a line torn by a crash
-    except OSError:
-        pass
+    for record in journal_records(str(path) + JOURNAL_SUFFIX):
+        if record.get("questions") and isinstance(record.get("text"), str) and "node_id" in record:
+            held.setdefault(str(record["node_id"]), record["text"])
     return held
 
 

@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..outputs import JOURNAL_SUFFIX, journal_records
+
 
 @dataclass
 class JournalEntry:
@@ -49,7 +51,7 @@ class JournalEntry:
 class Journal:
     """The checkpoint file beside a dataset's output path."""
 
-    SUFFIX = ".journal.jsonl"
+    SUFFIX = JOURNAL_SUFFIX
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
@@ -64,19 +66,14 @@ class Journal:
     def load(self) -> dict[str, JournalEntry]:
         """The finished chunks, by node id (failed ones are left out: they are retried)."""
         entries: dict[str, JournalEntry] = {}
-        if not self.path.exists():
-            return entries
-        with open(self.path, encoding="utf-8") as f:
-            for line in f:
-                if not line.endswith("\n"):
-                    break  # torn by a crash mid-write
-                try:
-                    entry = JournalEntry(**json.loads(line))
-                except (json.JSONDecodeError, TypeError):
-                    continue
-                if entry.questions:
-                    entries.pop(entry.node_id, None)
-                    entries[entry.node_id] = entry
+        for record in journal_records(self.path):
+            try:
+                entry = JournalEntry(**record)
+            except TypeError:
+                continue
+            if entry.questions:
+                entries.pop(entry.node_id, None)
+                entries[entry.node_id] = entry
         return entries
 
     def _cut_torn_tail(self) -> None:
