@@ -319,12 +319,14 @@ def markdown(records: list[dict], note: str) -> str:
         "",
         "Commands: `flock /tmp/bench.lock env HF_HUB_OFFLINE=1 .venv/bin/python "
         "benchmarks/guard_cost.py --runs 10k_weak --seeds 42 43 --arms holdout no_holdout v04`; "
-        "`... --runs 10k_human pyref_human --seeds 42 43 --arms no_holdout all`; earlier "
+        "`... --runs 10k_human pyref_human --seeds 42 43 --arms no_holdout all`; "
+        "`... --runs 10k_weak --seeds 42 43 --arms all` (code 75b4255); earlier "
         "records (code bbb2c84): `--runs 10k_human pyref_human --seeds 42 43 --arms holdout "
         "all`, `--runs pyref_weak --seeds 42`, `--runs 50k --seeds 42 --arms holdout`; then "
         "`--report`. Bundled all-MiniLM-L6-v2, CPU. Each record names its code (a `+`: the "
-        "working tree differed from that commit in `llama_index/`, by the hold-out default "
-        "only, which every arm here sets).",
+        "working tree differed from that commit in `llama_index/`: at bbb2c84 by the hold-out "
+        "default, which every arm here sets; at 75b4255 by the journal reader's move, which "
+        "training does not use).",
         "",
         f"Machine: {note}",
         "",
@@ -422,10 +424,11 @@ def holdout_rule(records: list[dict]) -> list[str]:
         "",
         "## The hold-out default, by the rule (10-K selection part: uber_reference.json)",
         "",
-        "| seed | holdout (0.2) | no_holdout (0) | v04 | no_holdout - holdout [95% CI] |",
-        "|---|---:|---:|---:|---|",
+        "| seed | holdout (0.2) | no_holdout (0) | all (0, unmerged) | v04 | no_holdout - "
+        "holdout [95% CI] |",
+        "|---|---:|---:|---:|---:|---|",
     ]
-    means = {"holdout": [], "no_holdout": [], "v04": []}
+    means: dict[str, list[float]] = {"holdout": [], "no_holdout": [], "all": [], "v04": []}
     for seed in seeds:
         a, b = by[(seed, "no_holdout")], by[(seed, "holdout")]
         d = paired_difference(
@@ -434,17 +437,21 @@ def holdout_rule(records: list[dict]) -> list[str]:
         for arm in means:
             if (seed, arm) in by:
                 means[arm].append(by[(seed, arm)]["selection"]["ndcg@10"])
-        v04 = by.get((seed, "v04"), {}).get("selection", {}).get("ndcg@10")
+        other = {
+            arm: by.get((seed, arm), {}).get("selection", {}).get("ndcg@10")
+            for arm in ("all", "v04")
+        }
+        cells = " | ".join("-" if v is None else f"{v:.4f}" for v in other.values())
         lines.append(
             f"| {seed} | {b['selection']['ndcg@10']:.4f} | {a['selection']['ndcg@10']:.4f} | "
-            f"{'-' if v04 is None else f'{v04:.4f}'} | {d.difference:+.4f} [{d.low:+.4f}, "
-            f"{d.high:+.4f}] ({d.wins}/{d.losses}) |"
+            f"{cells} | {d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}] ({d.wins}/{d.losses}) |"
         )
+    seed_means = ", ".join(f"{arm} {np.mean(v):.4f}" for arm, v in means.items() if v)
     held, none = float(np.mean(means["holdout"])), float(np.mean(means["no_holdout"]))
     chosen = "0 (nothing held out)" if none >= held - 0.005 else "0.2 (the hold-out stays)"
     lines += [
         "",
-        f"Seed means: holdout {held:.4f}, no_holdout {none:.4f} (base "
+        f"Seed means: {seed_means} (base "
         f"{by[(seeds[0], 'holdout')]['selection']['vs_base']['base']:.4f}). Rule: 0 unless "
         f"no_holdout is more than 0.005 below holdout. **Chosen: {chosen}.**",
     ]
