@@ -169,8 +169,6 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         holdout: float = DEFAULT_HOLDOUT,
         corpus: Mapping[str, str] | Iterable[Any] | None = None,
     ) -> None:
-        from llama_index.embeddings.adapter.utils import BaseAdapter
-
         check_dataset(dataset, "dataset")
         if val_dataset is not None:
             check_dataset(val_dataset, "val_dataset", "evaluated on")
@@ -178,17 +176,9 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             raise TypeError(
                 f"embed_model must be a llama-index BaseEmbedding, got {type(embed_model).__name__}"
             )
-        from .adapter_training import ADAPTER_SHAPES, check_adapter_settings
+        from .adapter_training import check_adapter_model, check_adapter_settings
 
-        if isinstance(adapter_model, str) and adapter_model not in ADAPTER_SHAPES:
-            raise ValueError(
-                f"adapter_model must be a BaseAdapter or one of {', '.join(ADAPTER_SHAPES)}, "
-                f"got {adapter_model!r}"
-            )
-        if not isinstance(adapter_model, (BaseAdapter, str, type(None))):
-            raise TypeError(
-                f"adapter_model must subclass BaseAdapter, got {type(adapter_model).__name__}"
-            )
+        check_adapter_model(adapter_model)
         check_adapter_settings(
             batch_size, epochs, checkpoint_save_steps, hard_negatives, warmup_ratio, val_metric
         )

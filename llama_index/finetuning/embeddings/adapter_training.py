@@ -221,6 +221,22 @@ ADAPTER_SHAPES = ("linear", "two-layer")
 TWO_LAYER_HIDDEN = 1024
 
 
+def check_adapter_model(adapter_model: object) -> None:
+    """One clear error unless ``adapter_model`` is ``None``, a ``BaseAdapter`` or a shape name
+    of :data:`ADAPTER_SHAPES`."""
+    from llama_index.embeddings.adapter.utils import BaseAdapter
+
+    if isinstance(adapter_model, str) and adapter_model not in ADAPTER_SHAPES:
+        raise ValueError(
+            f"adapter_model must be a BaseAdapter or one of {', '.join(ADAPTER_SHAPES)}, "
+            f"got {adapter_model!r}"
+        )
+    if not isinstance(adapter_model, (BaseAdapter, str, type(None))):
+        raise TypeError(
+            f"adapter_model must subclass BaseAdapter, got {type(adapter_model).__name__}"
+        )
+
+
 def build_adapter(
     adapter: BaseAdapter | str | None,
     dim: int | None,
@@ -243,9 +259,8 @@ def build_adapter(
         built = LinearLayer(base_dim, base_dim, bias)
     elif adapter == "two-layer":
         built = TwoLayerNN(base_dim, TWO_LAYER_HIDDEN, base_dim, bias=True, add_residual=True)
-    elif isinstance(adapter, str):
-        raise ValueError(f"adapter_model must be one of {', '.join(ADAPTER_SHAPES)}: {adapter!r}")
     else:
+        assert not isinstance(adapter, str)  # check_adapter_model refused other names
         built = adapter
     check_adapter_dims(built, base_dim, model_name, transform_text)
     return built

@@ -140,10 +140,7 @@ async def _run(state: RunState, nodes: Sequence[BaseNode], s: WriterSettings) ->
     asker = ChunkAsker(s, texts, plan, report, journal, fp, len(todo))
     try:
         await asker.ask_all(todo)
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        if journal is not None:
-            journal.close()
-        state.saved = len(plan.done)
+    except (asyncio.CancelledError, KeyboardInterrupt):  # finally: the journal is closed
         logger.warning("interrupted: %d chunks saved to %s", len(plan.done), state.journal)
         raise
     finally:
