@@ -304,7 +304,7 @@ def test_an_adapter_that_only_hurts_is_not_kept(api_model, tmp_path, caplog, che
     assert result.comparison["high"] < 0
     assert torch.equal(LinearLayer.load(out).linear.weight, torch.eye(64))
     ending = result.ending(f"adapter:{out}")
-    assert caplog.messages == [ending]  # the verdict, said once (issue 26.4), as a warning
+    assert caplog.messages == [ending]  # the verdict, said once, as a warning
     assert ending_line(out, "adapter") == ending  # what `adapt` prints last
     assert ending.startswith("kept the untrained adapter: no epoch beat it on ")
     assert f"{out} holds an adapter that changes nothing" in ending

@@ -162,7 +162,7 @@ def test_folders_without_a_record_still_load_silently(minilm, tmp_path):
 
 
 def test_the_checking_set_is_searched_among_the_corpus_given(fake_openai, tmp_path, caplog):
-    """Issue 26.1: corpus= (the index's nodes) adds chunks the checking set is searched among,
+    """corpus= (the index's nodes) adds chunks the checking set is searched among,
     by their text as pairs hold it (no metadata); 8 questions are said to be too few."""
     from llama_index.core.schema import TextNode
 

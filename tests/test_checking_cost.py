@@ -1,5 +1,5 @@
 """What checking a model costs: the checking set's candidates, the merge chosen on it, the
-hold-out's size (issue 27). Real models (the bundled MiniLM), tiny data."""
+hold-out's size. Real models (the bundled MiniLM), tiny data."""
 
 from __future__ import annotations
 

@@ -114,7 +114,7 @@ def test_evaluate_writes_table_png_and_json(tmp_path, capsys):
     assert "hit_rate@1" in captured.out
     assert any(p.suffix == ".png" for p in out.iterdir())
     assert any(p.suffix == ".json" for p in out.iterdir())
-    # issue 26.1: 2 questions cannot tell models apart: the table and the last line say so, once
+    # 2 questions cannot tell models apart: the table and the last line say so, once
     assert "queries, searched among 2 chunks. Too small: 2 questions" in captured.out
     last = captured.out.strip().splitlines()[-1]
     assert last == (
@@ -151,7 +151,7 @@ def test_run_from_files_to_comparison_in_a_subprocess(fake_openai, tmp_path):
     assert "| finetuned |" in proc.stdout and "total time:" in proc.stdout
     assert "[6/6" in proc.stderr  # the stage lines
 
-    # Honest numbers: the report part of the val pairs chose nothing (issue 13.1).
+    # Honest numbers: the report part of the val pairs chose nothing.
     select = EmbeddingQAFinetuneDataset.from_json(out / "val_select.json")
     report = EmbeddingQAFinetuneDataset.from_json(out / "val_report.json")
     answers = lambda d: {c for docs in d.relevant_docs.values() for c in docs}  # noqa: E731
@@ -262,8 +262,8 @@ def test_run_splits_a_given_val_set_by_chunk_and_reads_other_json_as_a_document(
 def test_run_searches_val_questions_among_every_chunk_of_the_files_and_ends_on_a_small_set(
     tmp_path, capsys
 ):
-    """Issue 26.1: the val pairs of 4 files searched only their own 4 chunks (every model hit@5
-    = 1.0); an index of the user's files holds the training chunks too. A report set too small
+    """Val pairs of 4 files searched among their own 4 chunks alone would give every model
+    hit@5 = 1.0; an index of the user's files holds the training chunks too. A report set too small
     to tell two models apart says so on the last line."""
     out = tmp_path / "out"
     # both folders hold doc0.txt..doc3.txt: the same chunk ids, other texts
@@ -333,7 +333,7 @@ def test_run_refuses_a_question_set_mixed_with_other_inputs(tmp_path, capsys, se
     assert not (tmp_path / "out").exists()
 
 
-# ---- issue 20: one output contract, one grammar, fast failures, quiet -----------------------
+# ---- one output contract, one grammar, fast failures, quiet -----------------------
 
 
 def pseudo_docs(folder, first, n=2):
@@ -589,7 +589,7 @@ def test_an_llm_that_cannot_be_reached_ends_the_run_after_its_first_wave(where, 
 
 
 def test_the_library_never_configures_the_root_logger():
-    """Issue 20.9: logging is the application's; only the CLI's main() adds (and removes) a
+    """Logging is the application's; only the CLI's main() adds (and removes) a
     handler, for the command it runs."""
     import re
     from pathlib import Path

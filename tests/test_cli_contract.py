@@ -1,4 +1,4 @@
-"""The command line's contract (issue 20.10): every command in every situation a user meets
+"""The command line's contract: every command in every situation a user meets
 ends with the README's exit status, one line saying why, no traceback, and every file the
 user had before it byte for byte the same after it.
 
@@ -226,9 +226,8 @@ def test_generation_that_falls_short(area, fake_openai, cell, command, expected)
 
 
 def test_generate_exits_0_when_every_chunk_was_answered_and_says_what_helps(area, fake_openai):
-    """Issue 26.3: an answer with no question ended 1 with "rerun the same command", which a
-    greedy writer answers the same; `generate && train` stopped on the product working. Now
-    0, a line saying how many and why, and advice that can work (--temperature), which does:
+    """An answer with no question ends `generate` 0 (a greedy writer would answer a plain
+    rerun the same, and `generate && train` must go on): a line saying how many and why, and advice that can work (--temperature), which does:
     the rerun with it asks only that chunk, and gets its question."""
     server = fake_openai(faults={"CHUNK-1": ["empty"] * 2})  # the same empty answer twice
     out = area["out"] / "d.json"
@@ -249,7 +248,7 @@ def test_generate_exits_0_when_every_chunk_was_answered_and_says_what_helps(area
 
 
 def test_generate_exits_0_when_the_gate_empties_a_chunk(area, fake_openai):
-    """Issue 26.3: the gate emptying a chunk ended `generate` 1; it did what was asked."""
+    """The gate emptying a chunk ends `generate` 0: it did what was asked."""
     from answer_modes import numbered
 
     def junk_for_chunk_1(key, prompt, n):  # questions about the source, which the gate drops
@@ -368,8 +367,7 @@ def test_ctrl_c_while_the_lock_is_taken_leaves_no_lock_file(tmp_path, monkeypatc
 
 
 def test_a_second_run_into_an_output_being_written_is_refused_naming_the_first(area, fake_openai):
-    """Issue 20.7: two generate runs into one output both asked every chunk. Now the second
-    is refused at once, naming the first's pid; once the first is killed (its lock stale),
+    """Of two generate runs into one output, the second is refused at once, naming the first's pid; once the first is killed (its lock stale),
     a run takes the output over and resumes it."""
     server = fake_openai(latency=0.5)
     out = area["out"] / "d.json"

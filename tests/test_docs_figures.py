@@ -1,4 +1,4 @@
-"""Figures the docs quote are the figures the benchmarks wrote (issue 26.7: docs/evaluation.md
+"""Figures the docs quote are the figures the benchmarks wrote (docs/evaluation.md once
 said the demo's gain "held at +0.035 to +0.038 across runs" when most runs kept the base).
 
 A signed figure in README.md or docs/*.md (a gain such as ``+0.029`` or ``-0.0021``) must be
@@ -77,7 +77,7 @@ def test_figures_quoted_in_docs_are_in_the_benchmark_results(doc):
 
 
 def test_a_stale_figure_is_caught(tmp_path):
-    """The check itself: the sentence issue 26.7 found is refused."""
+    """The check itself: a stale sentence the docs once held is refused."""
     stale = (
         "- Two runs of the bundled writer differ: in `make demo` the finetuned model's gain "
         "held at +0.035 to +0.038 across runs."

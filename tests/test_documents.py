@@ -65,7 +65,7 @@ def test_the_tutorial_pdf_is_read_page_by_page(tmp_path):
 
 
 def test_an_index_of_the_nodes_embeds_the_text_the_pairs_hold(tmp_path):
-    """Issue 26.2: VectorStoreIndex(nodes) embeds MetadataMode.EMBED text; the pairs, the
+    """VectorStoreIndex(nodes) embeds MetadataMode.EMBED text; the pairs, the
     training and the evaluation hold the chunk alone. The page label and path stay with the
     node (and in what an LLM reads), out of its embedding."""
     from llama_index.core.schema import MetadataMode
@@ -140,7 +140,8 @@ def write_docx(path, paragraphs):
 
 
 def test_docx_is_read_with_the_packages_own_dependencies(tmp_path):
-    """Issue 20.6: .docx was listed as readable but needed docx2txt, which the install lacks."""
+    """Every suffix listed as readable is read by what the install holds (.docx once needed
+    docx2txt, which it lacks)."""
     import importlib.util
 
     from llama_index.finetuning.documents import SUPPORTED_SUFFIXES

@@ -322,7 +322,7 @@ def test_fast_path_and_vector_store_index_give_the_same_hit_rate_and_mrr(dataset
 
 
 def test_an_index_of_loaded_nodes_scores_as_the_pairs_do(tmp_path, minilm):
-    """Issue 26.2: evaluate_embedding (the pairs' text) and a VectorStoreIndex of the same
+    """evaluate_embedding (the pairs' text) and a VectorStoreIndex of the same
     nodes (what a user serves) rank with the same vectors: the index embeds no metadata."""
     from llama_index.core import VectorStoreIndex
 
@@ -537,7 +537,7 @@ def _random_result(ds, noise, seed, top_k=(1, 5, 10), name="m"):
 
 
 def test_evaluation_searches_the_collection_it_is_given_and_says_what_it_searched(dataset, minilm):
-    """Issue 26.1: a set searched among its own few chunks flatters every model; corpus=
+    """A set searched among its own few chunks flatters every model; corpus=
     (a dict or the nodes of the index) adds the rest of the collection, and the result says
     how many chunks were searched and that 3 questions cannot tell two models apart."""
     from llama_index.core.schema import TextNode

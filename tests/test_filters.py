@@ -242,7 +242,7 @@ def test_a_content_question_keeps_its_content_and_loses_its_source_phrase(writte
         "What does the passage discuss?",
         "What key points does the text make?",
         "According to the document, what is discussed?",
-        "What does the figure titled Lyft revenue growth show?",  # issue 22: a title
+        "What does the figure titled Lyft revenue growth show?",  # a title
         "What is shown in Table 3?",
         "What is the difference between the excerpt above and the original document?",
         "How does the excerpt affect the ridesharing business?",  # the source as the subject

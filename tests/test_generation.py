@@ -515,8 +515,8 @@ def test_a_gate_that_drops_more_than_half_warns_in_the_same_terms(fake_openai):
 
 
 def test_the_tutorial_flow_keeps_questions_that_say_what_the_document_states(fake_openai):
-    """Issue 19: every question "What does the document state about <chunk words>?" was
-    dropped as about_the_source, and the tutorial's defaults gave 0 pairs."""
+    """Questions "What does the document state about <chunk words>?" are cleaned and kept,
+    not dropped as about_the_source (which once left the tutorial's defaults with 0 pairs)."""
 
     def document_states(key: str, prompt: str, n: int) -> str:
         words = prompt.split(key + ":", 1)[1].split(".")[0].split()

@@ -44,7 +44,7 @@ def test_common_answer_shapes(answer, expected):
     assert parse_questions(answer, CHUNK, limit=2) == expected
 
 
-# Shapes hosted and local chat models answer in (issue 19, item 1): one case each.
+# Shapes hosted and local chat models answer in: one case each.
 REVENUE, GROWTH = "What was Lyft's revenue in 2021?", "Why did ridesharing demand recover?"
 TWO = [REVENUE, GROWTH]
 CHAT_SHAPES = {
@@ -177,7 +177,7 @@ def test_empty_or_preamble_only_answers_give_nothing():
     assert parse_questions("Here are 2 questions:\n\n", CHUNK) == []
 
 
-# Shapes seen in SmolLM2-135M's answers (benchmarks/data/lyft_train.json and issue 12, item 9).
+# Shapes seen in SmolLM2-135M's answers (benchmarks/data/lyft_train.json).
 
 
 def test_a_question_labelled_a_is_a_question_not_an_answer():

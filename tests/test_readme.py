@@ -123,7 +123,7 @@ def test_python_blocks_run_in_order(workdir):
     table = (tmp_path / "report" / "comparison.md").read_text()
     assert all(name in table for name in ("base", "finetuned", "adapter"))
 
-    # issue 26: the report is searched among every chunk the index holds, and the index
+    # the report is searched among every chunk the index holds, and the index
     # embeds the text the pairs hold (the page label and path stay, as metadata)
     from llama_index.core.schema import MetadataMode
 

@@ -1,4 +1,4 @@
-"""Nothing a user made is lost: each bad input of issue 12 through the real command line
+"""Nothing a user made is lost: each bad input a user meets, through the real command line
 (``main(argv)`` in this process; a subprocess where the process's umask is the point), and
 its files byte for byte the same after it.
 

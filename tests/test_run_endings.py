@@ -81,7 +81,7 @@ def test_a_rerun_with_other_inputs_does_not_merge_into_the_output(tmp_path, fake
     (other / "x.txt").write_text("CHUNK-9: another company reported item 9 in 2022. " * 3)
     before = snapshot(tmp_path)
     proc = in_process("generate", other, *base)
-    # a refusal (issue 20.1: it was exit 1, where the README says refusals are 2)
+    # a refusal: exit 2, as the README says
     assert_one_line_error(proc, 2, "merged.json", "already holds 4 chunks", "--append")
     assert snapshot(tmp_path) == before
 

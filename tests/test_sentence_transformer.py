@@ -406,7 +406,7 @@ def test_the_base_model_is_kept_when_no_checkpoint_beats_it(tmp_path, caplog, ch
     assert comparison["low"] <= comparison["difference"] <= comparison["high"] < 0
     assert comparison["n_questions"] == len(selection.val.queries)
     ending = result.ending(f"local:{out}")
-    assert [m for m in caplog.messages if "beat" in m] == [ending]  # said once (issue 26.4)
+    assert [m for m in caplog.messages if "beat" in m] == [ending]  # said once
     assert ending_line(out) == ending  # what `train` prints last, from the saved result
     assert ending.startswith("kept the base model: no finetuned checkpoint beat it on ")
     assert f"ndcg@10 base {result.base_score:.4f} vs finetuned {result.trained_score:.4f}" in ending
@@ -424,7 +424,7 @@ def test_the_base_model_is_kept_when_no_checkpoint_beats_it(tmp_path, caplog, ch
 
 
 def test_the_checking_set_searches_the_corpus_given_and_a_small_one_says_so(tmp_path, caplog):
-    """Issue 26.1: corpus= (the chunks of the user's index) is searched by the checking set
+    """corpus= (the chunks of the user's index) is searched by the checking set
     as well as its own chunks; 12 checking questions are too few to tell two models apart,
     which the result, its log and its ending say."""
     ds = small_dataset(distractors=False)

@@ -1,4 +1,4 @@
-"""Issue 26: what a user sees is true and useful: each command ends on its verdict, said
+"""What a user sees is true and useful: each command ends on its verdict, said
 once; -q is quiet; failures leave nothing behind; a folder with a bad file can be read.
 
 Through the real command line (``main(argv)`` in this process, ``cli`` where the test is
