@@ -250,8 +250,11 @@ class FinetuneResult:
 
         Example::
 
+            from llama_index.finetuning.embeddings.selection import Selection
+
             records = [{"epoch": 0, "ndcg@10": 0.40}, {"epoch": 1, "ndcg@10": 0.42}]
-            FinetuneResult.from_epochs(records, "ndcg@10", 1, selection, "my_adapter")
+            checked = Selection(train, val, "val_dataset", "val_dataset (40 questions)")
+            FinetuneResult.from_epochs(records, "ndcg@10", 1, checked, "my_adapter").best_epoch
 
         ``records``: one per epoch, the untrained start's (epoch 0) first when a checking set
         scored them; without scores, nothing checked the result. ``best_epoch``: the kept
