@@ -500,7 +500,7 @@ def test_linear_layer_starts_as_identity_and_can_project():
 
 
 def test_loss_masks_other_relevant_chunks_and_mining_skips_them():
-    from llama_index.finetuning.embeddings.adapter_training import (
+    from llama_index.finetuning.embeddings.adapter_loss import (
         RelevantPairs,
         mine_negatives,
         ranking_loss,
@@ -539,7 +539,7 @@ def test_runtime_side_does_not_import_the_training_package():
 
 
 def test_a_question_asked_of_two_chunks_has_both_as_positives():
-    from llama_index.finetuning.embeddings.adapter_training import RelevantPairs, ranking_loss
+    from llama_index.finetuning.embeddings.adapter_loss import RelevantPairs, ranking_loss
 
     ds = EmbeddingQAFinetuneDataset(
         queries={"q0": "How many pages?", "q1": "How many pages?", "q2": "Revenue?"},

@@ -2,33 +2,18 @@
 
 Example::
 
-    from llama_index.core.embeddings import resolve_embed_model
-    from llama_index.finetuning import EmbeddingAdapterFinetuneEngine
+    from llama_index.finetuning import EmbeddingAdapterFinetuneEngine, offline_embed_model
 
-    base_embed_model = resolve_embed_model("local:BAAI/bge-small-en")
-    # the val set picks the best epoch, so its scores favour the kept adapter:
-    # select on one part, report on the other (split by chunk)
-    select, report = val_dataset.split(0.5, seed=0)
-    engine = EmbeddingAdapterFinetuneEngine(
-        train_dataset, base_embed_model, model_output_path="model_output_test", epochs=4,
-        val_dataset=select,          # optional: the best epoch is the one saved
-    )
-    result = engine.finetune()       # base and kept val scores; warns if the identity was kept
-    embed_model = engine.get_finetuned_model()   # an AdapterEmbeddingModel
-
-    from llama_index.finetuning.evaluation import compare
-
-    compare(report, {"base": base_embed_model, "adapter": embed_model}, baseline="base",
-            dataset_name="report half of val")   # intervals, wins/losses, p-value
+    engine = EmbeddingAdapterFinetuneEngine(train, offline_embed_model(), epochs=4)
+    result = engine.finetune()       # base and kept scores on a hold-out of the training chunks
 
 Each unique query and chunk is embedded once, in batches, and kept on disk by
 :class:`~llama_index.finetuning.embeddings.cache.EmbeddingCache`; epochs, reruns and runs
 after a crash read the vectors back instead of calling the base model (which matters when
-it is a paid API). Training then works on those tensors only: a
-multiple-negatives ranking loss (cross-entropy over scaled cosine similarities, as
-sentence-transformers' ``MultipleNegativesRankingLoss``) of ``adapter(query)`` against the
-chunks of the batch plus optional hard negatives mined once from the whole corpus with the
-base embeddings. Chunks that are relevant to a query never count as its negatives.
+it is a paid API). Training (:class:`~.adapter_trainer.AdapterTrainer`) then works on those
+tensors only, with the multiple-negatives ranking loss of :mod:`.adapter_loss`: in-batch
+negatives plus optional hard negatives mined once from the whole corpus with the base
+embeddings. Chunks that are relevant to a query never count as its negatives.
 """
 
 from __future__ import annotations
@@ -42,7 +27,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from ..dataset import EmbeddingQAFinetuneDataset, check_dataset, corpus_texts
 from ..types import BaseEmbeddingFinetuneEngine
-from .finetune_result import FinetuneResult, adapter_result
+from .finetune_result import FinetuneResult
 from .selection import (
     DEFAULT_HOLDOUT,
     Selection,
@@ -56,6 +41,8 @@ if TYPE_CHECKING:
     import torch
 
     from llama_index.embeddings.adapter.utils import BaseAdapter
+
+    from .adapter_trainer import AdapterTrainer
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +64,22 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
     Example::
 
-        from llama_index.finetuning import EmbeddingAdapterFinetuneEngine, offline_embed_model
+        from llama_index.core.embeddings import resolve_embed_model
+        from llama_index.finetuning import EmbeddingAdapterFinetuneEngine
+        from llama_index.finetuning.evaluation import compare
 
+        base_embed_model = resolve_embed_model("local:BAAI/bge-small-en")
+        # the val set picks the best epoch, so its scores favour the kept adapter:
+        # select on one part, report on the other (split by chunk)
+        select, report = val_dataset.split(0.5, seed=0)
         engine = EmbeddingAdapterFinetuneEngine(
-            train, offline_embed_model(), model_output_path="my_adapter", epochs=4
+            train_dataset, base_embed_model, model_output_path="my_adapter", epochs=4,
+            val_dataset=select,          # optional: the best epoch is the one saved
         )
-        engine.finetune()
+        result = engine.finetune()       # base and kept val scores; warns if the identity was kept
         embed_model = engine.get_finetuned_model()   # an AdapterEmbeddingModel: queries only
+        compare(report, {"base": base_embed_model, "adapter": embed_model}, baseline="base",
+                dataset_name="report half of val")   # intervals, wins/losses, p-value
 
     Args:
         dataset: the training pairs.
@@ -176,7 +172,8 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             raise TypeError(
                 f"embed_model must be a llama-index BaseEmbedding, got {type(embed_model).__name__}"
             )
-        from .adapter_training import check_adapter_model, check_adapter_settings
+        from .adapter_shapes import check_adapter_model
+        from .adapter_trainer import check_adapter_settings
 
         check_adapter_model(adapter_model)
         check_adapter_settings(
@@ -267,16 +264,6 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         corpus = cache.embed_texts(list(ds.corpus.values()))
         return torch.from_numpy(queries.copy()), torch.from_numpy(corpus.copy())
 
-    def _score(
-        self, adapter: BaseAdapter, val: tuple[torch.Tensor, torch.Tensor]
-    ) -> dict[str, float]:
-        from .adapter_training import score_adapter
-
-        assert self.selection.val is not None  # _score runs only with a checking set
-        return score_adapter(
-            adapter, val, self.selection.val, self.val_metric, self.val_top_k, self.transform_text
-        )
-
     def _say(self, text: str) -> None:
         if self.verbose:  # printed like the tutorials' engines; logged otherwise
             print(f"> {text}", flush=True)
@@ -302,8 +289,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         from llama_index.embeddings.adapter.record import describe_base_model, write_base_record
 
         from ..outputs import claim_dir
-        from .adapter_loop import train_epochs
-        from .adapter_training import build_adapter
+        from .adapter_shapes import build_adapter
         from .cache import EmbeddingCache
 
         self.selection = self._selection()
@@ -315,7 +301,8 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         with EmbeddingCache(
             self.embed_model, self.cache_dir, self.embed_workers, self.verbose
         ) as cache:
-            queries, chunks = self._embed(cache, self._training_set())
+            train_set = self._training_set()
+            queries, chunks = self._embed(cache, train_set)
             train = (queries.to(device), chunks.to(device))
             val = None
             if self.selection.val is not None:
@@ -336,31 +323,56 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         ).to(device)  # fmt: skip
         record = describe_base_model(self.embed_model, dim=train[0].shape[1])
         write_base_record(self.model_output_path, record)  # AdapterEmbeddingModel checks it
-        first_record = len(self.history)
-        # Each step multiplies matrices of batch_size rows: on a CPU, intra-op threads cost
-        # far more than they save (measured 16 ms vs 0.2 ms per step on 2 busy cores).
-        threads = torch.get_num_threads()
-        if device.type == "cpu":
-            torch.set_num_threads(1)
+        trainer = self._trainer(adapter, train, train_set, val)
         try:
-            comparison = train_epochs(self, adapter, train, val, device)
-        finally:
-            torch.set_num_threads(threads)
-        self.result = result = adapter_result(self, first_record, val, comparison)
-        self._write_card(record, first_record)
+            comparison = trainer.train()
+        finally:  # what it found, also when interrupted (the folder holds the best so far)
+            self.history += trainer.records
+            self.global_step = trainer.global_step
+            if trainer.best_epoch is not None:
+                self.best_epoch = trainer.best_epoch
+        self.result = result = FinetuneResult.from_epochs(
+            trainer.records, self.val_metric, self.best_epoch, self.selection,
+            self.model_output_path, comparison, trainer.start_is_identity,
+        )  # fmt: skip
+        self._write_card(record, trainer.records)
         if self.verbose:  # printed like the tutorials' engines; logged otherwise
             print(f"> {result.ending(f'adapter:{self.model_output_path}')}", flush=True)
         else:
             result.log(f"adapter:{self.model_output_path}")
         return result
 
-    def _write_card(self, base_record: dict[str, Any], first_record: int) -> None:
+    def _trainer(
+        self,
+        adapter: BaseAdapter,
+        train: tuple[torch.Tensor, torch.Tensor],
+        train_set: EmbeddingQAFinetuneDataset,
+        val: tuple[torch.Tensor, torch.Tensor] | None,
+    ) -> AdapterTrainer:
+        """The training loop of one ``finetune()``, set up from this engine's settings."""
+        from .adapter_trainer import AdapterTrainer
+
+        return AdapterTrainer(
+            adapter=adapter, train_embeddings=train, train_set=train_set, val_embeddings=val,
+            val_set=self.selection.val, output_path=self.model_output_path,
+            epochs=self.epochs, batch_size=self.batch_size, optimizer_class=self.optimizer_class,
+            optimizer_params=self.optimizer_params, warmup_ratio=self.warmup_ratio,
+            warmup_steps=self.warmup_steps, max_grad_norm=self.max_grad_norm, scale=self.scale,
+            seed=self.seed, metric=self.val_metric, top_k=self.val_top_k,
+            transform_text=self.transform_text, hard_negatives=self.hard_negatives,
+            checkpoint_path=self.model_checkpoint_path,
+            checkpoint_save_steps=self.checkpoint_save_steps, verbose=self.verbose,
+            say=self._say, first_epoch=1 + max((h["epoch"] for h in self.history), default=0),
+            global_step=self.global_step,
+        )  # fmt: skip
+
+    def _write_card(self, base_record: dict[str, Any], records: list[dict[str, Any]]) -> None:
         from llama_index.embeddings.adapter.utils import adapter_dims
 
         from .model_card import write_adapter_card
 
         train, val = self.selection.train, self.selection.val
-        scored = [r for r in self.history[first_record:] if self.val_metric in r]
+        scored = [r for r in records if self.val_metric in r]
         val_metrics = {}
         if scored:
             kept = next((r for r in scored if r["epoch"] == self.best_epoch), scored[0])

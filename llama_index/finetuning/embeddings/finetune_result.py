@@ -236,6 +236,52 @@ class FinetuneResult:
         return cls(**{k: v for k, v in data.items() if k in names})
 
     @classmethod
+    def from_epochs(
+        cls,
+        records: list[dict[str, Any]],
+        metric: str,
+        best_epoch: int | None,
+        selection: Selection,
+        output: str,
+        comparison: dict[str, Any] | None = None,
+        start_is_identity: bool = False,
+    ) -> FinetuneResult:
+        """The adapter engine's result from the ``records`` of one ``finetune()``.
+
+        Example::
+
+            from llama_index.finetuning.embeddings.selection import Selection
+
+            records = [{"epoch": 0, "ndcg@10": 0.40}, {"epoch": 1, "ndcg@10": 0.42}]
+            checked = Selection(train, val, "val_dataset", "val_dataset (40 questions)")
+            FinetuneResult.from_epochs(records, "ndcg@10", 1, checked, "my_adapter").best_epoch
+
+        ``records``: one per epoch, the untrained start's (epoch 0) first when a checking set
+        scored them; without scores, nothing checked the result. ``best_epoch``: the kept
+        one. ``start_is_identity``: a kept start changes no embedding.
+        """
+        scored = [r for r in records if metric in r]
+        if not scored:
+            return unchecked_result(selection, output, "adapter")
+        best = next((r for r in scored if r["epoch"] == best_epoch), scored[0])
+        trained = max(scored[1:], key=lambda r: r[metric], default=scored[0])
+        kept = best is scored[0]
+        return cls(
+            metric=metric,
+            base_score=float(scored[0][metric]),
+            best_score=float(best[metric]),
+            best_epoch=0 if kept else int(best["epoch"]),
+            kept_untrained=kept,
+            start_is_identity=kept and start_is_identity,
+            selected_on=selection.description,
+            output_path=output,
+            checked_by=selection.source,
+            trained_score=float(trained[metric]),
+            comparison=comparison,
+            kind="adapter",
+        )
+
+    @classmethod
     def load(cls, folder: str | os.PathLike) -> FinetuneResult:
         """The result an engine saved in ``folder`` (its ``finetune_settings.json``)."""
         path = Path(folder) / SETTINGS_FILE
@@ -266,44 +312,3 @@ def unchecked_result(selection: Selection, output: str, kind: str, **kwargs: Any
         None, None, None, output_path=output, checked_by="none",
         unchecked_reason=selection.unchecked_reason, kind=kind, **kwargs,
     )  # fmt: skip
-
-
-def adapter_result(
-    engine: Any, first_record: int, val: Any, comparison: dict | None = None
-) -> FinetuneResult:
-    """The result of the adapter engine's last ``_train`` (its history from ``first_record``).
-
-    ``val``: the (query, chunk) embedding tensors of the checking set, or None; with it, the
-    saved adapter is checked to be the identity when the start was kept.
-    """
-    selection = engine.selection
-    records = engine.history[first_record:]
-    scored = [r for r in records if engine.val_metric in r]
-    output = str(engine.model_output_path)
-    if val is None or not scored:
-        return unchecked_result(selection, output, "adapter")
-    base = scored[0][engine.val_metric]
-    best = next((r for r in scored if r["epoch"] == engine.best_epoch), scored[0])
-    trained = max(scored[1:], key=lambda r: r[engine.val_metric], default=scored[0])
-    kept = best is scored[0]
-    identity = False
-    if kept:
-        import torch
-
-        with torch.no_grad():
-            queries = val[0][:256]
-            identity = bool(torch.allclose(engine.model(queries), queries, atol=1e-6))
-    return FinetuneResult(
-        metric=engine.val_metric,
-        base_score=float(base),
-        best_score=float(best[engine.val_metric]),
-        best_epoch=0 if kept else int(best["epoch"]),
-        kept_untrained=kept,
-        start_is_identity=identity,
-        selected_on=selection.description,
-        output_path=output,
-        checked_by=selection.source,
-        trained_score=float(trained[engine.val_metric]),
-        comparison=comparison,
-        kind="adapter",
-    )
