@@ -19,7 +19,7 @@ from llama_index.finetuning.embeddings.selection import (
     checking_set,
     choose_selection,
 )
-from llama_index.finetuning.embeddings.st_finish import score_model
+from llama_index.finetuning.embeddings.guard import score_model
 
 QUIET = dict(model_id="offline", show_progress_bar=False)
 WORDS = (
