@@ -211,8 +211,7 @@ def whole_corpus_check(engine, result, folder: Path) -> dict:
     """The saved model against the base over the whole checking corpus (not the pool): does
     the comparison made among the pool's candidates hold there? (Not timed into ``wall``.)"""
     from llama_index.finetuning.embeddings.base_models import load_sentence_transformer
-    from llama_index.finetuning.embeddings.guard import paired_check
-    from llama_index.finetuning.embeddings.guard import score_model
+    from llama_index.finetuning.embeddings.guard import paired_check, score_model
 
     val = engine.selection.val
     started = time.perf_counter()
@@ -234,8 +233,7 @@ def whole_corpus_check(engine, result, folder: Path) -> dict:
 def report_scores(folder: str, report, base_eval) -> dict:
     """NDCG@10 of the saved model on the report set, and its difference with the base."""
     from llama_index.finetuning.embeddings.base_models import load_sentence_transformer
-    from llama_index.finetuning.embeddings.guard import paired_check
-    from llama_index.finetuning.embeddings.guard import score_model
+    from llama_index.finetuning.embeddings.guard import paired_check, score_model
 
     saved = score_model(load_sentence_transformer(folder, device="cpu"), report)
     diff = paired_check(
