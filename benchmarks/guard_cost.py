@@ -133,17 +133,15 @@ def with_distractors(dataset, total: int, seed: int = 0):
 
 def train_arm(pairs, val, arm: str, folder: Path, seed: int) -> dict:
     """One finetune() with its time split by step; returns the record."""
-    import llama_index.finetuning.embeddings.sentence_transformer as st_engine
-    import llama_index.finetuning.embeddings.st_finish as st_finish
+    import llama_index.finetuning.embeddings.guard as guard
     from llama_index.finetuning import SentenceTransformersFinetuneEngine
 
     clock = Clock()
     saved = {
-        (st_engine, "base_candidates"): clock.wrap(st_engine, "base_candidates", "candidates"),
-        (st_finish, "score_model"): clock.wrap(st_finish, "score_model", "final evaluations"),
-        (st_finish, "merge_with_base"): clock.wrap(st_finish, "merge_with_base", "merging"),
-        (st_finish, "choose_merge"): clock.wrap(st_finish, "choose_merge", "merge choice"),
-        (st_engine, "finish"): clock.wrap(st_engine, "finish", "finish"),
+        (guard, "base_candidates"): clock.wrap(guard, "base_candidates", "candidates"),
+        (guard, "score_model"): clock.wrap(guard, "score_model", "final evaluations"),
+        (guard, "merge_with_base"): clock.wrap(guard, "merge_with_base", "merging"),
+        (guard, "choose_merge"): clock.wrap(guard, "choose_merge", "merge choice"),
     }
     try:
         engine = SentenceTransformersFinetuneEngine(
@@ -151,6 +149,7 @@ def train_arm(pairs, val, arm: str, folder: Path, seed: int) -> dict:
             seed=seed, show_progress_bar=False, overwrite=True, **ARMS[arm],
         )  # fmt: skip
         clock.wrap(engine, "_training_rows", "mining")
+        clock.wrap(engine, "_finish", "finish")
         started = time.perf_counter()
         with clock.part("build"):
             trainer = engine.build_trainer()
@@ -212,8 +211,7 @@ def whole_corpus_check(engine, result, folder: Path) -> dict:
     """The saved model against the base over the whole checking corpus (not the pool): does
     the comparison made among the pool's candidates hold there? (Not timed into ``wall``.)"""
     from llama_index.finetuning.embeddings.base_models import load_sentence_transformer
-    from llama_index.finetuning.embeddings.selection import paired_check
-    from llama_index.finetuning.embeddings.st_finish import score_model
+    from llama_index.finetuning.embeddings.guard import paired_check, score_model
 
     val = engine.selection.val
     started = time.perf_counter()
@@ -235,8 +233,7 @@ def whole_corpus_check(engine, result, folder: Path) -> dict:
 def report_scores(folder: str, report, base_eval) -> dict:
     """NDCG@10 of the saved model on the report set, and its difference with the base."""
     from llama_index.finetuning.embeddings.base_models import load_sentence_transformer
-    from llama_index.finetuning.embeddings.selection import paired_check
-    from llama_index.finetuning.embeddings.st_finish import score_model
+    from llama_index.finetuning.embeddings.guard import paired_check, score_model
 
     saved = score_model(load_sentence_transformer(folder, device="cpu"), report)
     diff = paired_check(
@@ -252,7 +249,7 @@ def report_scores(folder: str, report, base_eval) -> dict:
 def run(name: str, seed: int, arms: list[str]) -> list[dict]:
     from llama_index.finetuning import EmbeddingQAFinetuneDataset
     from llama_index.finetuning.embeddings.base_models import load_sentence_transformer
-    from llama_index.finetuning.embeddings.st_finish import score_model
+    from llama_index.finetuning.embeddings.guard import score_model
 
     pairs_file, val_file, report_file = RUNS[name]
     pairs = EmbeddingQAFinetuneDataset.from_json(str(pairs_file))

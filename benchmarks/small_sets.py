@@ -50,7 +50,7 @@ SEEDS = (42, 43)
 
 
 def per_query(model, dataset) -> list[float]:
-    from llama_index.finetuning.embeddings.st_finish import score_model
+    from llama_index.finetuning.embeddings.guard import score_model
 
     return [float(x) for x in score_model(model, dataset).per_query["ndcg@10"].to_numpy()]
 

@@ -13,13 +13,13 @@ from st_data import small_dataset
 from llama_index.finetuning import EmbeddingQAFinetuneDataset, SentenceTransformersFinetuneEngine
 from llama_index.finetuning.embeddings.base_models import load_sentence_transformer
 from llama_index.finetuning.embeddings.candidates import base_candidates
+from llama_index.finetuning.embeddings.guard import score_model
 from llama_index.finetuning.embeddings.negatives import training_pairs, with_hard_negatives
 from llama_index.finetuning.embeddings.selection import (
     MAX_HOLDOUT_QUESTIONS,
     checking_set,
     choose_selection,
 )
-from llama_index.finetuning.embeddings.st_finish import score_model
 
 QUIET = dict(model_id="offline", show_progress_bar=False)
 WORDS = (

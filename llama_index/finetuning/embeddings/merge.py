@@ -17,14 +17,14 @@ adapter (``EmbeddingAdapterFinetuneEngine``) is a map over a frozen model's embe
 
 :class:`~llama_index.finetuning.SentenceTransformersFinetuneEngine` applies it with
 ``merge=`` to the checkpoint it chose, before comparing that checkpoint with the base model;
-``merge="auto"`` (its default) scores :data:`MERGE_CHOICES` on the checking set and keeps the best.
-Nothing here imports torch until a function is called.
+``merge="auto"`` (its default) scores :data:`MERGE_CHOICES` on the checking set and keeps the best
+(:func:`.guard.choose_merge`). Nothing here imports torch until a function is called, and
+nothing here imports more than this module: the CLI reads :data:`DEFAULT_MERGE` at start-up.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
 from typing import Any
 
 #: ``merge="auto"``: each of these weights is scored on the checking set and the best is
@@ -51,43 +51,6 @@ def check_merge(weight: Any) -> float | str:
             f"{MERGE_CHOICES} on the checking set), got {weight!r}"
         )
     return float(weight)
-
-
-def choose_merge(
-    model: Any, base_model: Any, weights: Sequence[float], score: Callable[[Any], Any]
-) -> tuple[float, Any, dict[str, float]]:
-    """Merge ``model`` at each weight, score each with ``score(model) -> EvaluationResult``,
-    and leave ``model`` merged at the best (by NDCG@10; a tie goes to the weight nearer the base).
-
-    Example::
-
-        weight, evaluation, scores = choose_merge(tuned, base, (1.0, 0.75, 0.5), on_checking_set)
-        scores      # {"1": 0.61, "0.75": 0.63, "0.5": 0.62}; tuned is now merged at 0.75
-
-    Returns:
-        The chosen weight, its evaluation, and every weight's NDCG@10 (keys as ``f"{w:g}"``).
-    """
-    import torch
-
-    tuned = None
-    if len(weights) > 1 or weights[0] < 1.0:
-        tuned = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    evaluations: dict[float, Any] = {}
-    for weight in weights:
-        if tuned is not None:
-            with torch.no_grad():
-                model.load_state_dict(tuned)
-            if weight < 1.0:
-                merge_with_base(model, base_model, weight, inplace=True)
-        evaluations[weight] = score(model)
-    ndcg = {w: float(e.summary["ndcg@10"]) for w, e in evaluations.items()}
-    best = max(sorted(ndcg), key=ndcg.__getitem__)  # ascending: a tie keeps the lower weight
-    if tuned is not None and best != weights[-1]:
-        with torch.no_grad():
-            model.load_state_dict(tuned)
-        if best < 1.0:
-            merge_with_base(model, base_model, best, inplace=True)
-    return best, evaluations[best], {f"{w:g}": s for w, s in ndcg.items()}
 
 
 def _as_model(model: Any, device: str | None) -> Any:
@@ -133,7 +96,7 @@ def merge_with_base(
     checked = check_merge(weight)
     if isinstance(checked, str):
         raise ValueError(
-            "merge_with_base needs a number from 0 to 1, not 'auto' (see choose_merge)"
+            "merge_with_base needs a number from 0 to 1, not 'auto' (see guard.choose_merge)"
         )
     weight = checked
     model, base_model = _as_model(model, device), _as_model(base_model, device)

@@ -33,12 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..dataset import EmbeddingQAFinetuneDataset, check_dataset, corpus_texts
-from ..outputs import (
-    check_output_dir,
-    check_scratch_dir,
-    claim_dir,
-    claim_scratch_dir,
-)
+from ..outputs import check_output_dir, check_scratch_dir, claim_dir, claim_scratch_dir
 from ..resources import resolve_model_id
 from ..types import BaseEmbeddingFinetuneEngine
 from .base_models import (
@@ -48,20 +43,28 @@ from .base_models import (
     resolve_prompts,
     saved_prompts,
 )
-from .candidates import DEFAULT_CANDIDATES, Candidates, base_candidates, check_candidates
+from .candidates import DEFAULT_CANDIDATES, Candidates, check_candidates
 from .finetune_result import FinetuneResult
+from .guard import (
+    checking_evaluator,
+    checkpoint_arguments,
+    judge,
+    kept_step,
+    selection_card_settings,
+)
 from .library_logs import library_details_at_debug
 from .merge import DEFAULT_MERGE, check_merge
-from .model_card import card_data, check_card_examples
+from .model_card import card_data, check_card_examples, display_model_id
 from .negatives import training_pairs, with_hard_negatives
 from .selection import DEFAULT_FINETUNE_HOLDOUT, Selection, check_holdout, choose_selection
-from .st_finish import finish
 from .training_setup import (
+    barrier,
     build_loss,
     check_training_settings,
-    ir_evaluator,
     load_device,
-    training_arguments,
+    loss_name,
+    precision_flags,
+    warmup_kwargs,
 )
 
 logger = logging.getLogger(__name__)
@@ -281,19 +284,13 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         )
         passage_vectors: dict[str, Any] = {}  # the mining pass's, for the candidates
         rows = self._training_rows(model, passage_vectors)
-        evaluator, self.checking = None, None
-        if selection.val is not None:
-            batch_size = max(32, self.batch_size)
-            if self.candidates is not None:  # every process: they must rank the same chunks
-                self.checking = base_candidates(
-                    selection.val, model, self.candidates, self.prompts, batch_size,
-                    passage_vectors=passage_vectors, seed=self.seed,
-                )  # fmt: skip
-            ranked_on = self.checking.checking if self.checking else selection.val
-            evaluator = ir_evaluator(ranked_on, model, self.prompts, batch_size=batch_size)
+        self.checking, evaluator = checking_evaluator(
+            selection, model, self.candidates, self.prompts, max(32, self.batch_size),
+            passage_vectors=passage_vectors, seed=self.seed,
+        )  # fmt: skip
         self.trainer = trainer = SentenceTransformerTrainer(
             model=model,
-            args=training_arguments(self, rows.column_names, evaluator, CHECKPOINT_DIR),
+            args=self._training_arguments(rows.column_names, evaluator),
             train_dataset=rows,
             loss=build_loss(model, self.loss, self.mini_batch_size, self.matryoshka_dims),
             evaluator=evaluator,
@@ -350,9 +347,26 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             )
         self.train_metrics = dict(output.metrics)
         self.log_history = list(trainer.state.log_history)
-        self.result = finish(self, trainer, CHECKPOINT_DIR)
+        self.result = self._finish(trainer)
         self.trainer = None  # a second finetune() starts again from the base model
         return self.result
+
+    def _finish(self, trainer: Any) -> FinetuneResult:
+        """Let the guard merge and check the kept checkpoint; save what it kept, with its card."""
+        rank0 = trainer.is_world_process_zero()
+        verdict = judge(
+            trainer.model, self._load_model, self.selection, self.checking, self.merge,
+            self.prompts, step=kept_step(trainer), output_path=str(self.model_output_path),
+            seed=self.seed, batch_size=max(32, self.batch_size), checks=rank0,
+        )  # fmt: skip
+        result, self.model, self.val_metrics = verdict.result, verdict.model, verdict.val_metrics
+        if rank0:
+            verdict.save(
+                self.model_output_path, self._card_settings(trainer), self.prompts,
+                self.base_model_id, self.selection.description, scratch_dir=CHECKPOINT_DIR,
+            )  # fmt: skip
+        barrier()
+        return result
 
     def get_finetuned_model(self, **model_kwargs: Any) -> Any:
         """The saved model as a llama-index ``HuggingFaceEmbedding``, with its prompts."""
@@ -391,6 +405,64 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         if self.max_seq_length:
             model.max_seq_length = self.max_seq_length
         return model
+
+    def _training_arguments(self, columns: list[str], evaluator: Any) -> Any:
+        """The settings as ``SentenceTransformerTrainingArguments`` (``training_args`` win); the
+        guard says which checkpoints are kept (:func:`.guard.checkpoint_arguments`)."""
+        import torch
+        from sentence_transformers import SentenceTransformerTrainingArguments
+        from sentence_transformers.base.sampler import BatchSamplers
+
+        query_prompt, passage_prompt = self.prompts
+        prompts = {c: (query_prompt if c == "anchor" else passage_prompt) for c in columns}
+        bf16, fp16 = precision_flags(self.precision, self.device)
+        kwargs: dict[str, Any] = dict(
+            output_dir=os.path.join(self.model_output_path, CHECKPOINT_DIR),
+            num_train_epochs=self.epochs, learning_rate=self.learning_rate,
+            per_device_train_batch_size=self.batch_size, per_device_eval_batch_size=self.batch_size,
+            weight_decay=self.weight_decay, seed=self.seed, data_seed=self.seed,
+            bf16=bf16, fp16=fp16, use_cpu=load_device(self.device) == "cpu",
+            dataloader_pin_memory=torch.cuda.is_available() and self.device != "cpu",
+            batch_sampler=(
+                BatchSamplers.NO_DUPLICATES if self.no_duplicates else BatchSamplers.BATCH_SAMPLER
+            ),
+            prompts={c: p for c, p in prompts.items() if p} or None,
+            logging_steps=min(self.evaluation_steps, 50), report_to="none",
+            disable_tqdm=not self.show_progress_bar,
+            **warmup_kwargs(self.warmup_ratio),
+            **checkpoint_arguments(evaluator, self.evaluation_steps),
+        )  # fmt: skip
+        kwargs.update(self.training_args)
+        return SentenceTransformerTrainingArguments(**kwargs)
+
+    def _card_settings(self, trainer: Any) -> dict[str, Any]:
+        """The settings of this run, as the model card records them."""
+        query_prompt, passage_prompt = self.prompts
+        matryoshka = f" + Matryoshka{self.matryoshka_dims}" if self.matryoshka_dims else ""
+        return {
+            "base model": display_model_id(self.base_model_id),
+            **selection_card_settings(
+                self.selection, self.holdout, self.checking, self.merge, len(trainer.train_dataset)
+            ),
+            "epochs": self.epochs,
+            "batch size (per device)": self.batch_size,
+            "processes (data parallel)": trainer.args.world_size,
+            "learning rate": self.learning_rate,
+            "warmup ratio": self.warmup_ratio,
+            "weight decay": self.weight_decay,
+            "loss": loss_name(self.loss) + matryoshka,
+            "batch sampler": "no duplicates" if self.no_duplicates else "plain random",
+            "hard negatives per question": self.hard_negatives,
+            "negative margin (relative)": self.negative_margin if self.hard_negatives else "-",
+            "use_all_docs": self.use_all_docs,
+            "max sequence length": self.model.max_seq_length,
+            "precision": self.precision,
+            "query prompt": repr(query_prompt),
+            "passage prompt": repr(passage_prompt),
+            "seed": self.seed,
+            "examples from the data in this card": getattr(self, "card_examples", "none"),
+            "training pairs/s": self.train_metrics.get("train_samples_per_second", "-"),
+        }
 
     def _card_questions(self) -> list[str]:
         """Validation questions the card may show (``card_examples="questions"``); never chunks."""

@@ -1,0 +1,383 @@
+"""The guard: the checking set chooses the checkpoint and the merge, and the base may win.
+
+Example::
+
+    from llama_index.finetuning.embeddings.guard import checking_evaluator, judge
+
+    found, evaluator = checking_evaluator(selection, base_model, 50, ("", ""), 32, seed=0)
+    ...                             # train with the evaluator: it keeps the best checkpoint
+    verdict = judge(tuned, load_base, selection, found, "auto", ("", ""), step=120,
+                    output_path="my_model")
+    verdict.result.kept_untrained   # True: the base model scored at least as well on the checking set
+    verdict.model                   # what to save: tuned, merged at verdict.result.merge, or the base
+
+Before training, the base model ranks the checking set's corpus once (its candidates,
+:mod:`.candidates`), and the trainer's evaluator scores each checkpoint among them. After
+training, the checkpoint the trainer kept (with a checking set: the best by NDCG@10; without:
+the last step) is merged with the base model (``merge``, :mod:`.merge`; ``"auto"``: the best
+of :data:`~.merge.MERGE_CHOICES` on the checking set), then scored beside the base model on
+the checking set (:mod:`.selection`): per-question NDCG@10 of both, with the paired
+difference's bootstrap interval. If it does not score above the base model, the base model
+is kept instead, and the result says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..outputs import remove_own_dir
+from .candidates import base_candidates
+from .finetune_result import FinetuneResult, unchecked_result
+from .merge import AUTO, MERGE_CHOICES, UNCHECKED_MERGE, merge_with_base
+from .model_card import hub_base_model, write_finetune_card
+from .selection import Selection, answer_chunks, checking_set
+from .training_setup import best_metric_name, ir_evaluator
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..dataset import EmbeddingQAFinetuneDataset
+    from .candidates import Candidates
+
+METRIC = "ndcg@10"
+
+
+def checking_evaluator(
+    selection: Selection,
+    model: Any,
+    per_question: int | None,
+    prompts: tuple[str, str] = ("", ""),
+    batch_size: int = 32,
+    *,
+    passage_vectors: dict[str, np.ndarray] | None = None,
+    seed: int = 0,
+) -> tuple[Candidates | None, Any]:
+    """The checking set's candidates, ranked once by the base ``model``, and the evaluator
+    that scores each checkpoint among them; ``(None, None)`` when nothing checks.
+
+    Example::
+
+        found, evaluator = checking_evaluator(selection, base_model, 50, ("", ""), 32, seed=0)
+        evaluator(base_model)["val_cosine_ndcg@10"]     # the base among the candidates
+
+    ``per_question``: the base model's best chunks kept per checking question; ``None``
+    ranks over the whole checking corpus. ``passage_vectors``: ``{chunk text: embedding}``
+    the same model already made (the hard-negative mining pass).
+    """
+    if selection.val is None:
+        return None, None
+    found = None
+    if per_question is not None:  # every process: they must rank the same chunks
+        found = base_candidates(
+            selection.val, model, per_question, prompts, batch_size,
+            passage_vectors=passage_vectors, seed=seed,
+        )  # fmt: skip
+    ranked_on = found.checking if found else selection.val
+    return found, ir_evaluator(ranked_on, model, prompts, batch_size=batch_size)
+
+
+def checkpoint_arguments(evaluator: Any, evaluation_steps: int) -> dict[str, Any]:
+    """The trainer's checkpoint settings: with an evaluator, the best checkpoint by its NDCG@10
+    is kept and loaded at the end; without, only the latest (it is for resuming).
+
+    Example::
+
+        SentenceTransformerTrainingArguments("out", **checkpoint_arguments(evaluator, 50))
+    """
+    # without a val set a checkpoint is only for resuming: the latest one is enough
+    kwargs: dict[str, Any] = dict(
+        save_strategy="steps", save_steps=evaluation_steps, save_total_limit=1
+    )
+    if evaluator is not None:
+        kwargs.update(
+            eval_strategy="steps", eval_steps=evaluation_steps,
+            load_best_model_at_end=True, greater_is_better=True,
+            metric_for_best_model=best_metric_name(evaluator),
+            # the only checkpoint used is the best: save when the val metric improves
+            # (benchmarks/experiments/st_overhead.py measures what the other saves cost)
+            save_strategy="best",
+        )  # fmt: skip
+    return kwargs
+
+
+@dataclass
+class Verdict:
+    """What the guard decided: the result to report, the model to save, the scores behind it.
+
+    Example::
+
+        verdict = judge(tuned, load_base, selection, None, "auto", step=120, output_path="out")
+        verdict.model.save_pretrained("out")
+        verdict.val_metrics["base"]["ndcg@10"]      # the base model on the checking set
+
+    Attributes:
+        result: the :class:`~.finetune_result.FinetuneResult` of the run.
+        model: the model to save: the kept checkpoint (merged at ``result.merge``) or the base.
+        val_metrics: ``{"base": summary, "finetuned": summary + step}`` on the checking set;
+            empty when nothing was checked here.
+    """
+
+    result: FinetuneResult
+    model: Any
+    val_metrics: dict[str, dict[str, float]]
+
+    def save(
+        self,
+        folder: str | Path,
+        settings: dict[str, Any],
+        prompts: tuple[str, str],
+        base_model_id: str | None,
+        selected_on: str | None,
+        scratch_dir: str | None = None,
+    ) -> None:
+        """Save :attr:`model` to ``folder`` with a model card of the run's ``settings``; remove
+        ``folder/scratch_dir`` if this package marked it as its own; log the result.
+
+        Example::
+
+            verdict.save("my_model", {"epochs": 2}, ("", ""), "BAAI/bge-small-en", None)
+        """
+        out = Path(folder)
+        hub_base = hub_base_model(base_model_id)
+        card = getattr(self.model, "model_card_data", None)
+        if hub_base and card is not None and not card.base_model:  # else "Base model: Unknown"
+            card.base_model = hub_base
+        self.model.save_pretrained(str(out))
+        write_finetune_card(
+            out, settings, self.val_metrics, selected_on=selected_on, result=self.result,
+            prompts=prompts, base_model=hub_base,
+        )  # fmt: skip
+        if scratch_dir is not None:
+            remove_own_dir(out / scratch_dir)  # only the folder this engine marked
+        self.result.log(f"local:{out}")
+
+
+def judge(
+    model: Any,
+    load_base: Callable[[], Any],
+    selection: Selection,
+    candidates: Candidates | None,
+    merge: float | str,
+    prompts: tuple[str, str] = ("", ""),
+    *,
+    step: int,
+    output_path: str,
+    seed: int = 0,
+    batch_size: int = 32,
+    checks: bool = True,
+) -> Verdict:
+    """Merge the kept checkpoint, check it against the base model, and say which one to save.
+
+    Example::
+
+        verdict = judge(trainer.model, load_base, selection, found, "auto", ("", ""),
+                        step=kept_step(trainer), output_path="my_model", seed=42)
+        verdict.model.save_pretrained("my_model")
+
+    Args:
+        model: the kept checkpoint; merged in place.
+        load_base: returns a fresh base model; called only when a merge or a check needs it.
+        selection: the run's training and checking sets (``selection.val`` checks).
+        candidates: the checking set's candidates ranked once by the base, or ``None``
+            (rank over the whole checking corpus).
+        merge: a weight in [0, 1] or ``"auto"``.
+        prompts: the (query, passage) prompts the models are scored with; the kept model
+            gets them as its own (saved with it).
+        step: the training step of ``model``.
+        output_path: the folder the result names as saved to.
+        seed: the seed of the paired bootstrap.
+        batch_size: encoding batch size of the scoring.
+        checks: ``False`` in the processes of a distributed run other than rank 0, which
+            checks and saves: those merge at the unchecked weight and check nothing.
+    """
+    checking = selection.val is not None and checks
+    weight = UNCHECKED_MERGE if merge == AUTO else float(merge)
+    base = load_base() if weight < 1.0 or checking else None
+    val_metrics: dict[str, dict[str, float]] = {}
+    if not checking:
+        if weight < 1.0:
+            merge_with_base(model, base, weight, inplace=True)
+        if selection.val is not None:  # another process of a distributed run
+            result = FinetuneResult(
+                None, None, None, best_step=step, output_path=output_path,
+                checked_by=selection.source, merge=weight,
+                unchecked_reason="the process of rank 0 checks and saves the model",
+            )  # fmt: skip
+        else:
+            result = unchecked_result(selection, output_path, "model", best_step=step, merge=weight)
+    else:
+        ranked_on = candidates.checking if candidates is not None else selection.val
+        assert ranked_on is not None
+        base_eval = (
+            candidates.base_scores
+            if candidates is not None
+            else score_model(base, ranked_on, prompts, batch_size)
+        )
+        weight, trained_eval, merge_scores = choose_merge(
+            model,
+            base,
+            MERGE_CHOICES if merge == AUTO else (weight,),
+            lambda m: score_model(m, ranked_on, prompts, batch_size),
+        )
+        base_score, trained_score = base_eval.summary[METRIC], trained_eval.summary[METRIC]
+        keep_base = trained_score <= base_score
+        val_metrics = {
+            "base": dict(base_eval.summary),
+            "finetuned": {**trained_eval.summary, "step": step},
+        }
+        result = FinetuneResult(
+            metric=METRIC,
+            base_score=float(base_score),
+            best_score=float(base_score if keep_base else trained_score),
+            best_step=0 if keep_base else step,
+            kept_untrained=keep_base,
+            start_is_identity=keep_base,
+            selected_on=selection.description,
+            output_path=output_path,
+            checked_by=selection.source,
+            trained_score=float(trained_score),
+            comparison=paired_check(
+                trained_eval.per_query[METRIC].to_numpy(),
+                base_eval.per_query[METRIC].to_numpy(),
+                METRIC,
+                seed=seed,
+            ),
+            merge=weight,
+            merge_scores=merge_scores if merge == AUTO else None,
+            ranked_among=len(ranked_on.corpus),
+        )
+        if keep_base:
+            model = base
+    query_prompt, passage_prompt = prompts
+    model.prompts = {"query": query_prompt, "document": passage_prompt, "text": passage_prompt}
+    return Verdict(result, model, val_metrics)
+
+
+def selection_card_settings(
+    selection: Selection,
+    holdout: float,
+    candidates: Candidates | None,
+    merge: float | str,
+    training_rows: int,
+) -> dict[str, Any]:
+    """What trained and what checked the run, as the model card's settings table records it.
+
+    Example::
+
+        selection_card_settings(selection, 0.0, found, "auto", 420)["checking questions"]  # 49
+    """
+    train, val = selection.train, selection.val
+    return {
+        "training questions": len(train.queries),
+        "training chunks": len(answer_chunks(train)),
+        "corpus chunks (with distractors)": len(train.corpus),
+        "training rows": training_rows,
+        "checking set": checking_set(selection, holdout),
+        "checking questions": len(val.queries) if val else 0,
+        "checking chunks searched": len(val.corpus) if val else 0,
+        "checking chunks ranked by the base model before training (a sample if fewer)": (
+            candidates.pool_size if candidates else "-"
+        ),
+        "checking chunks ranked at each evaluation": (
+            len(candidates.checking.corpus) if candidates else (len(val.corpus) if val else 0)
+        ),
+        "merge (share of the finetuned weights)": merge,
+    }
+
+
+def score_model(
+    model: Any,
+    dataset: EmbeddingQAFinetuneDataset,
+    prompts: tuple[str, str] = ("", ""),
+    batch_size: int = 32,
+) -> Any:
+    """An :class:`~llama_index.finetuning.evaluation.EvaluationResult` of a SentenceTransformer
+    on ``dataset`` (cosine similarity; hit rate, MRR, NDCG... at 1, 5 and 10, per question).
+
+    Example::
+
+        score_model(load_sentence_transformer("offline"), val).summary["ndcg@10"]
+    """
+    from ..evaluation import score_embeddings
+    from .candidates import encode as encode_texts
+
+    query_prompt, passage_prompt = prompts
+
+    def encode(texts: dict[str, str], prompt: str):
+        return encode_texts(model, list(texts.values()), prompt, batch_size)
+
+    return score_embeddings(
+        dataset,
+        encode(dataset.queries, query_prompt),
+        encode(dataset.corpus, passage_prompt),
+        top_k=[1, 5, 10],
+    )
+
+
+def kept_step(trainer: Any) -> int:
+    """The training step of the model the trainer holds now (its best checkpoint if it kept one).
+
+    Example::
+
+        kept_step(trainer)   # 150: trainer.state.best_model_checkpoint ends in "checkpoint-150"
+    """
+    best = trainer.state.best_model_checkpoint
+    return int(best.rsplit("-", 1)[-1]) if best else int(trainer.state.global_step)
+
+
+def paired_check(trained: Any, base: Any, metric: str = "ndcg@10", seed: int = 0) -> dict:
+    """The trained model against the base model on the same questions (per-query scores):
+    mean difference, its 95% bootstrap interval, wins and losses, as a dict.
+
+    Example::
+
+        paired_check([0.5, 1.0, 0.0], [0.5, 0.6, 0.3])["difference"]   # 0.0333...
+    """
+    from ..evaluation.stats import paired_difference
+
+    diff = paired_difference(trained, base, metric=metric, seed=seed)
+    keys = ("metric", "mean_a", "mean_b", "difference", "low", "high", "wins", "losses", "ties")
+    out = {k: diff.to_dict()[k] for k in keys}
+    out["trained"], out["base"] = out.pop("mean_a"), out.pop("mean_b")
+    out["n_questions"] = diff.n_queries
+    return out
+
+
+def choose_merge(
+    model: Any, base_model: Any, weights: Sequence[float], score: Callable[[Any], Any]
+) -> tuple[float, Any, dict[str, float]]:
+    """Merge ``model`` at each weight, score each with ``score(model) -> EvaluationResult``,
+    and leave ``model`` merged at the best (by NDCG@10; a tie goes to the weight nearer the base).
+
+    Example::
+
+        weight, evaluation, scores = choose_merge(tuned, base, (1.0, 0.75, 0.5), on_checking_set)
+        scores      # {"1": 0.61, "0.75": 0.63, "0.5": 0.62}; tuned is now merged at 0.75
+
+    Returns:
+        The chosen weight, its evaluation, and every weight's NDCG@10 (keys as ``f"{w:g}"``).
+    """
+    import torch
+
+    tuned = None
+    if len(weights) > 1 or weights[0] < 1.0:
+        tuned = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    evaluations: dict[float, Any] = {}
+    for weight in weights:
+        if tuned is not None:
+            with torch.no_grad():
+                model.load_state_dict(tuned)
+            if weight < 1.0:
+                merge_with_base(model, base_model, weight, inplace=True)
+        evaluations[weight] = score(model)
+    ndcg = {w: float(e.summary["ndcg@10"]) for w, e in evaluations.items()}
+    best = max(sorted(ndcg), key=ndcg.__getitem__)  # ascending: a tie keeps the lower weight
+    if tuned is not None and best != weights[-1]:
+        with torch.no_grad():
+            model.load_state_dict(tuned)
+        if best < 1.0:
+            merge_with_base(model, base_model, best, inplace=True)
+    return best, evaluations[best], {f"{w:g}": s for w, s in ndcg.items()}
