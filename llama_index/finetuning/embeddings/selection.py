@@ -168,13 +168,3 @@ def choose_selection(
         f"{len(held.corpus)} chunks)"
     )
     return Selection(train, held, "holdout", description, held_share=share)
-
-
-def __getattr__(name: str) -> Any:
-    # paired_check now lives in .guard, which imports this module: a lazy alias (no import
-    # cycle) until adapter_loop.py imports it from .guard; then delete this function
-    if name == "paired_check":
-        from .guard import paired_check
-
-        return paired_check
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
