@@ -111,16 +111,9 @@ class FinetuneJob:
         self.num_questions, self.prompt, self.temperature = num_questions, prompt, temperature
         self.follow_up, self.quality_filter = follow_up, quality_filter
         self.round_trip_k, self.round_trip_model = round_trip_k, round_trip_model
-        self.num_workers, self.max_chunks, self.max_val_chunks = (
-            num_workers,
-            max_chunks,
-            max_val_chunks,
-        )
-        self.skip_unreadable, self.chunk_size, self.chunk_overlap = (
-            skip_unreadable,
-            chunk_size,
-            chunk_overlap,
-        )
+        self.num_workers, self.max_chunks = num_workers, max_chunks
+        self.max_val_chunks, self.skip_unreadable = max_val_chunks, skip_unreadable
+        self.chunk_size, self.chunk_overlap = chunk_size, chunk_overlap
         self.seed, self.report_fraction, self.top_k = seed, report_fraction, list(top_k)
         self.model, self.epochs, self.batch_size = model, epochs, batch_size
         self.hard_negatives, self.merge = hard_negatives, merge
@@ -212,7 +205,7 @@ class FinetuneJob:
         from ..outputs import atomic_write_text
         from .question_sets import answer_chunk_ids, search_like_the_index, searched_line, split_val
         from .questions import chunk_texts, estimate
-        from .result import JobResult
+        from .result import JobResult, saved_result
         from .training import evaluate_models
 
         out, say, echo = self.output_dir, self.say, self.echo
@@ -336,7 +329,7 @@ class FinetuneJob:
         return JobResult(
             train=train, selection=select, report_set=report, model_dir=model_dir,
             adapter_dir=adapter_dir, report=reported, selection_report=selection,
-            model_result=_saved_result(model_dir), adapter_result=_saved_result(adapter_dir),
+            model_result=saved_result(model_dir), adapter_result=saved_result(adapter_dir),
             seconds=seconds, record=record,
         )  # fmt: skip
 
@@ -400,13 +393,3 @@ class FinetuneJob:
             epochs=self.adapter_epochs, batch_size=self.adapter_batch_size,
             overwrite=self.overwrite,
         )  # fmt: skip
-
-
-def _saved_result(folder: Path) -> Any:
-    """What the engine saved about its training in ``folder`` (None if unreadable)."""
-    from ..embeddings.finetune_result import FinetuneResult
-
-    try:
-        return FinetuneResult.load(folder)
-    except (OSError, ValueError):
-        return None

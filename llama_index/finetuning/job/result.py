@@ -57,3 +57,13 @@ class JobResult:
 
     def _repr_markdown_(self) -> str:
         return f"{self.report.to_markdown()}\n\n{self.verdict}"
+
+
+def saved_result(folder: Path) -> Any:
+    """What the engine saved about its training in ``folder`` (None if unreadable)."""
+    from ..embeddings.finetune_result import FinetuneResult
+
+    try:
+        return FinetuneResult.load(folder)
+    except (OSError, ValueError):
+        return None
