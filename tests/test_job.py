@@ -40,7 +40,7 @@ def test_the_job_returns_its_sets_folders_and_report_and_agrees_with_the_cli(tmp
     assert result.model_result is not None and result.adapter_result is not None
     assert result.record == json.loads((out / "run.json").read_text())
     assert result.record["sets"]["report"]["queries"] == 6
-    assert len(result.seconds) == 6 and all(s >= 0 for s in result.seconds.values())
+    assert len(result.seconds) == 7 and all(s >= 0 for s in result.seconds.values())  # val, test: 3
     table = result.report.to_markdown()
     assert "| base" in table and "| finetuned" in table and "| adapter" in table
     assert table in result._repr_markdown_() and result.verdict in str(result)

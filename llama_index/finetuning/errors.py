@@ -1,4 +1,4 @@
-"""The two ways a job ends short of its goal, with what can mend it as data.
+"""The two ways a job ends short of its goal.
 
 Example::
 
@@ -7,17 +7,15 @@ Example::
     try:
         FinetuneJob(train=["a.pdf"], val=["b.pdf"], output_dir="out").run()
     except SettingError as e:  # refused before any work: a bad setting, input or output
-        print(e, e.remedy)
+        print(e)
     except IncompleteResult as e:  # it ran, but not all of it (LLM calls failed)
         print(e)
 
-The command line maps them to its exit status (2 and 1) and says ``remedy`` in its flags
-(:class:`..phrasing.Phrasing`); a caller in Python reads the same fields.
+The command line maps them to its exit status (2 and 1); advice in their messages names
+settings through a :class:`..phrasing.Phrasing` (keywords in Python, flags in the CLI).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 
 class SettingError(ValueError):
@@ -25,14 +23,8 @@ class SettingError(ValueError):
 
     Example::
 
-        raise SettingError("report_fraction must be between 0 and 1, got 2", remedy=None)
-
-    ``remedy``: ``(parameter, value)`` that would let the job go on, or None.
+        raise SettingError("report_fraction must be between 0 and 1, got 2")
     """
-
-    def __init__(self, message: str, remedy: tuple[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.remedy = remedy
 
 
 class IncompleteResult(RuntimeError):
