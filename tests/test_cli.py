@@ -561,7 +561,7 @@ def test_an_llm_that_cannot_be_reached_ends_the_run_after_its_first_wave(where, 
     does not retry by itself, and generation starts no call after the first wave's."""
     from conftest import make_nodes
 
-    from llama_index.finetuning.cli.models import build_llm
+    from llama_index.finetuning.model_specs import build_llm
     from llama_index.finetuning.generation import GenerationError, generate_qa_embedding_pairs
 
     api_base = f"http://127.0.0.1:{closed_port()}/v1" if where == "closed port" else "http://llm.invalid/v1"  # fmt: skip

@@ -68,6 +68,10 @@ _EXPORTS = {
     "EvaluationResult": ".evaluation",
     "offline_embed_model": ".embeddings.base_models",
     "FinetuneResult": ".embeddings.finetune_result",
+    "FinetuneJob": ".job",
+    "JobResult": ".job",
+    "SettingError": ".errors",
+    "IncompleteResult": ".errors",
     "GenerationError": ".generation.errors",
     "GenerationWarning": ".generation.report",
     "OutputExistsError": ".outputs",
@@ -83,6 +87,7 @@ if TYPE_CHECKING:  # pragma: no cover  (for type checkers and IDEs; ruff cannot 
     from .embeddings.base_models import offline_embed_model
     from .embeddings.finetune_result import FinetuneResult
     from .embeddings.sentence_transformer import SentenceTransformersFinetuneEngine
+    from .errors import IncompleteResult, SettingError
     from .evaluation import EvaluationResult, compare, evaluate_embedding, evaluate_retriever
     from .evaluation.set_size import SmallSetWarning
     from .generation import (
@@ -93,6 +98,7 @@ if TYPE_CHECKING:  # pragma: no cover  (for type checkers and IDEs; ruff cannot 
     )
     from .generation.errors import GenerationError
     from .generation.report import GenerationWarning
+    from .job import FinetuneJob, JobResult
     from .outputs import OutputExistsError
     from .types import BaseEmbeddingFinetuneEngine
 

@@ -1,5 +1,6 @@
 """``llamaindex-finetune``, the command line: :mod:`.main` (commands, errors, exit status),
-:mod:`.parser` (arguments), :mod:`.steps` (building blocks) and :mod:`.run` (the whole run)."""
+:mod:`.parser` (arguments), :mod:`.steps` (flags -> library calls) and :mod:`.run` (flags ->
+:class:`..job.FinetuneJob`). The work is the library's (:mod:`..job`, :mod:`..model_specs`)."""
 
 from .main import main
 from .parser import build_parser

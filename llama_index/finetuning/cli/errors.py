@@ -1,9 +1,14 @@
-"""The two ways a command ends short of its goal, and their exit status (see ``--help``)."""
+"""The two ways a command ends short of its goal, and their exit status (see ``--help``):
+the library's own errors, by the names the command line has always used.
 
+Example::
 
-class CLIError(Exception):
-    """A user error or a refusal: printed as one line, exit status 2."""
+    from llama_index.finetuning.cli.errors import CLIError
 
+    raise CLIError("--model x=: use NAME=SPEC")   # one line, exit status 2
+"""
 
-class IncompleteRun(Exception):
-    """The command ran but did not produce all it was asked: printed as one line, exit 1."""
+from ..errors import IncompleteResult as IncompleteRun  # printed as one line, exit 1
+from ..errors import SettingError as CLIError  # a user error or a refusal: one line, exit 2
+
+__all__ = ["CLIError", "IncompleteRun"]

@@ -26,24 +26,25 @@ import sys
 import warnings
 from pathlib import Path
 
-from .steps import (
+from ..job.questions import current_output
+from ..model_specs import (
     BASES,
     TRAINABLE,
-    CLIError,
-    IncompleteRun,
     build_embed_model,
-    check_dataset_contract,
     check_llm_spec,
     check_model,
+    parse_spec,
+)
+from .errors import CLIError, IncompleteRun
+from .steps import (
+    check_dataset_contract,
     check_models,
-    current_output,
+    echo,
     ending_line,
     estimate,
-    evaluate_models,
     generate_dataset,
     load_chunks,
     load_dataset,
-    parse_spec,
     rerun_command,
     say,
     settings,
@@ -67,7 +68,8 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
     output = check_dataset_output(args.output, overwrite=args.overwrite)
     check_inputs(args.inputs, skip_unreadable=args.skip_unreadable)
-    check_llm_spec(args)
+    if args.generator == "llm":
+        check_llm_spec(args.llm, args.api_base, args.api_key, args.temperature)
     if args.generator == "llm" and args.round_trip_k:
         spec = args.round_trip_model or "offline"
         check_model(parse_spec(spec, f"--round-trip-model {spec}", BASES))
@@ -114,14 +116,16 @@ def cmd_adapt(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    from ..job.training import evaluate_models
+
     output = _check_model_output(args, "report")
     dataset = load_dataset(args.dataset)
     specs = check_models(args.model or ["base=offline"], args.base)
     with _lock(output):
         models = {name: build_embed_model(spec, args.base) for name, spec in specs.items()}
         comparison = evaluate_models(dataset, models, output, args.top_k, args.overwrite,
-                                     dataset_name=args.dataset)  # fmt: skip
-    from .verdict import evaluate_ending
+                                     dataset_name=args.dataset, echo=echo())  # fmt: skip
+    from ..job.verdict import evaluate_ending
 
     verdict = evaluate_ending(comparison, args.dataset)  # each model against the base, and
     if verdict:  # a set too small to tell them apart says so: the last line
@@ -249,9 +253,7 @@ def _configure_logging(args: argparse.Namespace) -> list:
         *((logging.getLogger(n), logging.getLogger(n).level) for n in names),
     ]
     if getattr(args, "command", None) in ("train", "adapt"):
-        from .verdict import NoVerdictLog
-
-        handler.addFilter(NoVerdictLog())  # their last line says the engine's verdict
+        handler.addFilter(_NoVerdictLog())  # their last line says the engine's verdict
     # A console handler on the root logger before the command is a dependency's set-up
     # (llama-index-readers-file calls logging.basicConfig at import): it would print each
     # line again in its own format. It is set aside for the command and put back after.
@@ -296,6 +298,14 @@ def _restore_logging(state: list) -> None:
         logger.setLevel(level)
 
 
+class _NoVerdictLog(logging.Filter):
+    """Drops an engine's verdict record (``verdict=True``, :meth:`FinetuneResult.log`):
+    ``train`` and ``adapt`` print the same verdict as their last line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "verdict", False)
+
+
 class _NoInterruptedLog(logging.Filter):
     """GenerationInterrupted carries what the library logs on Ctrl-C: the CLI says it once."""
 
@@ -320,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     finally:
-        from .models import reset_models
+        from ..model_specs import reset_models
 
         reset_models()
         current_output.clear()  # an error may have left the output of a generation there

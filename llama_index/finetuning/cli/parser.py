@@ -15,8 +15,15 @@ from typing import NoReturn
 
 from ..embeddings.merge import DEFAULT_MERGE
 from ..embeddings.selection import DEFAULT_FINETUNE_HOLDOUT, DEFAULT_HOLDOUT
+from ..job.questions import DEFAULT_GENERATOR, GENERATORS
+from ..job.training import (
+    ADAPTER_BATCH_SIZE,
+    ADAPTER_EPOCHS,
+    ST_BATCH_SIZE,
+    ST_EPOCHS,
+    ST_HARD_NEGATIVES,
+)
 from .arg_types import holdout_share, merge_weight, non_negative_int, positive_int, temperature
-from .steps import DEFAULT_GENERATOR, GENERATORS
 
 DESCRIPTION = (
     "llamaindex-finetune: from PDFs to a better embedding model and the proof, in one command."
@@ -29,9 +36,6 @@ SPEC_HUB = "<hub id or folder> (e.g. BAAI/bge-small-en)"
 SPEC_OPENAI = "openai:<model> (needs OPENAI_API_KEY)"
 SPEC_ADAPTER = "adapter:<folder or hub id> (an adapter over --base)"
 
-# The engines' defaults, shown in --help (tests/test_cli.py checks them against the engines).
-ST_EPOCHS, ST_BATCH_SIZE, ST_HARD_NEGATIVES = 2, 10, 0
-ADAPTER_EPOCHS, ADAPTER_BATCH_SIZE = 16, 10
 NUM_WORKERS = 16  # generate_qa_embedding_pairs' num_workers
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 

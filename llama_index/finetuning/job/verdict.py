@@ -2,6 +2,8 @@
 
 Example::
 
+    from llama_index.finetuning.job.verdict import run_ending
+
     line = run_ending(comparison, Path("out/finetuned_model"), Path("out/adapter"))
     # "saved local:out/finetuned_model (the base model: no checkpoint beat it on the
     #  selection set) and adapter:out/adapter; on the 148 report questions, ndcg@10: ..."
@@ -13,7 +15,6 @@ nothing, so it is the one a user should act on.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +82,3 @@ def evaluate_ending(comparison: Any, dataset: str) -> str:
     """``evaluate``'s last line: each model against the baseline ('' with the baseline alone),
     opened by the warning of a set too small to tell them apart."""
     return too_small(comparison, scores_line(comparison), dataset)
-
-
-class NoVerdictLog(logging.Filter):
-    """Drops an engine's verdict record (``verdict=True``, :meth:`FinetuneResult.log`):
-    ``train`` and ``adapt`` print the same verdict as their last line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(record, "verdict", False)

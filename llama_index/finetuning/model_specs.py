@@ -2,7 +2,7 @@
 
 Example::
 
-    from llama_index.finetuning.cli.models import build_embed_model, build_llm, parse_spec
+    from llama_index.finetuning.model_specs import build_embed_model, build_llm, parse_spec
 
     parse_spec("local:my_model")          # Spec(kind='local', value='my_model')
     parse_spec("BAAI/bge-small-en")       # Spec(kind='local', value='BAAI/bge-small-en')
@@ -26,9 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import CLIError
+from .errors import SettingError
 
 KINDS = ("offline", "local", "openai", "adapter")
+# the kinds a base model may be: one to finetune (a sentence-transformers model), a frozen one
+TRAINABLE = ("offline", "local")
+BASES = ("offline", "local", "openai")
 _SPELLINGS = {
     "offline": "offline",
     "local": "local:<folder or hub id> (or the folder or hub id alone)",
@@ -49,9 +52,9 @@ class Spec:
 
 
 def parse_spec(spec: str, label: str = "", allowed: tuple[str, ...] = KINDS) -> Spec:
-    """``spec`` -> :class:`Spec`, or one ``CLIError`` naming ``label`` (default:
+    """``spec`` -> :class:`Spec`, or one ``SettingError`` naming ``label`` (default:
     ``--model <spec>``) and what the command takes."""
-    from ..resources import OFFLINE_MODEL_ALIASES
+    from .resources import OFFLINE_MODEL_ALIASES
 
     label = label or f"--model {spec}"
     kind, sep, rest = spec.partition(":")
@@ -61,14 +64,14 @@ def parse_spec(spec: str, label: str = "", allowed: tuple[str, ...] = KINDS) -> 
         parsed = Spec("offline")
     elif kind in ("local", "openai", "adapter") and sep:
         if not rest:
-            raise CLIError(f"{label}: name the model after '{kind}:'")
+            raise SettingError(f"{label}: name the model after '{kind}:'")
         parsed = Spec(kind, rest)
     elif sep and not Path(spec).exists() and not (len(kind) == 1 and kind.isalpha()):
-        raise CLIError(f"{label}: unknown kind {kind!r}; use {_takes(allowed)}")
+        raise SettingError(f"{label}: unknown kind {kind!r}; use {_takes(allowed)}")
     else:
         parsed = Spec("local", spec)  # a folder or hub id as it is (C:\\... is a folder)
     if parsed.kind not in allowed:
-        raise CLIError(f"{label}: this command takes {_takes(allowed)}")
+        raise SettingError(f"{label}: this command takes {_takes(allowed)}")
     return parsed
 
 
@@ -90,28 +93,28 @@ def check_model(spec: Spec, label: str = "") -> bool:
             from llama_index.embeddings.adapter.folder import adapter_folder, looks_like_repo_id
 
             if not looks_like_repo_id(spec.value):
-                raise CLIError(f"{label}: no such adapter folder")
+                raise SettingError(f"{label}: no such adapter folder")
             try:  # a Hub repo id: downloaded (or found in the cache) before any work
                 adapter_folder(spec.value)
             except FileNotFoundError as e:
-                raise CLIError(f"{label}: {e}") from None
+                raise SettingError(f"{label}: {e}") from None
         return False
     if spec.kind != "local":
         return False
-    from ..embeddings.base_models import _looks_like_path, check_hub_model
+    from .embeddings.base_models import _looks_like_path, check_hub_model
 
     path = Path(spec.value).expanduser()
     if path.is_dir():
         return False
     if _looks_like_path(spec.value):
-        raise CLIError(
+        raise SettingError(
             f"{label}: no such model folder; give a sentence-transformers "
             "folder, a Hugging Face Hub id, or offline (the bundled all-MiniLM-L6-v2)"
         )
     try:
         local_only = check_hub_model(spec.value)
     except ValueError as e:
-        raise CLIError(str(e)) from None
+        raise SettingError(str(e)) from None
     if local_only:  # the command goes on without the hub: no retries anywhere later
         from huggingface_hub import constants
 
@@ -148,7 +151,7 @@ def build_embed_model(spec: str, base: str = "offline") -> Any:
     if parsed.kind in ("offline", "local"):
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-        from ..resources import resolve_model_id
+        from .resources import resolve_model_id
 
         name = resolve_model_id(None if parsed.kind == "offline" else model_id(parsed))
         kwargs: dict[str, Any] = {}
@@ -158,7 +161,7 @@ def build_embed_model(spec: str, base: str = "offline") -> Any:
             # the Hugging Face cache, as train's and check_model's (not llama-index's own)
             kwargs["cache_folder"] = constants.HF_HUB_CACHE
         else:
-            from ..embeddings.base_models import saved_prompts
+            from .embeddings.base_models import saved_prompts
 
             query_prompt, passage_prompt = saved_prompts(name)
             kwargs = {
@@ -168,7 +171,7 @@ def build_embed_model(spec: str, base: str = "offline") -> Any:
         try:
             return HuggingFaceEmbedding(model_name=name, **kwargs)
         except OSError as e:
-            raise CLIError(f"embedding model {spec!r} could not be loaded: {e}") from None
+            raise SettingError(f"embedding model {spec!r} could not be loaded: {e}") from None
     if parsed.kind == "openai":
         from llama_index.embeddings.openai import OpenAIEmbedding
 
@@ -180,6 +183,29 @@ def build_embed_model(spec: str, base: str = "offline") -> Any:
 
 
 # ---- LLMs -------------------------------------------------------------------------------
+
+
+def check_llm_spec(
+    spec: str,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    temperature: float | None = None,
+) -> None:
+    """Refuse, before any work, an LLM spec that cannot answer (no API key, no server URL).
+
+    Example::
+
+        check_llm_spec("openai-like:qwen2.5", api_base="http://localhost:8000/v1")
+    """
+    kind, _, model = spec.partition(":")
+    if kind == "openai" and model and not (api_key or os.environ.get("OPENAI_API_KEY")):
+        raise SettingError(f"--llm {spec} needs an API key: set OPENAI_API_KEY or pass --api-key")
+    if kind == "openai-like" and model and not api_base:
+        raise SettingError(
+            "--llm openai-like:<model> needs --api-base URL (e.g. http://localhost:8000/v1)"
+        )
+    if kind == "gguf" or not (spec == "local" or (kind in ("openai", "openai-like") and model)):
+        build_llm(spec, api_base, api_key, temperature)  # its error, now
 
 
 def _fast_failing(cls: type[Any]) -> type[Any]:
@@ -210,18 +236,18 @@ def build_llm(
     kind, _, model = spec.partition(":")
     sampling = {} if temperature is None else {"temperature": temperature}
     if kind == "local":
-        from ..llms.local import LocalLLM
+        from .llms.local import LocalLLM
 
         return LocalLLM(**sampling)
     if kind == "gguf":
-        from ..llms.local import LocalLLM
+        from .llms.local import LocalLLM
 
         path = Path(model).expanduser()
         if not model or not path.is_file():
-            raise CLIError(f"--llm gguf:{model}: no such file; give the path of a .gguf model")
+            raise SettingError(f"--llm gguf:{model}: no such file; give the path of a .gguf model")
         with open(path, "rb") as file:
             if file.read(4) != b"GGUF":
-                raise CLIError(f"--llm gguf:{model}: {path} is not a GGUF model file")
+                raise SettingError(f"--llm gguf:{model}: {path} is not a GGUF model file")
         return LocalLLM(model_path=str(path), **sampling)
     # the generation's own timeout (120 s a call) is the one that counts
     client = {"max_retries": 0, "timeout": 120.0, **sampling}
@@ -231,7 +257,7 @@ def build_llm(
         return _fast_failing(OpenAI)(model=model, api_base=api_base, api_key=api_key, **client)
     if kind == "openai-like" and model:
         if not api_base:
-            raise CLIError(
+            raise SettingError(
                 "--llm openai-like:<model> needs --api-base URL (e.g. http://localhost:8000/v1)"
             )
         from llama_index.llms.openai_like import OpenAILike
@@ -244,6 +270,6 @@ def build_llm(
             context_window=8192,
             **client,
         )
-    raise CLIError(
+    raise SettingError(
         f"unknown --llm {spec!r}: use local, gguf:<file>, openai:<model> or openai-like:<model>"
     )

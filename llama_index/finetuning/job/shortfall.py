@@ -3,23 +3,30 @@ whether the command ends 0 or 1.
 
 Example::
 
+    from llama_index.finetuning.job.shortfall import Shortfall
+
     shortfall = Shortfall(chunks=20, failed=0, unanswered=1, gate=2, greedy=True)
     shortfall.ends_short   # False: every chunk was asked and answered
-    shortfall.note("llamaindex-finetune generate docs/")
+    shortfall.note()
     # "3 of 20 chunks got no questions (1: the LLM's answer held no question; 2: the ..."
 
 Exit 1 is for what a rerun can mend: LLM calls that failed (a rerun asks only those chunks
 again). A chunk the LLM answered is done: the quality gate emptied it, its answer held no
-question, or (``--generator pseudo``) it has no sentence to ask about. Asking a greedy writer
+question, or (the pseudo generator) it has no sentence to ask about. Asking a greedy writer
 the same again gives the same answer, so the advice for those is another temperature, prompt
-or gate, never a plain rerun; the command ends 0 and its output says how many and why.
+or gate, never a plain rerun; the command ends 0 and its output says how many and why. The
+advice names settings through a :class:`..phrasing.Phrasing` (keywords, or the CLI's flags).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-RERUN = "rerun the same command to ask only those again"
+from ..errors import IncompleteResult
+from ..phrasing import PYTHON, Echo, Phrasing
+
 WHY = {
     "failed": "the LLM call failed",
     "unanswered": "the LLM's answer held no question",
@@ -67,36 +74,62 @@ class Shortfall:
             parts.append(f"{n}: {why}")
         return "; ".join(parts)
 
-    def advice(self, rerun_command: str) -> str:
-        """What can give those chunks a question, in the command line's words ('' if
-        nothing can)."""
+    def advice(self, say: Phrasing = PYTHON) -> str:
+        """What can give those chunks a question, in ``say``'s words ('' if nothing can)."""
         advice = []
         if self.failed:
-            advice.append(f"{RERUN}: {rerun_command}")
+            advice.append(say.rerun)
+        prompt, temperature = say.name("prompt"), say.name("temperature")
         if self.unanswered:
             if self.greedy:
                 advice.append(
                     "the writer is greedy (temperature 0) and would answer the same again: add "
-                    "--temperature 0.7 or another --prompt to the command to ask those chunks "
-                    "again (the chunks that have questions are kept)"
+                    f"{say.setting('temperature', 0.7)} or another {prompt} to {say.command} "
+                    "to ask those chunks again (the chunks that have questions are kept)"
                 )
             else:
                 advice.append(
                     "a rerun asks the chunks whose answer held no question again; another "
-                    "--prompt or --temperature may answer better"
+                    f"{prompt} or {temperature} may answer better"
                 )
         if self.gate:
             advice.append(
-                "--no-quality-filter keeps the questions the gate dropped (nothing is asked again)"
+                f"{say.setting('quality_filter', False)} keeps the questions the gate dropped "
+                "(nothing is asked again)"
             )
         return "; ".join(advice)
 
-    def note(self, rerun_command: str, saved: str = "") -> str:
+    def note(self, say: Phrasing = PYTHON, saved: str = "") -> str:
         """One line: how many chunks got no question, why, ``saved`` (what was kept), and
         what can give them one."""
-        advice = self.advice(rerun_command)
+        advice = self.advice(say)
         return (
             f"{self.missing} of {self.chunks} chunks got no questions ({self.reasons()})"
             + (f"; {saved}" if saved else "")
             + (f"; {advice}" if advice else "")
         )
+
+
+def check_complete(
+    ds: Any, shortfall: Shortfall, output: Path, say: Phrasing = PYTHON, echo: Echo = Echo()
+) -> Any:
+    """``ds`` unless LLM calls failed or no chunk got a question (then IncompleteResult,
+    saying how many chunks have none, why, and what can mend it); chunks that were answered
+    but got no question are said in one line on stdout.
+
+    Example::
+
+        ds = check_complete(ds, Shortfall(len(texts), gate=2), Path("train.json"))
+    """
+    if not len(ds):
+        advice = shortfall.advice(say)
+        raise IncompleteResult(
+            f"no chunk got a question ({shortfall.chunks} chunks asked; "
+            f"{shortfall.reasons() or 'none asked'})" + (f"; {advice}" if advice else "")
+        )
+    if shortfall.ends_short:
+        saved = f"{len(ds)} questions over {len(ds.corpus)} chunks saved to {output}"
+        raise IncompleteResult(shortfall.note(say, saved))
+    if shortfall.missing:
+        echo.result(shortfall.note(say))
+    return ds
