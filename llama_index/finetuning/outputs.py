@@ -23,7 +23,8 @@ beside the new ones) or ``overwrite`` (replace them) says otherwise. Both questi
 go through it. While a command writes an output it holds a lock on it
 (:mod:`llama_index.finetuning.output_lock`).
 
-This module imports nothing else of the package, so every room can use it.
+This module imports nothing else of the package but :mod:`.phrasing` (a leaf), so every
+room can use it.
 """
 
 from __future__ import annotations
@@ -35,11 +36,14 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from .phrasing import PhrasedError, Setting
+
 MARKER = ".llamaindex-finetune.json"
-OVERWRITE_HINT = "overwrite=True"  # the CLI says --overwrite (cli.main.cli_message)
+# advice as data: said overwrite=True in Python, --overwrite on the command line
+OVERWRITE = Setting("overwrite", True)
 
 
-class OutputExistsError(FileExistsError):
+class OutputExistsError(PhrasedError, FileExistsError):
     """An output path holds something this package did not write, or other data than this
     run's; nothing was changed.
 
@@ -138,14 +142,17 @@ def check_output_dir(
     if path.is_dir() and not overwrite and not is_own_dir(path) and _holds_files(path):
         raise OutputExistsError(
             f"{path}: the folder holds files this package did not write; choose another "
-            f"output folder, or pass {OVERWRITE_HINT} to write into it (nothing else there "
-            "is deleted)"
+            "output folder, or pass ",
+            OVERWRITE,
+            " to write into it (nothing else there is deleted)",
         )
     held = marker_kind(path) if kind is not None and not overwrite else None
     if held is not None and held != kind:
         raise OutputExistsError(
             f"{path}: the folder holds this package's {held}, not a {kind}; choose another "
-            f"output folder, or pass {OVERWRITE_HINT} to write the {kind} into it"
+            "output folder, or pass ",
+            OVERWRITE,
+            f" to write the {kind} into it",
         )
     return path
 
@@ -219,7 +226,9 @@ def check_output_file(path: str | os.PathLike, overwrite: bool = False) -> Path:
     if path.exists() and not overwrite and not is_dataset_file(path):
         raise OutputExistsError(
             f"{path}: the file exists and is not a dataset this package wrote; choose another "
-            f"output, or pass {OVERWRITE_HINT} to replace it"
+            "output, or pass ",
+            OVERWRITE,
+            " to replace it",
         )
     return path
 
@@ -312,11 +321,14 @@ def holds_other_chunks(
 ) -> OutputExistsError:
     """The one refusal of a dataset output holding chunks (ids ``others``) that this run does
     not ask about, for :func:`check_dataset_output` and a generation's resume alike."""
-    replace = f"{OVERWRITE_HINT} to replace it, " if can_overwrite else ""
+    replace = (OVERWRITE, " to replace it, ") if can_overwrite else ()
     return OutputExistsError(
         f"{path}: already holds {len(others)} chunks that are not among these inputs "
-        f"(e.g. {others[0]!r}: other files, or another chunk size); pass append=True to "
-        f"add to it, {replace}or write to a new output"
+        f"(e.g. {others[0]!r}: other files, or another chunk size); pass ",
+        Setting("append", True),
+        " to add to it, ",
+        *replace,
+        "or write to a new output",
     )
 
 

@@ -10,7 +10,9 @@ Example::
 
 A message that suggests a setting builds it from the parameter and its value through one of
 these, so the same advice reads right in a notebook and in a terminal, with no rewording of
-finished strings.
+finished strings. An error raised below the command line carries its advice as data
+(:class:`PhrasedError`: text and :class:`Setting` parts): ``str(error)`` says it in Python
+keywords, ``error.in_words(phrasing)`` in the caller's.
 """
 
 from __future__ import annotations
@@ -48,6 +50,52 @@ class Phrasing:
 
 
 PYTHON = Phrasing()
+
+#: ``Setting(param)`` without a value: the parameter's name alone (``model_id`` / ``--model``).
+NAME_ONLY: Any = object()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One parameter an error's advice names, with the value it advises (or its name alone).
+
+    Example::
+
+        Setting("overwrite", True).said(PYTHON)                              # "overwrite=True"
+        Setting("overwrite", True).said(Phrasing(flags={"overwrite": "--overwrite"}))  # "--overwrite"
+        Setting("model_id").said(Phrasing(flags={"model_id": "--model"}))    # "--model"
+    """
+
+    param: str
+    value: Any = NAME_ONLY
+
+    def said(self, phrasing: Phrasing) -> str:
+        if self.value is NAME_ONLY:
+            return phrasing.name(self.param)
+        return phrasing.setting(self.param, self.value)
+
+
+class PhrasedError(Exception):
+    """An error whose message names parameters as data, said in the caller's words.
+
+    Example::
+
+        class MyError(PhrasedError, ValueError): ...
+
+        error = MyError("out: refused; pass ", Setting("overwrite", True), " to write into it")
+        str(error)                                                  # "... pass overwrite=True ..."
+        error.in_words(Phrasing(flags={"overwrite": "--overwrite"}))  # "... pass --overwrite ..."
+
+    ``parts`` are text and :class:`Setting` s; a plain string alone is a message with no advice.
+    """
+
+    def __init__(self, *parts: str | Setting) -> None:
+        self.parts = parts
+        super().__init__(self.in_words(PYTHON))
+
+    def in_words(self, phrasing: Phrasing = PYTHON) -> str:
+        """The message with each setting said as ``phrasing`` says it."""
+        return "".join(p if isinstance(p, str) else p.said(phrasing) for p in self.parts)
 
 
 @dataclass(frozen=True)

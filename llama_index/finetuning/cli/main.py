@@ -148,28 +148,15 @@ COMMANDS = {
 
 # ---- errors in the command line's words -----------------------------------------------------
 
-# Library messages speak Python; on the command line the same advice names the flags.
-_CLI_WORDS = (
-    ("model_id='offline'", "--model offline"),
-    ("model_id ", "--model "),
-    (
-        "generate_qa_embedding_pairs, or `llamaindex-finetune generate`",
-        "`llamaindex-finetune generate`",
-    ),
-    ("generate_qa_embedding_pairs", "`llamaindex-finetune generate`"),
-    ("huggingface-cli download ...", "hf download <id>"),
-    ("overwrite=True", "--overwrite"),
-    ("append=True (CLI: --append)", "--append"),
-    ("append=True", "--append"),
-)
-
 
 def cli_message(error: BaseException) -> str:
-    """``error`` as one line, in the command line's words."""
-    text = " ".join(str(error).split()) or type(error).__name__
-    for python, cli in _CLI_WORDS:
-        text = text.replace(python, cli)
-    return text
+    """``error`` as one line; advice the library gives as data (a ``PhrasedError``'s
+    settings) names the flags."""
+    from ..phrasing import PhrasedError
+    from .steps import phrasing
+
+    text = error.in_words(phrasing()) if isinstance(error, PhrasedError) else str(error)
+    return " ".join(text.split()) or type(error).__name__
 
 
 def _interrupted(command: str, error: BaseException) -> None:

@@ -29,8 +29,9 @@ FLAGS = {
     for name in (
         "train", "val", "test", "max_chunks", "max_val_chunks", "report_fraction", "prompt",
         "temperature", "quality_filter", "skip_unreadable", "round_trip_model", "overwrite",
+        "append",
     )
-}  # fmt: skip
+} | {"model_id": "--model"}  # fmt: skip
 
 # -q: informational lines (estimates, resume counts, the gate's counts) are left out.
 settings: dict[str, Any] = {"quiet": False, "argv": None}  # argv: main's, for rerun lines

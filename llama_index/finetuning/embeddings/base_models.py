@@ -25,6 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..phrasing import PhrasedError, Setting
 from ..resources import OFFLINE_MODEL_ALIASES, resolve_model_id
 
 logger = logging.getLogger(__name__)
@@ -67,10 +68,27 @@ def hub_cached(repo_id: str) -> bool:
     return any(isinstance(try_to_load_from_cache(repo_id, f), str) for f in files)
 
 
-_NOT_HERE = (
-    "download it where there is a network (hf download {id}), pass a local folder, or use "
-    "model_id='offline' for the bundled all-MiniLM-L6-v2"
-)
+MODEL_ID = Setting("model_id")  # said model_id in Python, --model on the command line
+OFFLINE = Setting("model_id", "offline")
+
+
+class BaseModelError(PhrasedError, ValueError):
+    """A base model that cannot be loaded here; the message names it and what to do.
+
+    Example::
+
+        try:
+            check_hub_model("no-such-org/no-such-model")
+        except BaseModelError as error:
+            print(error)       # "model_id 'no-such-org/...' ...; pass ... or model_id='offline'"
+    """
+
+
+def _not_here(repo_id: str) -> tuple[str | Setting, ...]:
+    return (
+        f"download it where there is a network (hf download {repo_id}), pass a local folder, "
+        "or use ", OFFLINE, " for the bundled all-MiniLM-L6-v2",
+    )  # fmt: skip
 
 
 def check_hub_model(repo_id: str, timeout: float = 3.0) -> bool:
@@ -96,36 +114,36 @@ def check_hub_model(repo_id: str, timeout: float = 3.0) -> bool:
         cached = hub_cached(repo_id)
     except HFValidationError as e:
         reason = (str(e).splitlines() or [""])[0]
-        raise ValueError(
-            f"model_id {repo_id!r} is neither a model folder nor a Hugging Face Hub id "
-            f"({reason}); pass a folder, a hub id, or model_id='offline'"
-        ) from None
+        raise BaseModelError(
+            MODEL_ID, f" {repo_id!r} is neither a model folder nor a Hugging Face Hub id "
+            f"({reason}); pass a folder, a hub id, or ", OFFLINE,
+        ) from None  # fmt: skip
     if hub_offline():
         if cached:
             return True
-        raise ValueError(
-            f"model_id {repo_id!r} is not in the Hugging Face cache and the hub is offline "
-            "(HF_HUB_OFFLINE is set): " + _NOT_HERE.format(id=repo_id)
-        )
+        raise BaseModelError(
+            MODEL_ID, f" {repo_id!r} is not in the Hugging Face cache and the hub is offline "
+            "(HF_HUB_OFFLINE is set): ", *_not_here(repo_id),
+        )  # fmt: skip
     try:
         model_info(repo_id, timeout=timeout)
     except RepositoryNotFoundError:
         if cached:
             return True
-        raise ValueError(
-            f"model_id {repo_id!r}: the Hugging Face Hub ({constants.ENDPOINT}) has no such "
-            "model (or it is private: log in with hf auth login); pass a local folder, or "
-            "model_id='offline' for the bundled all-MiniLM-L6-v2"
-        ) from None
+        raise BaseModelError(
+            MODEL_ID, f" {repo_id!r}: the Hugging Face Hub ({constants.ENDPOINT}) has no such "
+            "model (or it is private: log in with hf auth login); pass a local folder, or ",
+            OFFLINE, " for the bundled all-MiniLM-L6-v2",
+        ) from None  # fmt: skip
     except Exception as e:  # noqa: BLE001  no network, a proxy, a timeout: not reachable
         if cached:
             logger.info("the hub is not reachable (%s); %s comes from the cache", e, repo_id)
             return True
         reason = (str(e).splitlines() or [""])[0] or type(e).__name__
-        raise ValueError(
-            f"model_id {repo_id!r} is not in the Hugging Face cache and the hub at "
-            f"{constants.ENDPOINT} cannot be reached ({reason}): " + _NOT_HERE.format(id=repo_id)
-        ) from None
+        raise BaseModelError(
+            MODEL_ID, f" {repo_id!r} is not in the Hugging Face cache and the hub at "
+            f"{constants.ENDPOINT} cannot be reached ({reason}): ", *_not_here(repo_id),
+        ) from None  # fmt: skip
     return False
 
 
@@ -257,17 +275,17 @@ def load_sentence_transformer(
         )
     except (OSError, ValueError) as e:
         if path.is_dir():
-            raise ValueError(
-                f"model_id {model_id!r}: the folder exists but is not a loadable model ({e})"
+            raise BaseModelError(
+                MODEL_ID, f" {model_id!r}: the folder exists but is not a loadable model ({e})"
             ) from e
         offline = " (HF_HUB_OFFLINE is set)" if hub_offline() else ""
         reason = (str(e).splitlines() or [""])[0].rstrip(".")
-        raise ValueError(
-            f"model_id {model_id!r} is not a local folder and could not be loaded from the "
+        raise BaseModelError(
+            MODEL_ID, f" {model_id!r} is not a local folder and could not be loaded from the "
             f"Hugging Face Hub{offline}: {type(e).__name__}: {reason}. "
-            "Download it first (huggingface-cli download ...), pass a local folder, or use "
-            "model_id='offline' for the bundled all-MiniLM-L6-v2."
-        ) from e
+            f"Download it first (hf download {model_id}), pass a local folder, or use ",
+            OFFLINE, " for the bundled all-MiniLM-L6-v2.",
+        ) from e  # fmt: skip
 
 
 def saved_prompts(path: str | os.PathLike) -> tuple[str, str]:
