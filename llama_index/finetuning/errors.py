@@ -17,8 +17,10 @@ settings through a :class:`..phrasing.Phrasing` (keywords in Python, flags in th
 
 from __future__ import annotations
 
+from .phrasing import PhrasedError
 
-class SettingError(ValueError):
+
+class SettingError(PhrasedError, ValueError):
     """A setting, input or output refused before any work (the message names it).
 
     Example::

@@ -113,8 +113,8 @@ def check_model(spec: Spec, label: str = "") -> bool:
         )
     try:
         local_only = check_hub_model(spec.value)
-    except ValueError as e:
-        raise SettingError(str(e)) from None
+    except ValueError as e:  # a BaseModelError keeps its advice as data
+        raise SettingError(*getattr(e, "parts", (str(e),))) from None
     if local_only:  # the command goes on without the hub: no retries anywhere later
         from huggingface_hub import constants
 
