@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from .outputs import OutputExistsError, file_mode
@@ -166,3 +168,48 @@ def release_all_locks() -> None:
     """Release every lock this process holds (before ``os._exit``, which runs no ``with``)."""
     for lock in list(_HELD):
         lock.release()
+
+
+def holds_lock(path: str | os.PathLike) -> bool:
+    """Whether this process holds the lock on output ``path`` already."""
+    lock = lock_path(path).resolve()
+    return any(held.path.resolve() == lock for held in _HELD)
+
+
+@contextlib.contextmanager
+def claimed_output(
+    path: str | os.PathLike, kind: str, overwrite: bool = False, *, command: str | None = None
+) -> Iterator[Path]:
+    """Claim output folder ``path`` for one run: check it, lock it, mark it; on failure,
+    remove it again if this claim made it and the run left nothing in it.
+
+    Example::
+
+        from llama_index.finetuning.output_lock import claimed_output
+
+        with claimed_output("my_model", "model") as folder:   # refused: a user's folder,
+            ...                                               # another kind, a live writer
+            model.save_pretrained(str(folder))
+
+    The one way both engines, ``compare`` and the command line take an output folder:
+    :func:`~.outputs.check_output_dir` (a folder holding files this package did not write,
+    or this package's output of another ``kind``, is refused unless ``overwrite``), the lock
+    of :func:`output_lock` (a second writer is refused; a lock this process holds already,
+    e.g. the command line's around an engine, is not taken twice), then
+    :func:`~.outputs.claim_dir`. A run that fails (an error, Ctrl-C) before writing anything
+    but markers leaves no folder behind; one that wrote something (a checkpoint to resume
+    from, a dataset) keeps it.
+    """
+    from .outputs import MARKER, check_output_dir, claim_dir
+
+    folder = check_output_dir(path, overwrite, kind=kind)
+    made = not folder.exists()
+    lock = contextlib.nullcontext() if holds_lock(folder) else output_lock(folder, command)
+    with lock:
+        claim_dir(folder, kind, overwrite)
+        try:
+            yield folder
+        except BaseException:
+            if made and all(p.is_dir() or p.name == MARKER for p in folder.rglob("*")):
+                shutil.rmtree(folder, ignore_errors=True)
+            raise

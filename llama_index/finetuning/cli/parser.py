@@ -13,6 +13,7 @@ import argparse
 import os
 from typing import NoReturn
 
+from ..embeddings.adapter_shapes import ADAPTER_SHAPES
 from ..embeddings.merge import DEFAULT_MERGE
 from ..embeddings.selection import DEFAULT_FINETUNE_HOLDOUT, DEFAULT_HOLDOUT
 from ..job.questions import DEFAULT_GENERATOR, GENERATORS
@@ -281,9 +282,7 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
 
 def _add_adapter_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("adapter")
-    g.add_argument(
-        "--adapter", choices=("linear", "two-layer"), default="linear", help="adapter shape"
-    )
+    g.add_argument("--adapter", choices=ADAPTER_SHAPES, default="linear", help="adapter shape")
     g.add_argument(
         "--adapter-epochs", type=positive_int, default=ADAPTER_EPOCHS, help="adapter epochs"
     )

@@ -283,20 +283,29 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
         Calling it again goes on training the same adapter (the embeddings come from the cache).
         """
+        from contextlib import nullcontext
+
+        from ..output_lock import claimed_output
+
+        self.selection = self._selection()
+        checkpoints = self.model_checkpoint_path
+        with (
+            claimed_output(self.model_output_path, "adapter", self.overwrite),
+            claimed_output(checkpoints, "adapter-checkpoints", self.overwrite)
+            if checkpoints
+            else nullcontext(),
+        ):
+            return self._train()
+
+    def _train(self) -> FinetuneResult:
         import torch
         from llama_index.core.utils import infer_torch_device
 
         from llama_index.embeddings.adapter.record import describe_base_model, write_base_record
 
-        from ..outputs import claim_dir
         from .adapter_shapes import build_adapter
         from .cache import EmbeddingCache
 
-        self.selection = self._selection()
-
-        claim_dir(self.model_output_path, "adapter", self.overwrite)
-        if self.model_checkpoint_path:
-            claim_dir(self.model_checkpoint_path, "adapter-checkpoints", self.overwrite)
         device = torch.device(self.device or infer_torch_device())
         with EmbeddingCache(
             self.embed_model, self.cache_dir, self.embed_workers, self.verbose

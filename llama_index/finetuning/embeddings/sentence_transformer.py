@@ -29,11 +29,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from ..dataset import EmbeddingQAFinetuneDataset, check_dataset, corpus_texts
-from ..outputs import check_output_dir, check_scratch_dir, claim_dir, claim_scratch_dir
+from ..output_lock import claimed_output
+from ..outputs import check_output_dir, check_scratch_dir, claim_scratch_dir
 from ..resources import resolve_model_id
 from ..types import BaseEmbeddingFinetuneEngine
 from .base_models import (
@@ -333,10 +335,15 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
                 "pass the path of a checkpoint folder, or train from the start"
             )
         trainer = self.trainer or self.build_trainer()
-        if trainer.is_world_process_zero():  # one writer: another rank's half-written
-            # marker would look like a stranger's file to this rank's check
-            claim_dir(self.model_output_path, "model", overwrite=True)
-            claim_scratch_dir(checkpoints)
+        rank0 = trainer.is_world_process_zero()  # one writer: another rank's half-written
+        # marker would look like a stranger's file to this rank's check; build_trainer() checked
+        claim = claimed_output(self.model_output_path, "model", overwrite=True)
+        with claim if rank0 else nullcontext():
+            if rank0:
+                claim_scratch_dir(checkpoints)
+            return self._train(trainer, train_kwargs)
+
+    def _train(self, trainer: Any, train_kwargs: dict[str, Any]) -> FinetuneResult:
         output = trainer.train(**train_kwargs)
         if trainer.state.global_step == 0:
             raise RuntimeError(

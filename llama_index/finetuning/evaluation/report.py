@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..dataset import EmbeddingQAFinetuneDataset, check_dataset
-from ..outputs import atomic_write_text, check_output_dir, claim_dir
+from ..outputs import atomic_write_text, check_output_dir
 from . import metrics as M
 from . import stats as S
 from .comparison import ComparisonData
@@ -89,14 +89,16 @@ class Comparison(ComparisonData):
         """Write ``comparison.md``, ``comparison.png``, ``comparison.json`` and, per model,
         ``per_query/<model>.json``; returns their paths. A folder holding files this package
         did not write is refused unless ``overwrite`` (see :mod:`..outputs`)."""
-        out = claim_dir(output_dir, "report", overwrite)
-        paths = {"markdown": out / "comparison.md", "json": out / "comparison.json"}
-        atomic_write_text(paths["markdown"], self.to_markdown())
-        atomic_write_text(paths["json"], json.dumps(_finite(self.to_dict()), indent=2))
-        paths["png"] = self.save_png(out / "comparison.png")
-        for name, result in self.results.items():
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-            result.save_json(out / "per_query" / f"{safe}.json")
+        from ..output_lock import claimed_output
+
+        with claimed_output(output_dir, "report", overwrite) as out:
+            paths = {"markdown": out / "comparison.md", "json": out / "comparison.json"}
+            atomic_write_text(paths["markdown"], self.to_markdown())
+            atomic_write_text(paths["json"], json.dumps(_finite(self.to_dict()), indent=2))
+            paths["png"] = self.save_png(out / "comparison.png")
+            for name, result in self.results.items():
+                safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+                result.save_json(out / "per_query" / f"{safe}.json")
         return paths
 
 

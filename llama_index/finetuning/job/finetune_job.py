@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..embeddings.adapter_shapes import ADAPTER_SHAPES
 from ..embeddings.merge import DEFAULT_MERGE
 from ..errors import SettingError
 from ..phrasing import PYTHON, Echo, Phrasing
@@ -37,7 +38,6 @@ from .training import (
 STAGES = 6
 SETS = ("train", "val", "test")
 WHAT = {"train": "training", "val": "validation", "test": "test"}
-ADAPTER_SHAPES = ("linear", "two-layer")
 
 
 class FinetuneJob:
@@ -192,12 +192,10 @@ class FinetuneJob:
             SettingError: a setting, input or output refused, before any work.
             IncompleteResult: LLM calls failed, or no chunk got a question.
         """
-        from ..output_lock import output_lock
-        from ..outputs import claim_dir
+        from ..output_lock import claimed_output
 
         loaded = self._check()
-        with output_lock(self.output_dir, command=lock_command):
-            claim_dir(self.output_dir, "run", self.overwrite)
+        with claimed_output(self.output_dir, "run", self.overwrite, command=lock_command):
             return self._run(loaded)
 
     def _run(self, loaded: dict[str, tuple[str, Any]]) -> Any:
