@@ -44,8 +44,8 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 import torch  # noqa: E402
 import transformers  # noqa: E402
-from openai_server import FakeOpenAIServer  # noqa: E402
 from sentence_transformers.util import cos_sim  # noqa: E402
+from support.openai_server import FakeOpenAIServer  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
 from llama_index.embeddings.adapter import LinearLayer, TwoLayerNN  # noqa: E402

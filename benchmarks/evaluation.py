@@ -40,7 +40,7 @@ from llama_index.core.instrumentation.events.embedding import (  # noqa: E402
     EmbeddingEndEvent,
     EmbeddingStartEvent,
 )
-from openai_server import FakeOpenAIServer  # noqa: E402
+from support.openai_server import FakeOpenAIServer  # noqa: E402
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset  # noqa: E402
 from llama_index.finetuning.evaluation import (  # noqa: E402

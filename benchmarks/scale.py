@@ -99,7 +99,7 @@ def child(args: list[str], timeout: float = 3600) -> dict:
 
 
 def nodes(n: int):
-    from conftest import make_nodes
+    from support.openai_server import make_nodes
 
     return make_nodes(n)
 
@@ -140,7 +140,7 @@ def journal_lines(path: Path) -> int:
 
 
 def generation_section(sizes: list[int]) -> list[str]:
-    from openai_server import FakeOpenAIServer
+    from support.openai_server import FakeOpenAIServer
 
     from llama_index.finetuning.generation.journal import Journal
 

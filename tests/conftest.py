@@ -1,9 +1,9 @@
-"""Shared fixtures: the local OpenAI-compatible server, small nodes, the offline base model."""
+"""Fixtures only (the helpers the tests share are in ``support/``): the local
+OpenAI-compatible server, stopped after each test, and how the workers share the cores."""
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -48,10 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.loadscopereorder = False
 
 
-from openai_server import FakeOpenAIServer  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data" / "10k"
+from support.openai_server import FakeOpenAIServer  # noqa: E402
 
 
 @pytest.fixture
@@ -67,28 +64,3 @@ def fake_openai():
     yield start
     for server in servers:
         server.stop()
-
-
-def openai_llm(server: FakeOpenAIServer, **kwargs):
-    """The real llama-index OpenAI client, pointed at the local server, its own retries off."""
-    from llama_index.llms.openai import OpenAI
-
-    kwargs.setdefault("max_retries", 0)
-    kwargs.setdefault("timeout", 10.0)
-    return OpenAI(model="gpt-4o-mini", api_base=server.url, api_key="test", **kwargs)
-
-
-def make_nodes(n: int, prefix: str = "CHUNK"):
-    """``n`` TextNodes with fixed ids and a key ``CHUNK-<i>`` the server recognises."""
-    from llama_index.core.schema import TextNode
-
-    return [
-        TextNode(id_=f"node-{i}", text=f"{prefix}-{i}: the company reported item {i} in 2021.")
-        for i in range(n)
-    ]
-
-
-def default_sigint() -> None:
-    """``preexec_fn`` for a child that must take SIGINT as Ctrl-C: a suite started as a
-    background job inherits SIGINT ignored, and Python then installs no KeyboardInterrupt."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)

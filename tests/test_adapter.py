@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import make_nodes
+from support.openai_server import make_nodes
 from torch import nn
 
 from llama_index.embeddings.adapter import (

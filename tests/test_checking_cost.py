@@ -8,7 +8,7 @@ import random
 
 import numpy as np
 import pytest
-from st_data import small_dataset
+from support.st_data import small_dataset
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset, SentenceTransformersFinetuneEngine
 from llama_index.finetuning.embeddings.base_models import load_sentence_transformer

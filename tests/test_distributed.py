@@ -9,13 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from st_data import small_dataset
+from support.st_data import small_dataset
 
 # The user's script: nothing in it knows about processes.
 SCRIPT = """
 import json, os, sys
 sys.path.insert(0, {tests!r})
-from st_data import small_dataset
+from support.st_data import small_dataset
 from llama_index.finetuning import SentenceTransformersFinetuneEngine
 
 engine = SentenceTransformersFinetuneEngine(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SHARED_DATA
 from pypdf import PdfReader, PdfWriter
+from support.paths import SHARED_DATA
 
 from llama_index.finetuning.documents import DocumentError, load_nodes
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SHARED_DATA
+from support.paths import REPO, SHARED_DATA
 
 pytestmark = [
     pytest.mark.skipif(

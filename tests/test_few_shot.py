@@ -5,9 +5,8 @@ default)."""
 from __future__ import annotations
 
 import pytest
-from conftest import openai_llm
 from llama_index.core.schema import TextNode
-from openai_server import default_answer
+from support.openai_server import default_answer, openai_llm
 
 from llama_index.finetuning import generate_qa_embedding_pairs
 from llama_index.finetuning.generation.completion import CompletionTemplate

@@ -14,9 +14,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import default_sigint, make_nodes, openai_llm
 from llama_index.llms.openai import OpenAI
-from openai_server import default_answer
+from support.cli_proc import default_sigint
+from support.openai_server import default_answer, make_nodes, openai_llm
 
 from llama_index.finetuning import (
     EmbeddingQAFinetuneDataset,
@@ -274,8 +274,9 @@ WORKER = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {tests!r})
-    from conftest import default_sigint, make_nodes, openai_llm
-    from openai_server import FakeOpenAIServer
+    from support.cli_proc import default_sigint
+    from support.openai_server import make_nodes, openai_llm
+    from support.openai_server import FakeOpenAIServer
     from llama_index.finetuning import generate_qa_embedding_pairs
 
     class Remote(FakeOpenAIServer):
@@ -547,8 +548,9 @@ CTRL_C_WORKER = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {tests!r})
-    from conftest import default_sigint, make_nodes, openai_llm
-    from openai_server import FakeOpenAIServer
+    from support.cli_proc import default_sigint
+    from support.openai_server import make_nodes, openai_llm
+    from support.openai_server import FakeOpenAIServer
     from llama_index.finetuning import generate_qa_embedding_pairs
     from llama_index.finetuning.generation import GenerationInterrupted
 

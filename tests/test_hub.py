@@ -1,5 +1,5 @@
 """Models that travel: a finetuned model and an adapter go up to a Hub (a stand-in for its
-HTTP API on 127.0.0.1, tests/hub_server.py) with their cards and nothing private, and come
+HTTP API on 127.0.0.1, tests/support/hub_server.py) with their cards and nothing private, and come
 back by repo id in a fresh process with an empty cache, giving the same vectors. An adapter
 also applies to plain numpy vectors, as AdapterEmbeddingModel does."""
 
@@ -12,9 +12,9 @@ import sys
 
 import numpy as np
 import pytest
-from hub_server import FakeHubServer
-from openai_server import FakeOpenAIServer
-from st_data import small_dataset
+from support.hub_server import FakeHubServer
+from support.openai_server import FakeOpenAIServer
+from support.st_data import small_dataset
 
 from llama_index.embeddings.adapter import AdapterEmbeddingModel, TwoLayerNN, load_adapter
 from llama_index.finetuning import (

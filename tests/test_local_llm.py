@@ -12,9 +12,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import default_sigint
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.schema import TextNode
+from support.cli_proc import default_sigint
 
 from llama_index.finetuning import resources
 from llama_index.finetuning.cli.steps import CLIError, build_llm

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from st_data import CHUNKS, DISTRACTORS, small_dataset
+from support.st_data import CHUNKS, DISTRACTORS, small_dataset
 
 from llama_index.finetuning import SentenceTransformersFinetuneEngine
 from llama_index.finetuning.embeddings.finetune_result import FinetuneResult

@@ -12,9 +12,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from answer_modes import chinese_lists, chinese_questions
 from llama_index.core.schema import TextNode
 from llama_index.llms.openai import OpenAI
+from support.answer_modes import chinese_lists, chinese_questions
 
 from llama_index.finetuning import generate_qa_embedding_pairs
 from llama_index.finetuning.generation import DEFAULT_QA_GENERATE_PROMPT_TMPL, GenerationWarning

@@ -3,7 +3,7 @@
 The README says: "A line that ends in ``# offline: CODE`` runs with no API key and no model
 hub when CODE replaces it". Every python block runs here, in order, in one namespace (later
 blocks use the names earlier ones define), with those replacements, except the LLM's: its
-lines run against the local OpenAI-compatible test server (tests/openai_server.py) through
+lines run against the local OpenAI-compatible test server (tests/support/openai_server.py) through
 ``api_base``, the README's "your own server", so that the blocks take seconds;
 ``test_offline_llm_lines_write_questions`` runs the LLM's ``# offline:`` lines themselves.
 The command line's ``llamaindex-finetune`` lines run through the console script's ``main``,
@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from support.paths import REPO
 
 README = REPO / "README.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)

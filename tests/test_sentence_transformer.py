@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import openai_llm
-from st_data import CHUNKS, DISTRACTORS, QUESTIONS, small_dataset
+from support.openai_server import openai_llm
+from support.st_data import CHUNKS, DISTRACTORS, QUESTIONS, small_dataset
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset, SentenceTransformersFinetuneEngine
 from llama_index.finetuning.cli.steps import ending_line

@@ -9,7 +9,7 @@ import warnings
 import pytest
 from llama_index.core.schema import TextNode
 from llama_index.llms.openai import OpenAI
-from openai_server import (
+from support.openai_server import (
     JUNK_MODES,
     PHRASING_MODES,
     SHAPE_MODES,

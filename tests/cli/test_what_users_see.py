@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from cli_proc import in_process, small_dataset, write_docs
+from support.cli_proc import in_process, small_dataset, write_docs
 
 TRAIN = ["--epochs", "1", "--hard-negatives", "0"]
 
@@ -68,8 +68,8 @@ def test_the_time_a_chunk_takes_is_measured_on_the_first_chunks_and_said(tmp_pat
 def test_the_call_limit_grows_with_the_writers_measured_speed(tmp_path, fake_openai):
     """A local writer slowed by a busy machine failed a chunk with TimeoutError: the limit
     was fixed. After a call that answered in 1 s, a 2.5 s call is within the limit (4x)."""
-    from answer_modes import numbered
-    from conftest import make_nodes, openai_llm
+    from support.answer_modes import numbered
+    from support.openai_server import make_nodes, openai_llm
 
     from llama_index.finetuning import generate_qa_embedding_pairs
 
@@ -133,7 +133,7 @@ def test_quiet_train_and_adapt_show_no_progress_bar(tmp_path):
 
 def test_a_folder_with_an_unreadable_file_is_read_with_skip_unreadable(tmp_path):
     """One unreadable PDF in a folder refused the whole folder, with no way to skip it."""
-    from cli_proc import assert_one_line_error
+    from support.cli_proc import assert_one_line_error
 
     from llama_index.finetuning import EmbeddingQAFinetuneDataset
 
@@ -155,7 +155,7 @@ def test_a_generation_warning_names_the_line_that_called_it(fake_openai):
     import asyncio
 
     import pytest
-    from conftest import make_nodes, openai_llm
+    from support.openai_server import make_nodes, openai_llm
 
     from llama_index.finetuning import agenerate_qa_embedding_pairs, generate_qa_embedding_pairs
     from llama_index.finetuning.generation import GenerationWarning

@@ -14,7 +14,14 @@ from __future__ import annotations
 import stat
 
 import pytest
-from cli_proc import assert_one_line_error, cli, in_process, small_dataset, snapshot, write_docs
+from support.cli_proc import (
+    assert_one_line_error,
+    cli,
+    in_process,
+    small_dataset,
+    snapshot,
+    write_docs,
+)
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset
 

@@ -33,8 +33,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_proc import in_process, snapshot
-from conftest import default_sigint
+from support.cli_proc import default_sigint, in_process, snapshot
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset
 from llama_index.finetuning.output_lock import lock_path
@@ -249,7 +248,7 @@ def test_generate_exits_0_when_every_chunk_was_answered_and_says_what_helps(area
 
 def test_generate_exits_0_when_the_gate_empties_a_chunk(area, fake_openai):
     """The gate emptying a chunk ends `generate` 0: it did what was asked."""
-    from answer_modes import numbered
+    from support.answer_modes import numbered
 
     def junk_for_chunk_1(key, prompt, n):  # questions about the source, which the gate drops
         if key == "CHUNK-1":

@@ -559,10 +559,10 @@ def test_a_cached_hub_model_loads_when_the_hub_cannot_be_reached(tmp_path):
 def test_an_llm_that_cannot_be_reached_ends_the_run_after_its_first_wave(where, tmp_path, capsys):
     """Finding 20.4: 64 s for 2 chunks against an unreachable endpoint. The CLI's client
     does not retry by itself, and generation starts no call after the first wave's."""
-    from conftest import make_nodes
+    from support.openai_server import make_nodes
 
-    from llama_index.finetuning.model_specs import build_llm
     from llama_index.finetuning.generation import GenerationError, generate_qa_embedding_pairs
+    from llama_index.finetuning.model_specs import build_llm
 
     api_base = f"http://127.0.0.1:{closed_port()}/v1" if where == "closed port" else "http://llm.invalid/v1"  # fmt: skip
     client = type(build_llm("openai-like:m", api_base, "k"))

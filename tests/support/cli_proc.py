@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,9 @@ def small_dataset(path: Path, n: int = 12) -> Path:
         relevant_docs={f"q{i}": [f"c{i}"] for i in range(n)},
     ).save_json(path)
     return path
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that must take SIGINT as Ctrl-C: a suite started as a
+    background job inherits SIGINT ignored, and Python then installs no KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

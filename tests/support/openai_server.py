@@ -20,7 +20,7 @@ within the client's timeout. Embeddings are hashed bags of words (L2-normalised)
 texts that share words are near each other and retrieval on them is meaningful.
 
 Answer modes (``FakeOpenAIServer(answer=ANSWER_MODES["json_objects"])``, defined in
-tests/answer_modes.py and importable from here) write questions about the chunk's own content
+tests/support/answer_modes.py and importable from here) write questions about the chunk's own content
 words (:func:`content_questions`), in the shapes hosted and local chat models answer in
 (:data:`SHAPE_MODES`), with the source phrases they add (:data:`PHRASING_MODES`: "According
 to the document, ..."), or among SmolLM2-135M-like junk that the quality gate must drop
@@ -41,7 +41,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
-from answer_modes import (  # noqa: F401  the modes, importable from here as before
+
+from support.answer_modes import (  # noqa: F401  the modes, importable from here as before
     ANSWER_MODES,
     JUNK_MODES,
     PHRASING_MODES,
@@ -252,7 +253,26 @@ def _requested_count(prompt: str) -> int:
     return int(match.group(1)) if match else 2
 
 
-if __name__ == "__main__":  # a server for manual runs: python tests/openai_server.py
+def openai_llm(server: FakeOpenAIServer, **kwargs):
+    """The real llama-index OpenAI client, pointed at the local server, its own retries off."""
+    from llama_index.llms.openai import OpenAI
+
+    kwargs.setdefault("max_retries", 0)
+    kwargs.setdefault("timeout", 10.0)
+    return OpenAI(model="gpt-4o-mini", api_base=server.url, api_key="test", **kwargs)
+
+
+def make_nodes(n: int, prefix: str = "CHUNK"):
+    """``n`` TextNodes with fixed ids and a key ``CHUNK-<i>`` the server recognises."""
+    from llama_index.core.schema import TextNode
+
+    return [
+        TextNode(id_=f"node-{i}", text=f"{prefix}-{i}: the company reported item {i} in 2021.")
+        for i in range(n)
+    ]
+
+
+if __name__ == "__main__":  # a server for manual runs: python tests/support/openai_server.py
     with FakeOpenAIServer(latency=0.3) as s:
         print(s.url, flush=True)
         threading.Event().wait()

@@ -17,16 +17,16 @@ import sys
 import time
 
 import pytest
-from cli_proc import (
+from support.cli_proc import (
     ENV,
     assert_one_line_error,
     cli,
+    default_sigint,
     in_process,
     small_dataset,
     snapshot,
     write_docs,
 )
-from conftest import default_sigint
 
 from llama_index.finetuning import EmbeddingQAFinetuneDataset
 

@@ -3,7 +3,7 @@ content words, in the shapes and phrasings real chat models answer in, or among 
 
 Example::
 
-    from answer_modes import ANSWER_MODES
+    from support.answer_modes import ANSWER_MODES
     server = FakeOpenAIServer(answer=ANSWER_MODES["json_objects"])
 
 Each mode is ``answer(key, prompt, n) -> str``: :func:`content_questions` writes ``n``
