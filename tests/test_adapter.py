@@ -298,7 +298,8 @@ def test_an_adapter_that_only_hurts_is_not_kept(api_model, tmp_path, caplog, che
     assert result.checked_by == selection.source == checked_by
     if checked_by == "holdout":
         held = {d for docs in selection.val.relevant_docs.values() for d in docs}
-        assert len(selection.val.queries) == 21 and held.isdisjoint(engine._training_set().corpus)
+        trained_on = {d for docs in selection.train.relevant_docs.values() for d in docs}
+        assert len(selection.val.queries) == 21 and held.isdisjoint(trained_on)
     assert result.kept_untrained and result.start_is_identity and result.best_epoch == 0
     assert result.trained_score < result.base_score == result.best_score
     assert result.comparison["high"] < 0
