@@ -176,7 +176,7 @@ def train_arm(pairs, val, arm: str, folder: Path, seed: int) -> dict:
         - s.get("final evaluations", 0.0)
         - s.get("merging", 0.0),
     }
-    selection = engine.selection
+    selection = engine.checking_split
     return {
         "arm": arm,
         "wall_s": round(wall, 1),
@@ -213,7 +213,7 @@ def whole_corpus_check(engine, result, folder: Path) -> dict:
     from llama_index.finetuning.embeddings.base_models import load_sentence_transformer
     from llama_index.finetuning.embeddings.guard import paired_check, score_model
 
-    val = engine.selection.val
+    val = engine.checking_split.val
     started = time.perf_counter()
     base = score_model(load_sentence_transformer("offline", device="cpu"), val, engine.prompts)
     saved = score_model(load_sentence_transformer(str(folder), device="cpu"), val, engine.prompts)

@@ -294,7 +294,7 @@ def test_an_adapter_that_only_hurts_is_not_kept(api_model, tmp_path, caplog, che
     )  # fmt: skip
     with caplog.at_level("WARNING"):
         result = engine.finetune()
-    selection = engine.selection
+    selection = engine.checking_split
     assert result.checked_by == selection.source == checked_by
     if checked_by == "holdout":
         held = {d for docs in selection.val.relevant_docs.values() for d in docs}

@@ -173,7 +173,7 @@ def test_the_checking_set_is_searched_among_the_corpus_given(fake_openai, tmp_pa
     server = fake_openai()
     with caplog.at_level(logging.WARNING):
         engine = _train(api_model(server), tmp_path, epochs=1, corpus=nodes)
-    assert engine.selection.val.corpus["x0"] == "Note 0: parking permits."
+    assert engine.checking_split.val.corpus["x0"] == "Note 0: parking permits."
     result = engine.result
     assert result.selected_on == "val_dataset (8 questions, searched among 13 chunks)"
     assert result.too_small and result.checked_questions == 8

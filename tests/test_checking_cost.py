@@ -13,13 +13,13 @@ from support.st_data import small_dataset
 from llama_index.finetuning import EmbeddingQAFinetuneDataset, SentenceTransformersFinetuneEngine
 from llama_index.finetuning.embeddings.base_models import load_sentence_transformer
 from llama_index.finetuning.embeddings.candidates import base_candidates
+from llama_index.finetuning.embeddings.checking_set import (
+    MAX_HOLDOUT_QUESTIONS,
+    describe_checking_set,
+    split_for_checking,
+)
 from llama_index.finetuning.embeddings.guard import score_model
 from llama_index.finetuning.embeddings.negatives import training_pairs, with_hard_negatives
-from llama_index.finetuning.embeddings.selection import (
-    MAX_HOLDOUT_QUESTIONS,
-    checking_set,
-    choose_selection,
-)
 
 QUIET = dict(model_id="offline", show_progress_bar=False)
 WORDS = (
@@ -167,10 +167,10 @@ def test_the_hold_out_stops_growing_once_it_can_tell_the_models_apart():
         corpus={f"c{i}": f"chunk {i}" for i in range(n)},
         relevant_docs={f"q{i}": [f"c{i}"] for i in range(n)},
     )
-    selection = choose_selection(ds, None, holdout=0.2, seed=0)
+    selection = split_for_checking(ds, None, holdout=0.2, seed=0)
     held = len(selection.val.queries)
     assert MAX_HOLDOUT_QUESTIONS - 5 <= held <= MAX_HOLDOUT_QUESTIONS + 5
     assert len(selection.train.queries) == n - held
-    assert checking_set(selection, 0.2) == "a hold-out of 15% of the training chunks"
-    small = choose_selection(small_dataset(), None, holdout=0.5, seed=0)
+    assert describe_checking_set(selection, 0.2) == "a hold-out of 15% of the training chunks"
+    small = split_for_checking(small_dataset(), None, holdout=0.5, seed=0)
     assert len(small.val.queries) == 24 and small.held_share == 0.5  # under the cap: as asked

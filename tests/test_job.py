@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-import test_cli as cli_tests  # its small inputs (a module object: pytest collects nothing)
+from support.small_inputs import fast_run, question_set, write_prose
 
 from llama_index.finetuning import (
     EmbeddingQAFinetuneDataset,
@@ -21,11 +21,9 @@ FAST = {"generator": "pseudo", "num_questions": 1, "epochs": 1, "adapter_epochs"
 
 
 def test_the_job_returns_its_sets_folders_and_report_and_agrees_with_the_cli(tmp_path, capsys):
-    train_set = cli_tests.question_set(tmp_path / "train_questions.json", n=8, prefix="train")
-    test_set = EmbeddingQAFinetuneDataset.from_json(
-        cli_tests.question_set(tmp_path / "my_questions.json")
-    )
-    val_docs = cli_tests.write_prose(tmp_path / "val")
+    train_set = question_set(tmp_path / "train_questions.json", n=8, prefix="train")
+    test_set = EmbeddingQAFinetuneDataset.from_json(question_set(tmp_path / "my_questions.json"))
+    val_docs = write_prose(tmp_path / "val")
     out = tmp_path / "job"
 
     result = FinetuneJob(train_set, [val_docs], test=test_set, output_dir=out, **FAST).run()
@@ -49,9 +47,9 @@ def test_the_job_returns_its_sets_folders_and_report_and_agrees_with_the_cli(tmp
     capsys.readouterr()
 
     # the command line, on the same inputs: the same chunks, sets and base scores
-    test_path = cli_tests.question_set(tmp_path / "my_questions_cli.json")
+    test_path = question_set(tmp_path / "my_questions_cli.json")
     cli_out = tmp_path / "cli"
-    argv = cli_tests.fast_run("--train", tmp_path / "train_questions.json", "--val", val_docs,
+    argv = fast_run("--train", tmp_path / "train_questions.json", "--val", val_docs,
                               "--test", test_path, "-o", cli_out)  # fmt: skip
     assert main(argv) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == result.verdict.replace(
@@ -69,7 +67,7 @@ def test_the_job_returns_its_sets_folders_and_report_and_agrees_with_the_cli(tmp
 
 
 def test_a_bad_setting_is_refused_before_any_work_in_python_words(tmp_path):
-    docs = cli_tests.write_prose(tmp_path / "docs")
+    docs = write_prose(tmp_path / "docs")
     out = tmp_path / "out"
     job = FinetuneJob([docs], [docs], output_dir=out, report_fraction=1.5, **FAST)
     with pytest.raises(SettingError, match="^report_fraction must be between 0 and 1"):

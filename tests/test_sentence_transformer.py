@@ -57,7 +57,7 @@ def test_training_without_val_set_saves_a_normal_model_with_a_card(trained):
     result = engine.result
     assert result.checked_by == "none" and not result.checked
     assert "nothing was held out (holdout=0)" in result.unchecked_reason
-    assert engine.selection.train.queries == ds.queries
+    assert engine.checking_split.train.queries == ds.queries
     assert "**Nothing checked this model**" in card and result.unchecked_reason in card
     ending = result.ending(f"local:{out}")
     assert ending.startswith(f"finetuned model saved to {out} (use it as 'local:{out}')")
@@ -393,7 +393,7 @@ def test_the_base_model_is_kept_when_no_checkpoint_beats_it(tmp_path, caplog, ch
     )  # fmt: skip
     with caplog.at_level("WARNING"):
         result = engine.finetune()
-    selection = engine.selection
+    selection = engine.checking_split
     assert result.checked_by == selection.source == checked_by
     if checked_by == "holdout":  # no held-out chunk was trained on
         held = {d for docs in selection.val.relevant_docs.values() for d in docs}
@@ -436,7 +436,7 @@ def test_the_checking_set_searches_the_corpus_given_and_a_small_one_says_so(tmp_
     )  # fmt: skip
     with caplog.at_level("WARNING"):
         result = engine.finetune()
-    assert set(engine.selection.val.corpus) == set(val.corpus) | set(index)
+    assert set(engine.checking_split.val.corpus) == set(val.corpus) | set(index)
     assert f"searched among {len(val.corpus) + len(index)} chunks" in result.selected_on
     assert result.too_small and result.checked_questions == len(val.queries) < 20
     assert result.ending().endswith("(20 needed): a difference here is mostly noise")

@@ -14,8 +14,8 @@ import os
 from typing import NoReturn
 
 from ..embeddings.adapter_shapes import ADAPTER_SHAPES
+from ..embeddings.checking_set import DEFAULT_FINETUNE_HOLDOUT, DEFAULT_HOLDOUT
 from ..embeddings.merge import DEFAULT_MERGE
-from ..embeddings.selection import DEFAULT_FINETUNE_HOLDOUT, DEFAULT_HOLDOUT
 from ..job.questions import DEFAULT_GENERATOR, GENERATORS
 from ..job.training import (
     ADAPTER_BATCH_SIZE,

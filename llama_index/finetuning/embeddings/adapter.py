@@ -27,15 +27,15 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from ..dataset import EmbeddingQAFinetuneDataset, check_dataset, corpus_texts
 from ..types import BaseEmbeddingFinetuneEngine
-from .finetune_result import FinetuneResult
-from .selection import (
+from .checking_set import (
     DEFAULT_HOLDOUT,
-    Selection,
+    CheckingSplit,
     answer_chunks,
     check_holdout,
-    checking_set,
-    choose_selection,
+    describe_checking_set,
+    split_for_checking,
 )
+from .finetune_result import FinetuneResult
 
 if TYPE_CHECKING:
     import torch
@@ -122,7 +122,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             deleted); without it such a folder is refused before any work.
         holdout: without ``val_dataset``, the share of the training chunks held out (with
             their questions, never trained on) to choose the epoch and to compare it with the
-            start (see :mod:`.selection`); 0 trains on everything. Too few held-out questions:
+            start (see :mod:`.checking_set`); 0 trains on everything. Too few held-out questions:
             no hold-out, and the result says that nothing checked it.
         corpus: the collection the checking set is searched among, as well as its own
             chunks: what your index will hold (``{chunk id: text}`` or LlamaIndex nodes).
@@ -210,7 +210,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.holdout = check_holdout(holdout)
         # what the checking set is searched among besides its own chunks: the user's index
         self.corpus = None if corpus is None else corpus_texts(corpus)
-        self.selection: Selection  # training and checking sets: made by finetune()
+        self.checking_split: CheckingSplit  # training and checking sets: made by finetune()
         # filled by finetune()
         self.history: list[dict[str, Any]] = []
         self.best_epoch: int | None = None
@@ -236,8 +236,8 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
     # ---- data ---------------------------------------------------------------------
 
-    def _selection(self) -> Selection:
-        return choose_selection(
+    def _selection(self) -> CheckingSplit:
+        return split_for_checking(
             self.dataset, self.val_dataset, self.holdout, self.seed,
             search_space="corpus" if self.hard_negatives else "answers", corpus=self.corpus,
         )  # fmt: skip
@@ -246,7 +246,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
         """The part of ``dataset`` training reads (without the held-out chunks, if any):
         without hard negatives, only the chunks that answer a query (the rest of the corpus
         would be embedded for nothing)."""
-        train = self.selection.train
+        train = self.checking_split.train
         if self.hard_negatives:
             return train
         used = answer_chunks(train)
@@ -287,7 +287,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
         from ..output_lock import claimed_output
 
-        self.selection = self._selection()
+        self.checking_split = self._selection()
         checkpoints = self.model_checkpoint_path
         with (
             claimed_output(self.model_output_path, "adapter", self.overwrite),
@@ -314,8 +314,8 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             queries, chunks = self._embed(cache, train_set)
             train = (queries.to(device), chunks.to(device))
             val = None
-            if self.selection.val is not None:
-                queries, chunks = self._embed(cache, self.selection.val)
+            if self.checking_split.val is not None:
+                queries, chunks = self._embed(cache, self.checking_split.val)
                 val = (queries.to(device), chunks.to(device))
             self.embedding_stats = {
                 "computed": cache.computed,
@@ -341,7 +341,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             if trainer.best_epoch is not None:
                 self.best_epoch = trainer.best_epoch
         self.result = result = FinetuneResult.from_epochs(
-            trainer.records, self.val_metric, self.best_epoch, self.selection,
+            trainer.records, self.val_metric, self.best_epoch, self.checking_split,
             self.model_output_path, comparison, trainer.start_is_identity,
         )  # fmt: skip
         self._write_card(record, trainer.records)
@@ -363,7 +363,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
         return AdapterTrainer(
             adapter=adapter, train_embeddings=train, train_set=train_set, val_embeddings=val,
-            val_set=self.selection.val, output_path=self.model_output_path,
+            val_set=self.checking_split.val, output_path=self.model_output_path,
             epochs=self.epochs, batch_size=self.batch_size, optimizer_class=self.optimizer_class,
             optimizer_params=self.optimizer_params, warmup_ratio=self.warmup_ratio,
             warmup_steps=self.warmup_steps, max_grad_norm=self.max_grad_norm, scale=self.scale,
@@ -380,7 +380,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
         from .model_card import write_adapter_card
 
-        train, val = self.selection.train, self.selection.val
+        train, val = self.checking_split.train, self.checking_split.val
         scored = [r for r in records if self.val_metric in r]
         val_metrics = {}
         if scored:
@@ -392,7 +392,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
             "adapter": f"{type(self.model).__name__} ({in_dim} -> {out_dim} dims)",
             "training questions": len(train.queries),
             "training chunks": len(answer_chunks(train)),
-            "checking set": checking_set(self.selection, self.holdout),
+            "checking set": describe_checking_set(self.checking_split, self.holdout),
             "checking questions": len(val.queries) if val else 0,
             "epochs": self.epochs,
             "batch size": self.batch_size,

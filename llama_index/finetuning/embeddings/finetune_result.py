@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .selection import Selection
+from .checking_set import CheckingSplit
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class FinetuneResult:
 
     @property
     def gain(self) -> float | None:
-        """``best_score - base_score`` on the selection set (flattering: it chose the model)."""
+        """``best_score - base_score`` on the checking set (flattering: it chose the model)."""
         if self.base_score is None or self.best_score is None:
             return None
         return self.best_score - self.base_score
@@ -124,7 +124,7 @@ class FinetuneResult:
     @property
     def too_small(self) -> bool:
         """The checking set had too few questions to tell the trained model from the base
-        (under ``selection.MIN_HOLDOUT_QUESTIONS``): its verdict is mostly noise."""
+        (under ``split.MIN_HOLDOUT_QUESTIONS``): its verdict is mostly noise."""
         from ..evaluation.set_size import too_small
 
         n = self.checked_questions
@@ -241,7 +241,7 @@ class FinetuneResult:
         records: list[dict[str, Any]],
         metric: str,
         best_epoch: int | None,
-        selection: Selection,
+        split: CheckingSplit,
         output: str,
         comparison: dict[str, Any] | None = None,
         start_is_identity: bool = False,
@@ -250,10 +250,10 @@ class FinetuneResult:
 
         Example::
 
-            from llama_index.finetuning.embeddings.selection import Selection
+            from llama_index.finetuning.embeddings.checking_set import CheckingSplit
 
             records = [{"epoch": 0, "ndcg@10": 0.40}, {"epoch": 1, "ndcg@10": 0.42}]
-            checked = Selection(train, val, "val_dataset", "val_dataset (40 questions)")
+            checked = CheckingSplit(train, val, "val_dataset", "val_dataset (40 questions)")
             FinetuneResult.from_epochs(records, "ndcg@10", 1, checked, "my_adapter").best_epoch
 
         ``records``: one per epoch, the untrained start's (epoch 0) first when a checking set
@@ -262,7 +262,7 @@ class FinetuneResult:
         """
         scored = [r for r in records if metric in r]
         if not scored:
-            return unchecked_result(selection, output, "adapter")
+            return unchecked_result(split, output, "adapter")
         best = next((r for r in scored if r["epoch"] == best_epoch), scored[0])
         trained = max(scored[1:], key=lambda r: r[metric], default=scored[0])
         kept = best is scored[0]
@@ -273,9 +273,9 @@ class FinetuneResult:
             best_epoch=0 if kept else int(best["epoch"]),
             kept_untrained=kept,
             start_is_identity=kept and start_is_identity,
-            selected_on=selection.description,
+            selected_on=split.description,
             output_path=output,
-            checked_by=selection.source,
+            checked_by=split.source,
             trained_score=float(trained[metric]),
             comparison=comparison,
             kind="adapter",
@@ -306,9 +306,9 @@ class FinetuneResult:
         return self
 
 
-def unchecked_result(selection: Selection, output: str, kind: str, **kwargs: Any) -> FinetuneResult:
+def unchecked_result(split: CheckingSplit, output: str, kind: str, **kwargs: Any) -> FinetuneResult:
     """The result of a run that nothing checked."""
     return FinetuneResult(
         None, None, None, output_path=output, checked_by="none",
-        unchecked_reason=selection.unchecked_reason, kind=kind, **kwargs,
+        unchecked_reason=split.unchecked_reason, kind=kind, **kwargs,
     )  # fmt: skip

@@ -4,9 +4,9 @@ Example::
 
     from llama_index.finetuning.embeddings.guard import checking_evaluator, judge
 
-    found, evaluator = checking_evaluator(selection, base_model, 50, ("", ""), 32, seed=0)
+    found, evaluator = checking_evaluator(split, base_model, 50, ("", ""), 32, seed=0)
     ...                             # train with the evaluator: it keeps the best checkpoint
-    verdict = judge(tuned, load_base, selection, found, "auto", ("", ""), step=120,
+    verdict = judge(tuned, load_base, split, found, "auto", ("", ""), step=120,
                     output_path="my_model")
     verdict.result.kept_untrained   # True: the base model scored at least as well on the checking set
     verdict.model                   # what to save: tuned, merged at verdict.result.merge, or the base
@@ -16,7 +16,7 @@ Before training, the base model ranks the checking set's corpus once (its candid
 training, the checkpoint the trainer kept (with a checking set: the best by NDCG@10; without:
 the last step) is merged with the base model (``merge``, :mod:`.merge`; ``"auto"``: the best
 of :data:`~.merge.MERGE_CHOICES` on the checking set), then scored beside the base model on
-the checking set (:mod:`.selection`): per-question NDCG@10 of both, with the paired
+the checking set (:mod:`.checking_set`): per-question NDCG@10 of both, with the paired
 difference's bootstrap interval. If it does not score above the base model, the base model
 is kept instead, and the result says so.
 """
@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..outputs import remove_own_dir
 from .candidates import base_candidates
+from .checking_set import CheckingSplit, answer_chunks, describe_checking_set
 from .finetune_result import FinetuneResult, unchecked_result
 from .merge import AUTO, MERGE_CHOICES, UNCHECKED_MERGE, merge_with_base
 from .model_card import hub_base_model, write_finetune_card
-from .selection import Selection, answer_chunks, checking_set
 from .training_setup import best_metric_name, ir_evaluator
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ METRIC = "ndcg@10"
 
 
 def checking_evaluator(
-    selection: Selection,
+    split: CheckingSplit,
     model: Any,
     per_question: int | None,
     prompts: tuple[str, str] = ("", ""),
@@ -60,22 +60,22 @@ def checking_evaluator(
 
     Example::
 
-        found, evaluator = checking_evaluator(selection, base_model, 50, ("", ""), 32, seed=0)
+        found, evaluator = checking_evaluator(split, base_model, 50, ("", ""), 32, seed=0)
         evaluator(base_model)["val_cosine_ndcg@10"]     # the base among the candidates
 
     ``per_question``: the base model's best chunks kept per checking question; ``None``
     ranks over the whole checking corpus. ``passage_vectors``: ``{chunk text: embedding}``
     the same model already made (the hard-negative mining pass).
     """
-    if selection.val is None:
+    if split.val is None:
         return None, None
     found = None
     if per_question is not None:  # every process: they must rank the same chunks
         found = base_candidates(
-            selection.val, model, per_question, prompts, batch_size,
+            split.val, model, per_question, prompts, batch_size,
             passage_vectors=passage_vectors, seed=seed,
         )  # fmt: skip
-    ranked_on = found.checking if found else selection.val
+    ranked_on = found.checking if found else split.val
     return found, ir_evaluator(ranked_on, model, prompts, batch_size=batch_size)
 
 
@@ -109,7 +109,7 @@ class Verdict:
 
     Example::
 
-        verdict = judge(tuned, load_base, selection, None, "auto", step=120, output_path="out")
+        verdict = judge(tuned, load_base, split, None, "auto", step=120, output_path="out")
         verdict.model.save_pretrained("out")
         verdict.val_metrics["base"]["ndcg@10"]      # the base model on the checking set
 
@@ -158,7 +158,7 @@ class Verdict:
 def judge(
     model: Any,
     load_base: Callable[[], Any],
-    selection: Selection,
+    split: CheckingSplit,
     candidates: Candidates | None,
     merge: float | str,
     prompts: tuple[str, str] = ("", ""),
@@ -173,14 +173,14 @@ def judge(
 
     Example::
 
-        verdict = judge(trainer.model, load_base, selection, found, "auto", ("", ""),
+        verdict = judge(trainer.model, load_base, split, found, "auto", ("", ""),
                         step=kept_step(trainer), output_path="my_model", seed=42)
         verdict.model.save_pretrained("my_model")
 
     Args:
         model: the kept checkpoint; merged in place.
         load_base: returns a fresh base model; called only when a merge or a check needs it.
-        selection: the run's training and checking sets (``selection.val`` checks).
+        split: the run's training and checking sets (``split.val`` checks).
         candidates: the checking set's candidates ranked once by the base, or ``None``
             (rank over the whole checking corpus).
         merge: a weight in [0, 1] or ``"auto"``.
@@ -193,23 +193,23 @@ def judge(
         checks: ``False`` in the processes of a distributed run other than rank 0, which
             checks and saves: those merge at the unchecked weight and check nothing.
     """
-    checking = selection.val is not None and checks
+    checking = split.val is not None and checks
     weight = UNCHECKED_MERGE if merge == AUTO else float(merge)
     base = load_base() if weight < 1.0 or checking else None
     val_metrics: dict[str, dict[str, float]] = {}
     if not checking:
         if weight < 1.0:
             merge_with_base(model, base, weight, inplace=True)
-        if selection.val is not None:  # another process of a distributed run
+        if split.val is not None:  # another process of a distributed run
             result = FinetuneResult(
                 None, None, None, best_step=step, output_path=output_path,
-                checked_by=selection.source, merge=weight,
+                checked_by=split.source, merge=weight,
                 unchecked_reason="the process of rank 0 checks and saves the model",
             )  # fmt: skip
         else:
-            result = unchecked_result(selection, output_path, "model", best_step=step, merge=weight)
+            result = unchecked_result(split, output_path, "model", best_step=step, merge=weight)
     else:
-        ranked_on = candidates.checking if candidates is not None else selection.val
+        ranked_on = candidates.checking if candidates is not None else split.val
         assert ranked_on is not None
         base_eval = (
             candidates.base_scores
@@ -235,9 +235,9 @@ def judge(
             best_step=0 if keep_base else step,
             kept_untrained=keep_base,
             start_is_identity=keep_base,
-            selected_on=selection.description,
+            selected_on=split.description,
             output_path=output_path,
-            checked_by=selection.source,
+            checked_by=split.source,
             trained_score=float(trained_score),
             comparison=paired_check(
                 trained_eval.per_query[METRIC].to_numpy(),
@@ -256,8 +256,8 @@ def judge(
     return Verdict(result, model, val_metrics)
 
 
-def selection_card_settings(
-    selection: Selection,
+def checking_card_settings(
+    split: CheckingSplit,
     holdout: float,
     candidates: Candidates | None,
     merge: float | str,
@@ -267,15 +267,15 @@ def selection_card_settings(
 
     Example::
 
-        selection_card_settings(selection, 0.0, found, "auto", 420)["checking questions"]  # 49
+        checking_card_settings(split, 0.0, found, "auto", 420)["checking questions"]  # 49
     """
-    train, val = selection.train, selection.val
+    train, val = split.train, split.val
     return {
         "training questions": len(train.queries),
         "training chunks": len(answer_chunks(train)),
         "corpus chunks (with distractors)": len(train.corpus),
         "training rows": training_rows,
-        "checking set": checking_set(selection, holdout),
+        "checking set": describe_checking_set(split, holdout),
         "checking questions": len(val.queries) if val else 0,
         "checking chunks searched": len(val.corpus) if val else 0,
         "checking chunks ranked by the base model before training (a sample if fewer)": (

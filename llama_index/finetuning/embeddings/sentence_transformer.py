@@ -46,19 +46,19 @@ from .base_models import (
     saved_prompts,
 )
 from .candidates import DEFAULT_CANDIDATES, Candidates, check_candidates
+from .checking_set import DEFAULT_FINETUNE_HOLDOUT, CheckingSplit, check_holdout, split_for_checking
 from .finetune_result import FinetuneResult
 from .guard import (
+    checking_card_settings,
     checking_evaluator,
     checkpoint_arguments,
     judge,
     kept_step,
-    selection_card_settings,
 )
 from .library_logs import library_details_at_debug
 from .merge import DEFAULT_MERGE, check_merge
 from .model_card import card_data, check_card_examples, display_model_id
 from .negatives import training_pairs, with_hard_negatives
-from .selection import DEFAULT_FINETUNE_HOLDOUT, Selection, check_holdout, choose_selection
 from .training_setup import (
     barrier,
     build_loss,
@@ -145,7 +145,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             it, such a folder is refused (``OutputExistsError``) before any work.
         holdout: without ``val_dataset``, the share of the training chunks held out (with
             their questions, never trained on) to choose the checkpoint and to compare it
-            with the base model (see :mod:`.selection`). 0 (default) trains on everything:
+            with the base model (see :mod:`.checking_set`). 0 (default) trains on everything:
             on the bundled writer's pairs a synthetic hold-out lost more than it caught
             (``benchmarks/results/guard_cost.md``). Too few held-out questions (under
             ``MIN_HOLDOUT_QUESTIONS``): no hold-out, and the result says that nothing
@@ -256,7 +256,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.val_metrics: dict[str, dict[str, float]] = {}
         self.log_history: list[dict[str, float]] = []
         self.prompts: tuple[str, str] = ("", "")
-        self.selection: Selection  # training and checking sets: made by build_trainer()
+        self.checking_split: CheckingSplit  # training and checking sets: made by build_trainer()
         self.checking: Candidates | None = None  # the checking set's candidates: build_trainer()
 
     @classmethod
@@ -281,13 +281,13 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         self.prompts = resolve_prompts(
             self.base_model_id, dict(model.prompts), self.query_prompt, self.passage_prompt
         )
-        self.selection = selection = choose_selection(
+        self.checking_split = split = split_for_checking(
             self.dataset, self.val_dataset, self.holdout, self.seed, corpus=self.corpus
         )
         passage_vectors: dict[str, Any] = {}  # the mining pass's, for the candidates
         rows = self._training_rows(model, passage_vectors)
         self.checking, evaluator = checking_evaluator(
-            selection, model, self.candidates, self.prompts, max(32, self.batch_size),
+            split, model, self.candidates, self.prompts, max(32, self.batch_size),
             passage_vectors=passage_vectors, seed=self.seed,
         )  # fmt: skip
         self.trainer = trainer = SentenceTransformerTrainer(
@@ -362,7 +362,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         """Let the guard merge and check the kept checkpoint; save what it kept, with its card."""
         rank0 = trainer.is_world_process_zero()
         verdict = judge(
-            trainer.model, self._load_model, self.selection, self.checking, self.merge,
+            trainer.model, self._load_model, self.checking_split, self.checking, self.merge,
             self.prompts, step=kept_step(trainer), output_path=str(self.model_output_path),
             seed=self.seed, batch_size=max(32, self.batch_size), checks=rank0,
         )  # fmt: skip
@@ -370,7 +370,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         if rank0:
             verdict.save(
                 self.model_output_path, self._card_settings(trainer), self.prompts,
-                self.base_model_id, self.selection.description, scratch_dir=CHECKPOINT_DIR,
+                self.base_model_id, self.checking_split.description, scratch_dir=CHECKPOINT_DIR,
             )  # fmt: skip
         barrier()
         return result
@@ -448,8 +448,12 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         matryoshka = f" + Matryoshka{self.matryoshka_dims}" if self.matryoshka_dims else ""
         return {
             "base model": display_model_id(self.base_model_id),
-            **selection_card_settings(
-                self.selection, self.holdout, self.checking, self.merge, len(trainer.train_dataset)
+            **checking_card_settings(
+                self.checking_split,
+                self.holdout,
+                self.checking,
+                self.merge,
+                len(trainer.train_dataset),
             ),
             "epochs": self.epochs,
             "batch size (per device)": self.batch_size,
@@ -476,7 +480,7 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         return list(self.val_dataset.queries.values())[:4] if self.val_dataset else []
 
     def _training_rows(self, model, passage_vectors: dict[str, Any] | None = None):
-        train = self.selection.train  # without the held-out chunks, if any
+        train = self.checking_split.train  # without the held-out chunks, if any
         rows = training_pairs(train, self.use_all_docs)
         if self.hard_negatives:
             query_prompt, passage_prompt = self.prompts

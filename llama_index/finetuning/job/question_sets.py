@@ -65,7 +65,7 @@ def load_question_set(flag: str, paths: list[str]) -> tuple[str, Any] | None:
 
 def answer_chunk_ids(dataset: Any) -> list[str]:
     """The ids of the chunks that answer ``dataset``'s questions, sorted."""
-    from ..embeddings.selection import answer_chunks
+    from ..embeddings.checking_set import answer_chunks
 
     return sorted(answer_chunks(dataset))
 

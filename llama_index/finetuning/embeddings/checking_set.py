@@ -1,16 +1,19 @@
-"""The guard: which questions choose the saved model, and whether it beats the base model.
+"""The checking set: the questions that choose the saved model and check it against the base.
 
 Example::
 
-    from llama_index.finetuning.embeddings.selection import choose_selection
+    from llama_index.finetuning.embeddings.checking_set import split_for_checking
 
-    selection = choose_selection(train_dataset, val_dataset=None, holdout=0.2, seed=0)
-    selection.source        # "holdout": 20% of the chunks (with their questions) held out
-    selection.train         # what training reads: the other chunks and their questions
-    selection.val           # what chooses the checkpoint and is compared with the base model
+    split = split_for_checking(train_dataset, val_dataset=None, holdout=0.2, seed=0)
+    split.source        # "holdout": 20% of the chunks (with their questions) held out
+    split.train         # what training reads: the other chunks and their questions
+    split.val           # what chooses the checkpoint and is compared with the base model
 
+One word for it everywhere (code, logs, cards, docs): the *checking set*. ``val_dataset``
+(the tutorials' name) is the checking set a user gives; ``holdout`` makes one from the
+training pairs; ``FinetuneResult.checked_by`` says which, ``selected_on`` describes it.
 Both engines train, then keep the trained model only if it scores above the base model on
-``selection.val`` (NDCG@10 for sentence-transformers, ``val_metric`` for adapters); else they
+``split.val`` (NDCG@10 for sentence-transformers, ``val_metric`` for adapters); else they
 save the base model (an identity adapter) and say so. A validation set the user gives is
 that set. Without one, a part of the training pairs is held out **by chunk** (no held-out
 chunk is trained on), with the whole corpus as the search space. Synthetic questions judge
@@ -51,7 +54,7 @@ MAX_HOLDOUT_QUESTIONS = 150
 
 
 @dataclass(frozen=True)
-class Selection:
+class CheckingSplit:
     """What trains, what checks, and how the checking set came about.
 
     Attributes:
@@ -83,12 +86,12 @@ def describe_set(dataset: Any) -> str | None:
     return f"val_dataset ({n_queries} questions, searched among {n_chunks} chunks)"
 
 
-def checking_set(selection: Selection, holdout: float) -> str:
+def describe_checking_set(split: CheckingSplit, holdout: float) -> str:
     """How a model card names what checked the result."""
     return {
         "val_dataset": "the given val_dataset",
-        "holdout": f"a hold-out of {selection.held_share or holdout:.0%} of the training chunks",
-    }.get(selection.source, "none")
+        "holdout": f"a hold-out of {split.held_share or holdout:.0%} of the training chunks",
+    }.get(split.source, "none")
 
 
 def answer_chunks(dataset: EmbeddingQAFinetuneDataset) -> set[str]:
@@ -103,15 +106,15 @@ def check_holdout(holdout: Any) -> float:
     return float(holdout)
 
 
-def choose_selection(
+def split_for_checking(
     dataset: EmbeddingQAFinetuneDataset,
     val_dataset: EmbeddingQAFinetuneDataset | None,
     holdout: float = DEFAULT_HOLDOUT,
     seed: int = 0,
     search_space: str = "corpus",
     corpus: dict[str, str] | None = None,
-) -> Selection:
-    """The :class:`Selection` of an engine run.
+) -> CheckingSplit:
+    """The :class:`CheckingSplit` of an engine run.
 
     Args:
         dataset: the training pairs.
@@ -129,9 +132,9 @@ def choose_selection(
     if val_dataset is not None:
         if corpus:
             val_dataset = val_dataset.with_corpus(corpus)
-        return Selection(dataset, val_dataset, "val_dataset", describe_set(val_dataset))
+        return CheckingSplit(dataset, val_dataset, "val_dataset", describe_set(val_dataset))
     if not holdout:
-        return Selection(
+        return CheckingSplit(
             dataset, None, "none",
             unchecked_reason=(
                 "no validation set was given and nothing was held out (holdout=0): pass "
@@ -153,7 +156,7 @@ def choose_selection(
         )
         if held is None:
             reason += f": {why}"
-        return Selection(dataset, None, "none", unchecked_reason=reason)
+        return CheckingSplit(dataset, None, "none", unchecked_reason=reason)
     held_chunks = answer_chunks(held)
     train.corpus = {d: t for d, t in dataset.corpus.items() if d not in held_chunks}
     if search_space == "answers":
@@ -167,4 +170,4 @@ def choose_selection(
         f"{len(held_chunks)} of {len(answers)} chunks, never trained on; searched among "
         f"{len(held.corpus)} chunks)"
     )
-    return Selection(train, held, "holdout", description, held_share=share)
+    return CheckingSplit(train, held, "holdout", description, held_share=share)
