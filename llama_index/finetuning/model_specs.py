@@ -53,7 +53,15 @@ class Spec:
 
 def parse_spec(spec: str, label: str = "", allowed: tuple[str, ...] = KINDS) -> Spec:
     """``spec`` -> :class:`Spec`, or one ``SettingError`` naming ``label`` (default:
-    ``--model <spec>``) and what the command takes."""
+    ``--model <spec>``) and what the command takes.
+
+    Example::
+
+        parse_spec("offline")                  # Spec(kind="offline", ...): the bundled MiniLM
+        parse_spec("local:BAAI/bge-small-en")  # a folder or hub id, loaded by sentence-transformers
+        parse_spec("adapter:my_adapter")       # an adapter over the base model
+        parse_spec("gpt:x")                    # SettingError: unknown kind 'gpt'; use ...
+    """
     from .resources import OFFLINE_MODEL_ALIASES
 
     label = label or f"--model {spec}"

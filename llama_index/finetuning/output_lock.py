@@ -26,7 +26,15 @@ from .outputs import OutputExistsError, file_mode
 
 
 class OutputLockedError(OutputExistsError):
-    """Another run is writing the output now; nothing was changed."""
+    """Another run is writing the output now; nothing was changed.
+
+    Example::
+
+        try:
+            engine.finetune()
+        except OutputLockedError as error:   # "my_model: another run is writing it now (pid ...)"
+            print(error)
+    """
 
 
 def lock_path(path: str | os.PathLike) -> Path:
@@ -154,8 +162,13 @@ _HELD: list[OutputLock] = []
 
 
 def output_lock(path: str | os.PathLike, command: str | None = None) -> OutputLock:
-    """Hold ``path`` for this run (``with output_lock(path): ...``); ``command`` names the
-    run to a second one (default: this process's command line).
+    """Hold ``path`` for this run; ``command`` names the run to a second one (default: this
+    process's command line).
+
+    Example::
+
+        with output_lock("train.json", command="my notebook"):
+            ...                      # a second writer of train.json is refused, naming this one
 
     Raises:
         OutputLockedError: another live run holds it; the message names its pid and command.

@@ -24,7 +24,14 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Phrasing:
-    """``flags``: parameter -> its flag (a parameter missing is said as a Python keyword);
+    """How a caller names settings in advice.
+
+    Example::
+
+        Phrasing().setting("overwrite", True)                                  # "overwrite=True"
+        Phrasing(flags={"overwrite": "--overwrite"}).setting("overwrite", True)  # "--overwrite"
+
+    ``flags``: parameter -> its flag (a parameter missing is said as a Python keyword);
     ``rerun``: how to run the same job again, said in advice; ``command``: what the caller
     runs, in words."""
 

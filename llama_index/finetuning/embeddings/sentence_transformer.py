@@ -485,18 +485,12 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
         if self.hard_negatives:
             query_prompt, passage_prompt = self.prompts
             rows = with_hard_negatives(
-                rows,
-                train,
-                model,
-                self.hard_negatives,
-                relative_margin=self.negative_margin,
-                query_prompt=query_prompt,
-                passage_prompt=passage_prompt,
-                batch_size=max(MINING_BATCH_SIZE, self.batch_size),
-                seed=self.seed,
+                rows, train, model, self.hard_negatives, relative_margin=self.negative_margin,
+                query_prompt=query_prompt, passage_prompt=passage_prompt,
+                batch_size=max(MINING_BATCH_SIZE, self.batch_size), seed=self.seed,
                 verbose=self.show_progress_bar and logger.isEnabledFor(logging.DEBUG),  # a table
                 passage_vectors=passage_vectors,
-            )
+            )  # fmt: skip
         return rows
 
 
