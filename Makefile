@@ -22,7 +22,7 @@ DATA_URL := https://raw.githubusercontent.com/run-llama/llama_index/main/docs/do
 # The whole job (hours on a CPU): make demo DEMO_VAL=$(DATA_DIR)/uber_2021.pdf DEMO_ARGS=
 # (questions for every chunk of both filings; the report is a held-out part of the Uber pairs).
 DEMO_VAL ?= benchmarks/data/uber_reference.json
-DEMO_ARGS ?= --chunk-size 512 --chunk-overlap 64 --max-chunks 180 --num-questions 1 --test benchmarks/data/uber_report.json
+DEMO_ARGS ?= --chunk-size 256 --chunk-overlap 32 --max-chunks 260 --num-questions 1 --test benchmarks/data/uber_report.json
 TEST_ARGS ?=
 
 .PHONY: install test demo bench lint docs clean
