@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 # The order of RESULTS.md. make_datasets writes benchmarks/data/ (about 100 min with the offline
 # LLM on 2 cores) and the others read it, so it only runs when asked: --only make_datasets.
 ORDER = [
-    "demo", "writers", "writers_questions_asked", "gate",
+    "demo", "writers", "writers_questions_asked", "demo_chunk_size", "gate",
     "generation", "local_llm", "st_finetune", "adapter",
     "evaluation", "metadata_text", "guard_cost", "small_sets", "scale", "scale_generation",
     "synthetic_only",
@@ -31,10 +31,11 @@ ORDER = [
 ]  # fmt: skip
 # scale_generation is `scale.py --only generation --out benchmarks/results/scale_generation.md`
 # (scale.py itself measures every section into scale.md); writers_questions_asked is
-# `writers.py --only "one request" "one question" --out .../writers_questions_asked.md`.
+# `writers.py --only "one request" "one question" --out .../writers_questions_asked.md`;
+# demo_chunk_size is two writers.py runs, its page says which.
 # guard_cost (hours on 2 cores: three training arms a run, and a 50k-chunk corpus) runs when
 # asked: --only guard_cost.
-NOT_BY_DEFAULT = ["scale_generation", "writers_questions_asked", "guard_cost"]
+NOT_BY_DEFAULT = ["scale_generation", "writers_questions_asked", "demo_chunk_size", "guard_cost"]
 EXPERIMENTS = HERE / "experiments" / "results"
 SLOW = ["make_datasets"]
 
