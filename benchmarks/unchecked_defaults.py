@@ -68,7 +68,10 @@ PARTS = ("selection", "report")
 def train(domain: str, seed: int, sampler: str, base, sets: dict) -> dict:
     """One finetune() with nothing checked and nothing merged, then its scores as trained and
     merged at 0.75 on both parts."""
-    from llama_index.finetuning import EmbeddingQAFinetuneDataset, SentenceTransformersFinetuneEngine
+    from llama_index.finetuning import (
+        EmbeddingQAFinetuneDataset,
+        SentenceTransformersFinetuneEngine,
+    )
     from llama_index.finetuning.embeddings.base_models import load_sentence_transformer
     from llama_index.finetuning.embeddings.guard import score_model
     from llama_index.finetuning.embeddings.merge import merge_with_base
@@ -232,7 +235,9 @@ def markdown(data: dict, note: str) -> str:
 def wall_ratio(data: dict, domain: str, sampler: str) -> str:
     import numpy as np
 
-    walls = {(r["seed"], r["sampler"]): r["wall_s"] for r in data["records"] if r["domain"] == domain}
+    walls = {
+        (r["seed"], r["sampler"]): r["wall_s"] for r in data["records"] if r["domain"] == domain
+    }
     ratios = [walls[(s, sampler)] / walls[(s, "plain")] for (s, x) in walls if x == "plain"
               and (s, sampler) in walls]  # fmt: skip
     return f"{np.mean(ratios):.2f}x" if ratios else "-"
