@@ -10,15 +10,17 @@ import numpy as np
 import pytest
 from support.st_data import small_dataset
 
+import llama_index.finetuning.embeddings.guard as guard
 from llama_index.finetuning import EmbeddingQAFinetuneDataset, SentenceTransformersFinetuneEngine
 from llama_index.finetuning.embeddings.base_models import load_sentence_transformer
 from llama_index.finetuning.embeddings.candidates import base_candidates
+from llama_index.finetuning.embeddings.checking_scores import score_model
 from llama_index.finetuning.embeddings.checking_set import (
     MAX_HOLDOUT_QUESTIONS,
     describe_checking_set,
     split_for_checking,
 )
-from llama_index.finetuning.embeddings.guard import score_model
+from llama_index.finetuning.embeddings.guard import choose_merge
 from llama_index.finetuning.embeddings.negatives import training_pairs, with_hard_negatives
 
 QUIET = dict(model_id="offline", show_progress_bar=False)
@@ -134,7 +136,7 @@ def test_checking_ranks_among_the_candidates_and_the_merge_is_chosen_on_it(tmp_p
     # hard_negatives=1: with in-batch negatives alone these few pairs do not beat the base here
     trainer = engine.build_trainer()
     ranked = engine.checking.checking.corpus
-    assert len(trainer.evaluator.corpus) == len(ranked) < len(val.corpus)
+    assert len(trainer.evaluator.dataset.corpus) == len(ranked) < len(val.corpus)
     assert len(ranked) <= 10 * len(val.queries) + len(val.corpus) - 300
     result = engine.finetune()
     assert result.ranked_among == len(ranked)
@@ -142,7 +144,12 @@ def test_checking_ranks_among_the_candidates_and_the_merge_is_chosen_on_it(tmp_p
         score_model(load_sentence_transformer("offline", device="cpu"), val).summary["ndcg@10"]
     )
     scores = result.merge_scores
-    assert set(scores) == {"1", "0.75", "0.5"}
+    tried = sorted(map(float, scores), reverse=True)
+    assert len(tried) >= 2 and tried == [1.0, 0.75, 0.5][: len(tried)]
+    # the descent from 1 goes on while no weight has scored below the best so far
+    values = [scores[f"{w:g}"] for w in tried]
+    assert all(values[i] >= max(values[:i]) for i in range(1, len(values) - 1))
+    assert len(tried) == 3 or values[-1] < max(values)
     best = max(sorted(scores, key=float), key=scores.__getitem__)
     assert result.merge == float(best) and result.trained_score == pytest.approx(scores[best])
     assert not result.kept_untrained  # the questions are about the chunks trained on
@@ -174,3 +181,83 @@ def test_the_hold_out_stops_growing_once_it_can_tell_the_models_apart():
     assert describe_checking_set(selection, 0.2) == "a hold-out of 15% of the training chunks"
     small = split_for_checking(small_dataset(), None, holdout=0.5, seed=0)
     assert len(small.val.queries) == 24 and small.held_share == 0.5  # under the cap: as asked
+
+
+def test_the_kept_checkpoint_is_not_scored_again(tmp_path, monkeypatch):
+    """The trainer's evaluation of the kept checkpoint is the merge choice's score for 1 (as
+    trained): the guard scores only the merges below it, and the figures agree."""
+    ds = small_dataset()
+    first = {q: d for q, d in ds.relevant_docs.items() if q.endswith("-0")}
+    second = {q: d for q, d in ds.relevant_docs.items() if q.endswith("-1")}
+    train = EmbeddingQAFinetuneDataset(
+        queries={q: ds.queries[q] for q in first}, corpus=ds.corpus, relevant_docs=first
+    )
+    val = EmbeddingQAFinetuneDataset(
+        queries={q: ds.queries[q] for q in second}, corpus=ds.corpus, relevant_docs=second
+    )
+    scored: list[int] = []
+    real = guard.score_model
+    monkeypatch.setattr(
+        guard, "score_model", lambda *a, **k: scored.append(1) or real(*a, **k)
+    )  # counts the guard's own scoring passes; the scoring itself is the real one
+    engine = SentenceTransformersFinetuneEngine(
+        train, model_output_path=str(tmp_path / "m"), val_dataset=val, batch_size=4,
+        epochs=1, evaluation_steps=100, learning_rate=2e-4, merge="auto", **QUIET,
+    )  # fmt: skip
+    result = engine.finetune()
+    logged = [e for e in engine.log_history if "eval_val_cosine_ndcg@10" in e]
+    assert [e["step"] for e in logged] == [result.best_step or logged[-1]["step"]]
+    assert result.merge_scores["1"] == pytest.approx(logged[-1]["eval_val_cosine_ndcg@10"])
+    # weight 1 came from the trainer's evaluation; each lower weight tried was one pass
+    assert len(scored) == len(result.merge_scores) - 1
+
+
+class _Score:
+    """A checking set that prefers a model whose one weight is ``peak`` (a line from base 0 to
+    finetuned 1): NDCG@10 falls with the distance."""
+
+    def __init__(self, peak: float):
+        self.peak, self.calls = peak, []
+
+    def __call__(self, model):
+        weight = float(model.weight.item())
+        self.calls.append(round(weight, 4))
+        return type("Result", (), {"summary": {"ndcg@10": 1.0 - abs(weight - self.peak)}})()
+
+
+@pytest.mark.parametrize(
+    "peak, tried, chosen",
+    [(1.0, [1.0, 0.75], 1.0), (0.75, [1.0, 0.75, 0.5], 0.75), (0.4, [1.0, 0.75, 0.5], 0.5)],
+)
+def test_merge_descent_stops_at_the_first_drop(peak, tried, chosen):
+    import torch
+
+    tuned, base = torch.nn.Linear(1, 1, bias=False), torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        tuned.weight.fill_(1.0)
+        base.weight.fill_(0.0)
+    score = _Score(peak)
+    weight, _, scores = choose_merge(tuned, base, (0.5, 1.0, 0.75), score)
+    assert score.calls == tried and sorted(map(float, scores), reverse=True) == tried
+    assert weight == chosen and float(tuned.weight.item()) == pytest.approx(chosen)
+    assert float(base.weight.item()) == 0.0
+
+
+def test_merge_choice_uses_a_known_score_and_breaks_ties_towards_the_base():
+    import torch
+
+    tuned, base = torch.nn.Linear(1, 1, bias=False), torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        tuned.weight.fill_(1.0)
+        base.weight.fill_(0.0)
+    flat = type("Result", (), {"summary": {"ndcg@10": 0.5}})()
+    calls: list[float] = []
+
+    def score(model):
+        calls.append(float(model.weight.item()))
+        return flat
+
+    weight, _, scores = choose_merge(tuned, base, (1.0, 0.75, 0.5), score, known={1.0: flat})
+    assert calls == [0.75, 0.5]  # 1 was known; a tie does not stop the descent
+    assert weight == 0.5 and scores == {"1": 0.5, "0.75": 0.5, "0.5": 0.5}
+    assert float(tuned.weight.item()) == pytest.approx(0.5)

@@ -200,7 +200,7 @@ def test_tutorial_cell_sequence_with_a_val_set_keeps_the_best_checkpoint(tmp_pat
     assert set(metrics) == {"base", "finetuned"}
     assert not (tmp_path / "test_model" / "checkpoints").exists()
     # the saved model is the best evaluated checkpoint, not merely the last one
-    from llama_index.finetuning.embeddings.training_setup import ir_evaluator
+    from llama_index.finetuning.embeddings.checking_scores import score_model
 
     state_evals = [
         e["eval_val_cosine_ndcg@10"]
@@ -210,7 +210,7 @@ def test_tutorial_cell_sequence_with_a_val_set_keeps_the_best_checkpoint(tmp_pat
     assert len(state_evals) >= 3
     assert metrics["finetuned"]["ndcg@10"] == pytest.approx(max(state_evals), abs=1e-4)
     saved = load_sentence_transformer(str(tmp_path / "test_model"), device="cpu")
-    again = ir_evaluator(val_dataset, saved)(saved)["val_cosine_ndcg@10"]
+    again = score_model(saved, val_dataset).summary["ndcg@10"]
     assert again == pytest.approx(max(state_evals), abs=1e-4)
     card = (tmp_path / "test_model" / "README.md").read_text()
     assert "## Validation retrieval metrics" in card and "| NDCG@10 |" in card

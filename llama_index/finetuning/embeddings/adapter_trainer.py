@@ -46,7 +46,7 @@ from torch import Tensor, nn
 
 from ..dataset import EmbeddingQAFinetuneDataset
 from .adapter_loss import RelevantPairs, mine_negatives, ranking_loss
-from .guard import paired_check
+from .finetune_result import paired_check
 
 if TYPE_CHECKING:
     import numpy as np

@@ -312,3 +312,22 @@ def unchecked_result(split: CheckingSplit, output: str, kind: str, **kwargs: Any
         None, None, None, output_path=output, checked_by="none",
         unchecked_reason=split.unchecked_reason, kind=kind, **kwargs,
     )  # fmt: skip
+
+
+def paired_check(trained: Any, base: Any, metric: str = "ndcg@10", seed: int = 0) -> dict:
+    """The trained model against the base model on the same questions (per-query scores):
+    mean difference, its 95% bootstrap interval, wins and losses, as a dict (what
+    :attr:`FinetuneResult.comparison` holds).
+
+    Example::
+
+        paired_check([0.5, 1.0, 0.0], [0.5, 0.6, 0.3])["difference"]   # 0.0333...
+    """
+    from ..evaluation.stats import paired_difference
+
+    diff = paired_difference(trained, base, metric=metric, seed=seed)
+    keys = ("metric", "mean_a", "mean_b", "difference", "low", "high", "wins", "losses", "ties")
+    out = {k: diff.to_dict()[k] for k in keys}
+    out["trained"], out["base"] = out.pop("mean_a"), out.pop("mean_b")
+    out["n_questions"] = diff.n_queries
+    return out

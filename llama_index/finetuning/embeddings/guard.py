@@ -30,16 +30,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..outputs import remove_own_dir
 from .candidates import base_candidates
+from .checking_scores import CheckingEvaluator, score_model
 from .checking_set import CheckingSplit, answer_chunks, describe_checking_set
-from .finetune_result import FinetuneResult, unchecked_result
+from .finetune_result import FinetuneResult, paired_check, unchecked_result
 from .merge import AUTO, MERGE_CHOICES, UNCHECKED_MERGE, merge_with_base
 from .model_card import hub_base_model, write_finetune_card
-from .training_setup import best_metric_name, ir_evaluator
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..dataset import EmbeddingQAFinetuneDataset
+    from ..evaluation.result import EvaluationResult
     from .candidates import Candidates
 
 METRIC = "ndcg@10"
@@ -62,6 +62,7 @@ def checking_evaluator(
 
         found, evaluator = checking_evaluator(split, base_model, 50, ("", ""), 32, seed=0)
         evaluator(base_model)["val_cosine_ndcg@10"]     # the base among the candidates
+        evaluator.results[-1].per_query["ndcg@10"]      # each question's score (by step)
 
     ``per_question``: the base model's best chunks kept per checking question; ``None``
     ranks over the whole checking corpus. ``passage_vectors``: ``{chunk text: embedding}``
@@ -76,10 +77,10 @@ def checking_evaluator(
             passage_vectors=passage_vectors, seed=seed,
         )  # fmt: skip
     ranked_on = found.checking if found else split.val
-    return found, ir_evaluator(ranked_on, model, prompts, batch_size=batch_size)
+    return found, CheckingEvaluator(ranked_on, prompts, batch_size)
 
 
-def checkpoint_arguments(evaluator: Any, evaluation_steps: int) -> dict[str, Any]:
+def checkpoint_arguments(evaluator: CheckingEvaluator | None, evaluation_steps: int) -> dict[str, Any]:
     """The trainer's checkpoint settings: with an evaluator, the best checkpoint by its NDCG@10
     is kept and loaded at the end; without, only the latest (it is for resuming).
 
@@ -95,7 +96,7 @@ def checkpoint_arguments(evaluator: Any, evaluation_steps: int) -> dict[str, Any
         kwargs.update(
             eval_strategy="steps", eval_steps=evaluation_steps,
             load_best_model_at_end=True, greater_is_better=True,
-            metric_for_best_model=best_metric_name(evaluator),
+            metric_for_best_model=evaluator.best_metric,
             # the only checkpoint used is the best: save when the val metric improves
             # (benchmarks/experiments/st_overhead.py measures what the other saves cost)
             save_strategy="best",
@@ -168,6 +169,7 @@ def judge(
     seed: int = 0,
     batch_size: int = 32,
     checks: bool = True,
+    evaluated: EvaluationResult | None = None,
 ) -> Verdict:
     """Merge the kept checkpoint, check it against the base model, and say which one to save.
 
@@ -192,6 +194,8 @@ def judge(
         batch_size: encoding batch size of the scoring.
         checks: ``False`` in the processes of a distributed run other than rank 0, which
             checks and saves: those merge at the unchecked weight and check nothing.
+        evaluated: the trainer's evaluation of ``model`` as trained, on the same set
+            (:attr:`.checking_scores.CheckingEvaluator.results`): it is not scored again.
     """
     checking = split.val is not None and checks
     weight = UNCHECKED_MERGE if merge == AUTO else float(merge)
@@ -221,6 +225,7 @@ def judge(
             base,
             MERGE_CHOICES if merge == AUTO else (weight,),
             lambda m: score_model(m, ranked_on, prompts, batch_size),
+            known={1.0: evaluated} if evaluated is not None else None,
         )
         base_score, trained_score = base_eval.summary[METRIC], trained_eval.summary[METRIC]
         keep_base = trained_score <= base_score
@@ -288,35 +293,6 @@ def checking_card_settings(
     }
 
 
-def score_model(
-    model: Any,
-    dataset: EmbeddingQAFinetuneDataset,
-    prompts: tuple[str, str] = ("", ""),
-    batch_size: int = 32,
-) -> Any:
-    """An :class:`~llama_index.finetuning.evaluation.EvaluationResult` of a SentenceTransformer
-    on ``dataset`` (cosine similarity; hit rate, MRR, NDCG... at 1, 5 and 10, per question).
-
-    Example::
-
-        score_model(load_sentence_transformer("offline"), val).summary["ndcg@10"]
-    """
-    from ..evaluation import score_embeddings
-    from .candidates import encode as encode_texts
-
-    query_prompt, passage_prompt = prompts
-
-    def encode(texts: dict[str, str], prompt: str):
-        return encode_texts(model, list(texts.values()), prompt, batch_size)
-
-    return score_embeddings(
-        dataset,
-        encode(dataset.queries, query_prompt),
-        encode(dataset.corpus, passage_prompt),
-        top_k=[1, 5, 10],
-    )
-
-
 def kept_step(trainer: Any) -> int:
     """The training step of the model the trainer holds now (its best checkpoint if it kept one).
 
@@ -328,54 +304,56 @@ def kept_step(trainer: Any) -> int:
     return int(best.rsplit("-", 1)[-1]) if best else int(trainer.state.global_step)
 
 
-def paired_check(trained: Any, base: Any, metric: str = "ndcg@10", seed: int = 0) -> dict:
-    """The trained model against the base model on the same questions (per-query scores):
-    mean difference, its 95% bootstrap interval, wins and losses, as a dict.
-
-    Example::
-
-        paired_check([0.5, 1.0, 0.0], [0.5, 0.6, 0.3])["difference"]   # 0.0333...
-    """
-    from ..evaluation.stats import paired_difference
-
-    diff = paired_difference(trained, base, metric=metric, seed=seed)
-    keys = ("metric", "mean_a", "mean_b", "difference", "low", "high", "wins", "losses", "ties")
-    out = {k: diff.to_dict()[k] for k in keys}
-    out["trained"], out["base"] = out.pop("mean_a"), out.pop("mean_b")
-    out["n_questions"] = diff.n_queries
-    return out
-
-
 def choose_merge(
-    model: Any, base_model: Any, weights: Sequence[float], score: Callable[[Any], Any]
+    model: Any,
+    base_model: Any,
+    weights: Sequence[float],
+    score: Callable[[Any], Any],
+    known: dict[float, Any] | None = None,
 ) -> tuple[float, Any, dict[str, float]]:
-    """Merge ``model`` at each weight, score each with ``score(model) -> EvaluationResult``,
-    and leave ``model`` merged at the best (by NDCG@10; a tie goes to the weight nearer the base).
+    """Merge ``model`` at each weight from the highest down, score each with
+    ``score(model) -> EvaluationResult``, and leave ``model`` merged at the best (by NDCG@10; a
+    tie goes to the weight nearer the base).
 
     Example::
 
         weight, evaluation, scores = choose_merge(tuned, base, (1.0, 0.75, 0.5), on_checking_set)
         scores      # {"1": 0.61, "0.75": 0.63, "0.5": 0.62}; tuned is now merged at 0.75
 
+    The descent stops at the first weight that scores below the best so far: along the line
+    from the finetuned weights to the base the score rose to one peak and fell in every run
+    recorded (``benchmarks/results/guard_cost.md``), so a weight past a drop is not scored.
+    ``known``: evaluations already made (``{1.0: the trainer's evaluation of the checkpoint}``),
+    used instead of scoring again.
+
     Returns:
-        The chosen weight, its evaluation, and every weight's NDCG@10 (keys as ``f"{w:g}"``).
+        The chosen weight, its evaluation, and the NDCG@10 of every weight scored (keys as
+        ``f"{w:g}"``).
     """
     import torch
 
+    weights = sorted(weights, reverse=True)
     tuned = None
     if len(weights) > 1 or weights[0] < 1.0:
         tuned = {k: v.detach().clone() for k, v in model.state_dict().items()}
     evaluations: dict[float, Any] = {}
+    merged_at = 1.0
     for weight in weights:
-        if tuned is not None:
-            with torch.no_grad():
-                model.load_state_dict(tuned)
+        if known and weight in known:
+            evaluations[weight] = known[weight]
+        else:
+            if tuned is not None and merged_at != 1.0:
+                with torch.no_grad():
+                    model.load_state_dict(tuned)
             if weight < 1.0:
                 merge_with_base(model, base_model, weight, inplace=True)
-        evaluations[weight] = score(model)
-    ndcg = {w: float(e.summary["ndcg@10"]) for w, e in evaluations.items()}
+            merged_at = weight
+            evaluations[weight] = score(model)
+        ndcg = {w: float(e.summary["ndcg@10"]) for w, e in evaluations.items()}
+        if ndcg[weight] < max(ndcg.values()):
+            break
     best = max(sorted(ndcg), key=ndcg.__getitem__)  # ascending: a tie keeps the lower weight
-    if tuned is not None and best != weights[-1]:
+    if best != merged_at:
         with torch.no_grad():
             model.load_state_dict(tuned)
         if best < 1.0:

@@ -360,11 +360,12 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
     def _finish(self, trainer: Any) -> FinetuneResult:
         """Let the guard merge and check the kept checkpoint; save what it kept, with its card."""
-        rank0 = trainer.is_world_process_zero()
+        rank0, step = trainer.is_world_process_zero(), kept_step(trainer)
+        evaluations = getattr(trainer.evaluator, "results", {})  # by step: the kept one's is reused
         verdict = judge(
             trainer.model, self._load_model, self.checking_split, self.checking, self.merge,
-            self.prompts, step=kept_step(trainer), output_path=str(self.model_output_path),
-            seed=self.seed, batch_size=max(32, self.batch_size), checks=rank0,
+            self.prompts, step=step, output_path=str(self.model_output_path), seed=self.seed,
+            batch_size=max(32, self.batch_size), checks=rank0, evaluated=evaluations.get(step),
         )  # fmt: skip
         result, self.model, self.val_metrics = verdict.result, verdict.model, verdict.val_metrics
         if rank0:

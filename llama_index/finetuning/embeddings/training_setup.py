@@ -1,15 +1,13 @@
-"""The sentence-transformers pieces the engine hands to the trainer: loss, evaluator, devices.
+"""The sentence-transformers pieces the engine hands to the trainer: loss, devices, precision.
 
 Example::
 
-    from llama_index.finetuning.embeddings.training_setup import build_loss, ir_evaluator
+    from llama_index.finetuning.embeddings.training_setup import build_loss
 
     loss = build_loss(model, "cached_mnrl", mini_batch_size=16, matryoshka_dims=[384, 128])
-    evaluator = ir_evaluator(val_dataset, model, prompts=("query: ", "passage: "))
-    evaluator(model)["val_cosine_ndcg@10"]
 
 Each function maps one engine setting to the library object that implements it, so that
-:mod:`.sentence_transformer` reads as configuration and nothing here re-implements training.
+:mod:`.sentence_transformer` reads as configuration and nothing here re-implements training (the evaluator is :mod:`.checking_scores`).
 """
 
 from __future__ import annotations
@@ -18,11 +16,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from ..dataset import EmbeddingQAFinetuneDataset
-
 LOSSES = ("mnrl", "cached_mnrl")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-VAL_NAME = "val"
 
 
 def build_loss(
@@ -60,44 +55,6 @@ def loss_name(loss: Any) -> str:
     if hasattr(loss, "forward"):
         return type(loss).__name__
     return getattr(loss, "__name__", str(loss))
-
-
-def ir_evaluator(
-    val_dataset: EmbeddingQAFinetuneDataset,
-    model: Any,
-    prompts: tuple[str, str] = ("", ""),
-    batch_size: int = 32,
-):
-    """sentence-transformers' InformationRetrievalEvaluator on ``val_dataset``, with the prompts.
-
-    Its primary metric is NDCG@10 under the model's similarity function, named
-    ``val_<function>_ndcg@10`` (the trainer logs it as ``eval_val_<function>_ndcg@10``).
-    """
-    from sentence_transformers.sentence_transformer.evaluation import (
-        InformationRetrievalEvaluator,
-    )
-
-    query_prompt, passage_prompt = prompts
-    return InformationRetrievalEvaluator(
-        queries=dict(val_dataset.queries),
-        corpus=dict(val_dataset.corpus),
-        relevant_docs={q: set(docs) for q, docs in val_dataset.relevant_docs.items()},
-        accuracy_at_k=[1, 5, 10],
-        precision_recall_at_k=[5, 10],
-        mrr_at_k=[10],
-        ndcg_at_k=[10],
-        map_at_k=[10],
-        batch_size=batch_size,
-        name=VAL_NAME,
-        main_score_function=model.similarity_fn_name or "cosine",
-        query_prompt=query_prompt or None,
-        corpus_prompt=passage_prompt or None,
-        show_progress_bar=False,
-    )
-
-
-def best_metric_name(evaluator: Any) -> str:
-    return f"eval_{VAL_NAME}_{evaluator.main_score_function.value}_ndcg@10"
 
 
 def load_device(device: str | None) -> str | None:
