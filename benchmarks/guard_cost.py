@@ -23,6 +23,13 @@ Each run trains the bundled MiniLM (``model_id="offline"``) on one training set 
 * ``holdout`` / ``no_holdout``: without a validation set, a fifth of the chunks held out to
   check the result (the default until this run chose) / nothing held out, nothing checked,
   merged at the unchecked weight (0.75).
+* ``unchecked``: the defaults without the run's validation set (what the checking buys).
+
+Runs: ``10k_weak``, ``pyref_weak`` (checked by pyref_select.json), ``10k_human``,
+``pyref_human``, ``50k`` as named in ``RUNS``; ``10k_checked`` is ``make demo``'s checking: the
+bundled writer's 10-K pairs checked by the 160 human questions of uber_reference.json over its
+412 chunks. A record names the commit of the library code that ran (``commit()``), so one
+benchmark script can time an older checkout (``PYTHONPATH=<worktree>``) beside the current one.
 
 The rule for the hold-out default, written before the run (``--runs 10k_weak --arms holdout
 no_holdout v04``, seeds 42 and 43): the engine's ``holdout`` default becomes 0 unless, on the
@@ -67,6 +74,12 @@ RUNS = {
     ),
     "pyref_human": (DATA / "pyref_select.json", None, DATA / "pyref_report.json"),
     "50k": (DATA / "lyft_train.json", None, DATA / "uber_report.json"),
+    # make demo's checking: the bundled writer's 10-K pairs, checked by human questions
+    "10k_checked": (
+        DATA / "lyft_train.json",
+        DATA / "uber_reference.json",
+        DATA / "uber_report.json",
+    ),
 }
 ARMS = {
     "defaults": {},
@@ -77,6 +90,7 @@ ARMS = {
     "all": {"holdout": 0.0, "merge": 1.0},
     "holdout": {"holdout": 0.2},
     "no_holdout": {"holdout": 0.0},
+    "unchecked": {"val_dataset": None},
 }
 # which arms a run trains unless --arms says otherwise
 RUN_ARMS = {
@@ -85,6 +99,7 @@ RUN_ARMS = {
     "10k_human": ["defaults", "all"],
     "pyref_human": ["defaults", "all"],
     "50k": ["defaults"],
+    "10k_checked": ["defaults", "whole"],
 }
 
 
@@ -144,9 +159,10 @@ def train_arm(pairs, val, arm: str, folder: Path, seed: int) -> dict:
         (guard, "choose_merge"): clock.wrap(guard, "choose_merge", "merge choice"),
     }
     try:
+        settings = {"val_dataset": val, **ARMS[arm]}
         engine = SentenceTransformersFinetuneEngine(
-            pairs, model_id="offline", model_output_path=str(folder), val_dataset=val,
-            seed=seed, show_progress_bar=False, overwrite=True, **ARMS[arm],
+            pairs, model_id="offline", model_output_path=str(folder), seed=seed,
+            show_progress_bar=False, overwrite=True, **settings,
         )  # fmt: skip
         clock.wrap(engine, "_training_rows", "mining")
         clock.wrap(engine, "_finish", "finish")
@@ -183,6 +199,7 @@ def train_arm(pairs, val, arm: str, folder: Path, seed: int) -> dict:
         "parts_s": {k: round(v, 1) for k, v in parts.items()},
         "evaluation_share": round(checking / wall, 3),
         "evaluations": clock.calls.get("evaluations", 0),
+        "final_scorings": clock.calls.get("final evaluations", 0),
         "steps": int(trainer.state.global_step),
         "checked_by": result.checked_by,
         "checking_questions": len(selection.val.queries) if selection.val else 0,
@@ -283,11 +300,16 @@ def run(name: str, seed: int, arms: list[str]) -> list[dict]:
 
 
 def commit() -> str:
-    """The code's commit, with "+" when the working tree differs from it."""
+    """The commit of the library code that ran (the checkout ``llama_index.finetuning`` was
+    imported from, which may be another worktree), with "+" when its tree differs from it."""
     import subprocess
 
+    import llama_index.finetuning as package
+
+    checkout = Path(package.__file__).resolve().parents[2]
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True,
+        return subprocess.run(["git", *args], cwd=checkout, capture_output=True,
                               text=True).stdout.strip()  # fmt: skip
 
     dirty = git("status", "--porcelain", "--untracked-files=no", "llama_index")
@@ -303,10 +325,14 @@ READING = "### Reading this run"
 
 
 def save(records: list[dict], replace: tuple) -> None:
-    """Add ``records`` to results/guard_cost.json (same run, seed and arm replaced)."""
+    """Add ``records`` to results/guard_cost.json (same run, seed, arm and code replaced)."""
     old = json.loads(JSON.read_text()) if JSON.exists() else {"records": []}
-    keys = {(r["run"], r["seed"], r["arm"]) for r in records}
-    kept = [r for r in old["records"] if (r["run"], r["seed"], r["arm"]) not in keys]
+
+    def key(r: dict) -> tuple:
+        return r["run"], r["seed"], r["arm"], r.get("code")
+
+    keys = {key(r) for r in records}
+    kept = [r for r in old["records"] if key(r) not in keys]
     JSON.write_text(json.dumps({"records": kept + records}, indent=1))
 
 
@@ -331,13 +357,13 @@ def markdown(records: list[dict], note: str) -> str:
         "",
     ]
     part_names = list(records[0]["parts_s"]) if records else []
-    lines.append("| run | arm | wall | " + " | ".join(part_names) + " | evaluation share |")
-    lines.append("|---" * (len(part_names) + 4) + "|")
+    lines.append("| run | arm | code | wall | " + " | ".join(part_names) + " | evaluation share |")
+    lines.append("|---" * (len(part_names) + 5) + "|")
     for r in records:
         cells = " | ".join(f"{r['parts_s'][p]:.1f}" for p in part_names)
         lines.append(
-            f"| {r['run']} (seed {r['seed']}) | {r['arm']} | {r['wall_s']:.0f} | {cells} | "
-            f"{r['evaluation_share']:.1%} |"
+            f"| {r['run']} (seed {r['seed']}) | {r['arm']} | {r.get('code', '-')} | "
+            f"{r['wall_s']:.0f} | {cells} | {r['evaluation_share']:.1%} |"
         )
     lines += [
         "",
@@ -401,9 +427,43 @@ def markdown(records: list[dict], note: str) -> str:
                 f"{a.get('difference', 0):+.4f} | {w['difference']:+.4f} [{w['low']:+.4f}, "
                 f"{w['high']:+.4f}] | {'yes' if c['same_sign'] else 'no'} |"
             )
+    lines += reuse_table(records)
     lines += holdout_rule(records)
     lines += pairwise(records)
     return "\n".join(lines) + "\n"
+
+
+def reuse_table(records: list[dict]) -> list[str]:
+    """The same checked run (defaults) at each code it ran with: scoring passes and their share."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        if r["arm"] == "defaults" and r["checked_by"] != "none":
+            groups.setdefault((r["run"], r["seed"]), []).append(r)
+    groups = {k: v for k, v in groups.items() if len({r.get("code") for r in v}) > 1}
+    if not groups:
+        return []
+    lines = [
+        "",
+        "## The checked run at each code: passes over the candidates, and their share",
+        "",
+        "| run | seed | code | wall s | evaluations while training | guard's scoring passes | "
+        "merge weights scored | evaluation seconds | evaluation share | report NDCG@10 |",
+        "|---|---|---|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for (run_name, seed), rs in groups.items():
+        for r in rs:
+            p = r["parts_s"]
+            seconds = (
+                p["candidates (base pass)"] + p["evaluations while training"]
+                + p["final evaluations (merge choice + base comparison)"]
+            )  # fmt: skip
+            lines.append(
+                f"| {run_name} | {seed} | {r.get('code', '-')} | {r['wall_s']:.0f} | "
+                f"{r['evaluations']} | {r.get('final_scorings', '-')} | "
+                f"{', '.join(r['merge_scores'] or {})} | {seconds:.1f} | "
+                f"{r['evaluation_share']:.1%} | {r['report']['ndcg@10']:.4f} |"
+            )
+    return lines
 
 
 def holdout_rule(records: list[dict]) -> list[str]:
@@ -474,7 +534,8 @@ def pairwise(records: list[dict]) -> list[str]:
     pairs = [
         ("defaults", "v04"), ("defaults", "all"), ("hard_negatives", "no_negatives"),
         ("no_holdout", "holdout"), ("no_holdout", "v04"), ("holdout", "v04"),
-        ("no_holdout", "all"), ("holdout", "all"),
+        ("no_holdout", "all"), ("holdout", "all"), ("defaults", "unchecked"),
+        ("defaults", "whole"),
     ]  # fmt: skip
     for run_name in dict.fromkeys(r["run"] for r in records):
         for a, b in pairs:
