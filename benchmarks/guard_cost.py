@@ -218,6 +218,14 @@ def train_arm(pairs, val, arm: str, folder: Path, seed: int) -> dict:
     }
 
 
+def _paired_check():
+    try:
+        from llama_index.finetuning.embeddings.finetune_result import paired_check
+    except ImportError:  # library code before 2026-12-07 (a7302af) kept it in guard.py
+        from llama_index.finetuning.embeddings.guard import paired_check
+    return paired_check
+
+
 def sampled(engine) -> bool:
     """The checking corpus was larger than the pool, so the base ranked a sample of it."""
     found = engine.checking
@@ -228,7 +236,9 @@ def whole_corpus_check(engine, result, folder: Path) -> dict:
     """The saved model against the base over the whole checking corpus (not the pool): does
     the comparison made among the pool's candidates hold there? (Not timed into ``wall``.)"""
     from llama_index.finetuning.embeddings.base_models import load_sentence_transformer
-    from llama_index.finetuning.embeddings.guard import paired_check, score_model
+    from llama_index.finetuning.embeddings.guard import score_model
+
+    paired_check = _paired_check()
 
     val = engine.checking_split.val
     started = time.perf_counter()
@@ -250,7 +260,9 @@ def whole_corpus_check(engine, result, folder: Path) -> dict:
 def report_scores(folder: str, report, base_eval) -> dict:
     """NDCG@10 of the saved model on the report set, and its difference with the base."""
     from llama_index.finetuning.embeddings.base_models import load_sentence_transformer
-    from llama_index.finetuning.embeddings.guard import paired_check, score_model
+    from llama_index.finetuning.embeddings.guard import score_model
+
+    paired_check = _paired_check()
 
     saved = score_model(load_sentence_transformer(folder, device="cpu"), report)
     diff = paired_check(
