@@ -98,8 +98,8 @@ def generate_dataset(nodes: list, output: Path, args: argparse.Namespace) -> Any
     )  # fmt: skip
 
 
-def train_model(train: Any, val: Any, output: Path, args: argparse.Namespace) -> Path:
-    """``train``'s flags -> :func:`..job.training.train_model`."""
+def train_model(train: Any, val: Any, output: Path, args: argparse.Namespace) -> Any:
+    """``train``'s flags -> :func:`..job.training.train_model` (its FinetuneResult)."""
     return training.train_model(
         train, val, output, model=args.model, epochs=args.epochs, batch_size=args.batch_size,
         hard_negatives=args.hard_negatives, merge=getattr(args, "merge", None),
@@ -109,8 +109,8 @@ def train_model(train: Any, val: Any, output: Path, args: argparse.Namespace) ->
     )  # fmt: skip
 
 
-def train_adapter(train: Any, val: Any, output: Path, args: argparse.Namespace) -> Path:
-    """``adapt``'s flags -> :func:`..job.training.train_adapter`."""
+def train_adapter(train: Any, val: Any, output: Path, args: argparse.Namespace) -> Any:
+    """``adapt``'s flags -> :func:`..job.training.train_adapter` (its FinetuneResult)."""
     return training.train_adapter(
         train, val, output, base=build_embed_model(args.model), adapter=args.adapter,
         epochs=args.adapter_epochs, batch_size=args.adapter_batch_size,

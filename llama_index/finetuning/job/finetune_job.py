@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..embeddings.adapter_shapes import ADAPTER_SHAPES
 from ..embeddings.merge import DEFAULT_MERGE
@@ -34,6 +34,9 @@ from .training import (
     ST_EPOCHS,
     ST_HARD_NEGATIVES,
 )
+
+if TYPE_CHECKING:
+    from ..embeddings.finetune_result import FinetuneResult
 
 STAGES = 6
 SETS = ("train", "val", "test")
@@ -203,7 +206,7 @@ class FinetuneJob:
         from ..outputs import atomic_write_text
         from .question_sets import answer_chunk_ids, search_like_the_index, searched_line, split_val
         from .questions import chunk_texts, estimate
-        from .result import JobResult, saved_result
+        from .result import JobResult
         from .training import evaluate_models
 
         out, say, echo = self.output_dir, self.say, self.echo
@@ -301,9 +304,10 @@ class FinetuneJob:
 
         base_name = "the bundled all-MiniLM-L6-v2" if self.model == "offline" else self.model
         stage(4, f"finetuning {base_name} on the training pairs")
-        model_dir = self._train_model(train, select, out / "finetuned_model")
+        model_dir, adapter_dir = out / "finetuned_model", out / "adapter"
+        model_result = self._train_model(train, select, model_dir)
         stage(5, f"training a {self.adapter} adapter over {base_name}")
-        adapter_dir = self._train_adapter(train, select, out / "adapter")
+        adapter_result = self._train_adapter(train, select, adapter_dir)
         stage(6, "evaluating base, finetuned and adapter")
         models = {
             "base": build_embed_model(self.model),
@@ -327,7 +331,7 @@ class FinetuneJob:
         return JobResult(
             train=train, selection=select, report_set=report, model_dir=model_dir,
             adapter_dir=adapter_dir, report=reported, selection_report=selection,
-            model_result=saved_result(model_dir), adapter_result=saved_result(adapter_dir),
+            model_result=model_result, adapter_result=adapter_result,
             seconds=seconds, record=record,
         )  # fmt: skip
 
@@ -373,7 +377,7 @@ class FinetuneJob:
             seed=self.seed, say=self.say, echo=self.echo,
         )  # fmt: skip
 
-    def _train_model(self, train: Any, select: Any, output: Path) -> Path:
+    def _train_model(self, train: Any, select: Any, output: Path) -> FinetuneResult:
         from .training import train_model
 
         return train_model(
@@ -382,7 +386,7 @@ class FinetuneJob:
             overwrite=self.overwrite, show_progress=not self.quiet, verbose=self.verbose,
         )  # fmt: skip
 
-    def _train_adapter(self, train: Any, select: Any, output: Path) -> Path:
+    def _train_adapter(self, train: Any, select: Any, output: Path) -> FinetuneResult:
         from ..model_specs import build_embed_model
         from .training import train_adapter
 

@@ -28,7 +28,7 @@ class JobResult:
     the checkpoint and the adapter epoch, and the questions reported on (which chose
     nothing); ``report`` and ``selection_report``: the comparisons (``compare``) of base,
     finetuned and adapter on those two; ``model_result`` and ``adapter_result``: what
-    each engine saved about its training (``FinetuneResult``, None if unreadable);
+    each engine's ``finetune()`` returned (its ``FinetuneResult``, also saved with it);
     ``seconds``: stage -> seconds; ``record``: what ``run.json`` holds.
     """
 
@@ -57,13 +57,3 @@ class JobResult:
 
     def _repr_markdown_(self) -> str:
         return f"{self.report.to_markdown()}\n\n{self.verdict}"
-
-
-def saved_result(folder: Path) -> Any:
-    """What the engine saved about its training in ``folder`` (None if unreadable)."""
-    from ..embeddings.finetune_result import FinetuneResult
-
-    try:
-        return FinetuneResult.load(folder)
-    except (OSError, ValueError):
-        return None

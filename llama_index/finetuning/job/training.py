@@ -6,7 +6,8 @@ Example::
 
     from llama_index.finetuning.job.training import evaluate_models, train_model
 
-    model_dir = train_model(train, select, Path("out/finetuned_model"), model="offline")
+    result = train_model(train, select, Path("out/finetuned_model"), model="offline")
+    result.kept_untrained, result.gain      # False, 0.031: what the engine decided
     comparison = evaluate_models(report, {"base": base, "tuned": tuned}, Path("out/report"))
 
 Each engine is built through its public constructor and run by ``finetune()``; ``None``
@@ -18,10 +19,13 @@ from __future__ import annotations
 import contextlib
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..model_specs import TRAINABLE, model_id, parse_spec
 from ..phrasing import Echo
+
+if TYPE_CHECKING:
+    from ..embeddings.finetune_result import FinetuneResult
 
 # The engines' defaults (the CLI's --help shows them; tests/test_cli.py checks them).
 ST_EPOCHS, ST_BATCH_SIZE, ST_HARD_NEGATIVES = 2, 10, 0
@@ -46,9 +50,10 @@ def train_model(
     overwrite: bool = False,
     show_progress: bool = True,
     verbose: bool = False,
-) -> Path:
-    """Finetune the sentence-transformers ``model`` (a spec) on ``train``; ``val`` picks the
-    checkpoint. Without ``verbose`` the trainer's printed log dicts stay off stdout."""
+) -> FinetuneResult:
+    """Finetune the sentence-transformers ``model`` (a spec) on ``train``, save it to
+    ``output``, and return the engine's result; ``val`` picks the checkpoint. Without
+    ``verbose`` the trainer's printed log dicts stay off stdout."""
     from ..embeddings.sentence_transformer import SentenceTransformersFinetuneEngine
 
     engine = SentenceTransformersFinetuneEngine(
@@ -64,8 +69,7 @@ def train_model(
         ),
     )  # fmt: skip
     with _quiet_stdout(verbose):
-        engine.finetune()
-    return output
+        return engine.finetune()
 
 
 def _quiet_stdout(verbose: bool) -> Any:
@@ -87,8 +91,9 @@ def train_adapter(
     batch_size: int | None = None,
     holdout: float | None = None,
     overwrite: bool = False,
-) -> Path:
-    """Train an ``adapter``-shaped adapter over the frozen embedding model ``base``."""
+) -> FinetuneResult:
+    """Train an ``adapter``-shaped adapter over the frozen embedding model ``base``, save it
+    to ``output``, and return the engine's result."""
     from ..embeddings.adapter import EmbeddingAdapterFinetuneEngine
 
     engine = EmbeddingAdapterFinetuneEngine(
@@ -100,8 +105,7 @@ def train_adapter(
         overwrite=overwrite,
         **_given(batch_size=batch_size, epochs=epochs, holdout=holdout),
     )
-    engine.finetune()
-    return output
+    return engine.finetune()
 
 
 def evaluate_models(
