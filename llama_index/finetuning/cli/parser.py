@@ -276,7 +276,7 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         metavar="W",
         help="share of the finetuned weights in the saved model (WiSE-FT merge with the base: "
         "1 = as trained, 0.5 = halfway to the base model; auto, the default: the best of 1, "
-        "0.75 and 0.5 on the checking set)",
+        "0.75 and 0.5 on the checking set, scored from 1 down until one scores lower)",
     )
 
 

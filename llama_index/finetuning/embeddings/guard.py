@@ -80,7 +80,9 @@ def checking_evaluator(
     return found, CheckingEvaluator(ranked_on, prompts, batch_size)
 
 
-def checkpoint_arguments(evaluator: CheckingEvaluator | None, evaluation_steps: int) -> dict[str, Any]:
+def checkpoint_arguments(
+    evaluator: CheckingEvaluator | None, evaluation_steps: int
+) -> dict[str, Any]:
     """The trainer's checkpoint settings: with an evaluator, the best checkpoint by its NDCG@10
     is kept and loaded at the end; without, only the latest (it is for resuming).
 

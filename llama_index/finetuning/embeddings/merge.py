@@ -17,7 +17,8 @@ adapter (``EmbeddingAdapterFinetuneEngine``) is a map over a frozen model's embe
 
 :class:`~llama_index.finetuning.SentenceTransformersFinetuneEngine` applies it with
 ``merge=`` to the checkpoint it chose, before comparing that checkpoint with the base model;
-``merge="auto"`` (its default) scores :data:`MERGE_CHOICES` on the checking set and keeps the best
+``merge="auto"`` (its default) scores :data:`MERGE_CHOICES` on the checking set from 1 down,
+stops at the first that scores below the best so far, and keeps the best
 (:func:`.guard.choose_merge`). Nothing here imports torch until a function is called, and
 nothing here imports more than this module: the CLI reads :data:`DEFAULT_MERGE` at start-up.
 """
@@ -27,8 +28,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-#: ``merge="auto"``: each of these weights is scored on the checking set and the best is
-#: saved (evaluations, not training). Strong pairs keep their gain at 1.0; weak ones are pulled
+#: ``merge="auto"``: these weights are scored on the checking set from 1 down (until one
+#: scores below the best so far) and the best is saved (evaluations, not training). Strong pairs keep their gain at 1.0; weak ones are pulled
 #: towards the base (benchmarks/results/guard_cost.md).
 AUTO = "auto"
 MERGE_CHOICES = (1.0, 0.75, 0.5)

@@ -154,7 +154,8 @@ class SentenceTransformersFinetuneEngine(BaseEmbeddingFinetuneEngine):
             interpolation with the base model, see :mod:`.merge`): 1.0 saves the checkpoint as
             trained, 0.5 halfway between base and finetuned. Applied to the chosen checkpoint
             before it is compared with the base model. ``"auto"`` (default): the best of
-            1.0, 0.75 and 0.5 on the checking set (0.75 when nothing checks).
+            1.0, 0.75 and 0.5 on the checking set, scored from 1.0 down until one scores
+            lower (0.75 when nothing checks).
         candidates: the base model's best chunks kept per checking question: checkpoint
             choice, merge choice and the comparison with the base rank among these and the
             answers only, so that checking costs the same on a 500- or a 500k-chunk corpus
