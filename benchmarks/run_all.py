@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 ORDER = [
     "demo", "writers", "writers_questions_asked", "demo_chunk_size", "gate",
     "generation", "local_llm", "st_finetune", "adapter",
-    "evaluation", "metadata_text", "guard_cost", "small_sets", "scale", "scale_generation",
+    "evaluation", "metadata_text", "guard_cost", "unchecked_defaults", "small_sets", "scale", "scale_generation",
     "synthetic_only",
     "prompt_variety", "prompt_language", "few_shot",
 ]  # fmt: skip
@@ -33,9 +33,12 @@ ORDER = [
 # (scale.py itself measures every section into scale.md); writers_questions_asked is
 # `writers.py --only "one request" "one question" --out .../writers_questions_asked.md`;
 # demo_chunk_size is two writers.py runs, its page says which.
-# guard_cost (hours on 2 cores: three training arms a run, and a 50k-chunk corpus) runs when
-# asked: --only guard_cost.
-NOT_BY_DEFAULT = ["scale_generation", "writers_questions_asked", "demo_chunk_size", "guard_cost"]
+# guard_cost (hours on 2 cores: three training arms a run, and a 50k-chunk corpus) and
+# unchecked_defaults (an hour: 20 trainings) run when asked, with the arguments their pages name.
+NOT_BY_DEFAULT = [
+    "scale_generation", "writers_questions_asked", "demo_chunk_size", "guard_cost",
+    "unchecked_defaults",
+]  # fmt: skip
 EXPERIMENTS = HERE / "experiments" / "results"
 SLOW = ["make_datasets"]
 

@@ -207,7 +207,7 @@ def markdown(data: dict, note: str) -> str:
     lines += [
         "### Report parts (chose nothing): each arm against v04",
         "",
-        "| domain | arm | NDCG@10 (base) | arm - v04 | wall time of finetune() vs v04's |",
+        "| domain | arm | NDCG@10 (base) | arm - v04 | wall time of finetune() vs v04's, median (mean) |",
         "|---|---|---:|---|---:|",
     ]
     for domain in domains:
@@ -225,7 +225,7 @@ def markdown(data: dict, note: str) -> str:
             )
     lines += [
         "",
-        "Wall time: mean over seeds of the ratio of `finetune()`'s wall time with this arm's "
+        "Wall time: median (and mean) over seeds of the ratio of `finetune()`'s wall time with this arm's "
         "batch sampler to the plain sampler's, same seed (the merge is part of finetune() when "
         "asked; here it was made afterwards, so a merged arm's ratio leaves out one merge).",
     ]
@@ -240,7 +240,7 @@ def wall_ratio(data: dict, domain: str, sampler: str) -> str:
     }
     ratios = [walls[(s, sampler)] / walls[(s, "plain")] for (s, x) in walls if x == "plain"
               and (s, sampler) in walls]  # fmt: skip
-    return f"{np.mean(ratios):.2f}x" if ratios else "-"
+    return f"{np.median(ratios):.2f}x (mean {np.mean(ratios):.2f}x)" if ratios else "-"
 
 
 def rule_outcome(data: dict, domains: list[str], gains: dict[str, float], best: str) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
+from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 
 if TYPE_CHECKING:
     from ..dataset import EmbeddingQAFinetuneDataset
@@ -62,8 +62,11 @@ def score_model(
     )
 
 
-class CheckingEvaluator(BaseEvaluator):
+class CheckingEvaluator(InformationRetrievalEvaluator):
     """The trainer's evaluator on the checking set: NDCG@10 and company, per question, by step.
+
+    An ``InformationRetrievalEvaluator`` (model cards describe it as one) that scores with
+    :func:`score_model` and keeps every evaluation.
 
     Example::
 
@@ -84,11 +87,17 @@ class CheckingEvaluator(BaseEvaluator):
         prompts: tuple[str, str] = ("", ""),
         batch_size: int = 32,
     ) -> None:
-        super().__init__()
+        query_prompt, passage_prompt = prompts
+        super().__init__(
+            queries=dict(dataset.queries), corpus=dict(dataset.corpus),
+            relevant_docs={q: set(docs) for q, docs in dataset.relevant_docs.items()},
+            accuracy_at_k=[1, 5, 10], precision_recall_at_k=[1, 5, 10], mrr_at_k=[1, 5, 10],
+            ndcg_at_k=[1, 5, 10], map_at_k=[1, 5, 10], batch_size=batch_size, name=VAL_NAME,
+            main_score_function="cosine", query_prompt=query_prompt or None,
+            corpus_prompt=passage_prompt or None, show_progress_bar=False,
+        )  # fmt: skip
         self.dataset = dataset
         self.prompts = prompts
-        self.batch_size = batch_size
-        self.name = VAL_NAME
         self.primary_metric = f"{VAL_NAME}_cosine_ndcg@10"
         #: every evaluation of this run, by the training step it was made at
         self.results: dict[int, EvaluationResult] = {}
