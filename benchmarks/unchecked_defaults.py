@@ -63,6 +63,8 @@ ARMS = {
     "plain_merged": ("plain", 0.75),
 }
 PARTS = ("selection", "report")
+#: The heading of the hand-written reading at the end of the page, kept by ``--report``.
+READING = "### Reading this run"
 
 
 def train(domain: str, seed: int, sampler: str, base, sets: dict) -> dict:
@@ -285,7 +287,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds:
         run(args.domains, args.seeds)
     if args.report:
-        MD.write_text(markdown(json.loads(JSON.read_text()), args.note))
+        old = MD.read_text() if MD.exists() else ""
+        reading = old[old.index(READING) :] if READING in old else ""  # written by hand
+        MD.write_text(
+            markdown(json.loads(JSON.read_text()), args.note) + ("\n" + reading if reading else "")
+        )
         print(MD.read_text())
     return 0
 
