@@ -357,7 +357,13 @@ def markdown(records: list[dict], note: str) -> str:
         "`... --runs 10k_human pyref_human --seeds 42 43 --arms no_holdout all`; "
         "`... --runs 10k_weak --seeds 42 43 --arms all` (code 75b4255); earlier "
         "records (code bbb2c84): `--runs 10k_human pyref_human --seeds 42 43 --arms holdout "
-        "all`, `--runs pyref_weak --seeds 42`, `--runs 50k --seeds 42 --arms holdout`; then "
+        "all`, `--runs pyref_weak --seeds 42`, `--runs 50k --seeds 42 --arms holdout`; "
+        "the checked runs before and after the guard reused the trainer's evaluation (code "
+        "2c864a5 from a worktree, then b71194d): `PYTHONPATH=<worktree at 2c864a5> ... "
+        "--runs pyref_weak --arms defaults --seeds 42 43`, `... --runs 10k_checked --arms "
+        "defaults --seeds 42`, then at b71194d `--runs pyref_weak --arms defaults whole --seeds "
+        "42 43`, `--runs 10k_checked --arms defaults whole --seeds 42`, `--runs 10k_checked "
+        "--arms defaults --seeds 43`; then "
         "`--report`. Bundled all-MiniLM-L6-v2, CPU. Each record names its code (a `+`: the "
         "working tree differed from that commit in `llama_index/`: at bbb2c84 by the hold-out "
         "default, which every arm here sets; at 75b4255 by the journal reader's move, which "
@@ -564,19 +570,31 @@ def pairwise(records: list[dict]) -> list[str]:
                 scores_b.append(qb)
                 d = paired_difference(qa, qb)
                 lines.append(
-                    f"| {run_name} | {seed} | {a} - {b} | {x['wall_s'] / y['wall_s']:.2f}x | "
+                    f"| {run_name} | {seed} | {a} - {b} | {wall_ratio(x, y)} | "
                     f"{d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}] ({d.wins}/{d.losses}) |"
                 )
             if len(scores_a) > 1:
                 d = paired_difference(np.mean(scores_a, axis=0), np.mean(scores_b, axis=0))
+                same = [s for s in seeds if same_code(by[(run_name, s, a)], by[(run_name, s, b)])]
                 ratio = np.mean(
-                    [by[(run_name, s, a)]["wall_s"] / by[(run_name, s, b)]["wall_s"] for s in seeds]
-                )
+                    [by[(run_name, s, a)]["wall_s"] / by[(run_name, s, b)]["wall_s"] for s in same]
+                ) if same else None  # fmt: skip
                 lines.append(
-                    f"| {run_name} | mean of {len(scores_a)} | {a} - {b} | {ratio:.2f}x | "
+                    f"| {run_name} | mean of {len(scores_a)} | {a} - {b} | "
+                    f"{'-' if ratio is None else f'{ratio:.2f}x'} | "
                     f"**{d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}]** ({d.wins}/{d.losses}) |"
                 )
     return lines
+
+
+def same_code(x: dict, y: dict) -> bool:
+    return x.get("code", "").rstrip("+") == y.get("code", "").rstrip("+")
+
+
+def wall_ratio(x: dict, y: dict) -> str:
+    """The wall-time ratio of two records, only where the same library code ran both (records
+    of other codes ran in other sessions: their times are not compared)."""
+    return f"{x['wall_s'] / y['wall_s']:.2f}x" if same_code(x, y) else "- (other code)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,11 +7,12 @@ Usage::
     .venv/bin/python benchmarks/unchecked_defaults.py --report   # results/*.json -> .md
 
 Without a validation set (the defaults since ``guard_cost.py`` chose ``holdout=0``) the
-sentence-transformers engine differs from the 0.4 engine in two settings only: batches in which
-no text occurs twice (``no_duplicates=True``; 0.4 drew plain random batches) and the saved
-model merged with the base at 0.75 (``merge="auto"`` when nothing checks; 0.4 saved the last
-step as trained). Batch 10, 2 epochs, no hard negatives, the learning rate and the warm-up are
-the same. Each (domain, seed) trains the bundled all-MiniLM-L6-v2 twice, once per batch
+sentence-transformers engine's settings differ from the issue's "0.4-style settings" (batch
+10, 2 epochs, no negatives, no checking; ``guard_cost.py``'s ``v04`` arm) in two: batches in
+which no text occurs twice (``no_duplicates=True``; 0.4 drew plain random batches) and the
+saved model merged with the base at 0.75 (``merge="auto"`` when nothing checks; 0.4 saved the
+last step as trained). Every arm here has the engine's learning rate (5e-5; 0.4's was 2e-5,
+``st_finetune.py`` compares them) and warm-up. Each (domain, seed) trains the bundled all-MiniLM-L6-v2 twice, once per batch
 sampler, saved unmerged; each saved model is then scored as trained and merged at 0.75, which
 gives the four arms without training twice for the merge:
 

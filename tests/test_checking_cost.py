@@ -112,22 +112,24 @@ def test_mining_pass_hands_over_the_vectors_it_made(base):
     np.testing.assert_allclose(np.stack([vectors[t] for t in texts]), expected, atol=1e-5)
 
 
+def question_halves(ds: EmbeddingQAFinetuneDataset):
+    """Each chunk's first question trains, its second checks (the same chunks)."""
+
+    def part(suffix: str) -> EmbeddingQAFinetuneDataset:
+        docs = {q: d for q, d in ds.relevant_docs.items() if q.endswith(suffix)}
+        return EmbeddingQAFinetuneDataset(
+            queries={q: ds.queries[q] for q in docs}, corpus=ds.corpus, relevant_docs=docs
+        )
+
+    return part("-0"), part("-1")
+
+
 def test_checking_ranks_among_the_candidates_and_the_merge_is_chosen_on_it(tmp_path):
     """Checkpoint choice and the comparison rank among the candidates, not the 300 noise
     chunks beyond them; the merge weight is the best of 1, 0.75 and 0.5 there, and the
     result, its saved record and the card say which and why."""
-    ds = small_dataset()
-    first = {q: d for q, d in ds.relevant_docs.items() if q.endswith("-0")}
-    second = {q: d for q, d in ds.relevant_docs.items() if q.endswith("-1")}
-    train = EmbeddingQAFinetuneDataset(
-        queries={q: ds.queries[q] for q in first}, corpus=ds.corpus, relevant_docs=first
-    )
-    val = with_noise(
-        EmbeddingQAFinetuneDataset(
-            queries={q: ds.queries[q] for q in second}, corpus=ds.corpus, relevant_docs=second
-        ),
-        300,
-    )
+    train, val = question_halves(small_dataset())
+    val = with_noise(val, 300)
     out = tmp_path / "m"
     engine = SentenceTransformersFinetuneEngine(
         train, model_output_path=str(out), val_dataset=val, batch_size=4, epochs=2,
@@ -186,15 +188,7 @@ def test_the_hold_out_stops_growing_once_it_can_tell_the_models_apart():
 def test_the_kept_checkpoint_is_not_scored_again(tmp_path, monkeypatch):
     """The trainer's evaluation of the kept checkpoint is the merge choice's score for 1 (as
     trained): the guard scores only the merges below it, and the figures agree."""
-    ds = small_dataset()
-    first = {q: d for q, d in ds.relevant_docs.items() if q.endswith("-0")}
-    second = {q: d for q, d in ds.relevant_docs.items() if q.endswith("-1")}
-    train = EmbeddingQAFinetuneDataset(
-        queries={q: ds.queries[q] for q in first}, corpus=ds.corpus, relevant_docs=first
-    )
-    val = EmbeddingQAFinetuneDataset(
-        queries={q: ds.queries[q] for q in second}, corpus=ds.corpus, relevant_docs=second
-    )
+    train, val = question_halves(small_dataset())
     scored: list[int] = []
     real = guard.score_model
     monkeypatch.setattr(
