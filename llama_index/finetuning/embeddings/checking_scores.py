@@ -106,7 +106,7 @@ class CheckingEvaluator(InformationRetrievalEvaluator):
         self,
         model: Any,
         output_path: str | None = None,
-        epoch: float = -1,
+        epoch: int = -1,
         steps: int = -1,
         *args: Any,
         **kwargs: Any,
