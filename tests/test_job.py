@@ -4,6 +4,7 @@ run``: the same sets, folders, run.json and report, returned as a ``JobResult``.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 from support.small_inputs import fast_run, question_set, write_prose
@@ -11,6 +12,7 @@ from support.small_inputs import fast_run, question_set, write_prose
 from llama_index.finetuning import (
     EmbeddingQAFinetuneDataset,
     FinetuneJob,
+    FinetuneResult,
     IncompleteResult,
     JobResult,
     SettingError,
@@ -35,7 +37,13 @@ def test_the_job_returns_its_sets_folders_and_report_and_agrees_with_the_cli(tmp
     )
     assert result.model_dir == out / "finetuned_model" and result.model_dir.is_dir()
     assert result.adapter_dir == out / "adapter" and result.adapter_dir.is_dir()
-    assert result.model_result is not None and result.adapter_result is not None
+    # what each engine's finetune() returned: the result it saved with the model
+    for returned, folder in (
+        (result.model_result, "finetuned_model"),
+        (result.adapter_result, "adapter"),
+    ):
+        saved = FinetuneResult.load(out / folder)
+        assert {**asdict(returned), "output_path": None} == {**asdict(saved), "output_path": None}
     assert result.record == json.loads((out / "run.json").read_text())
     assert result.record["sets"]["report"]["queries"] == 6
     assert len(result.seconds) == 7 and all(s >= 0 for s in result.seconds.values())  # val, test: 3

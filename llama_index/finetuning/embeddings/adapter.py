@@ -236,7 +236,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
     # ---- data ---------------------------------------------------------------------
 
-    def _selection(self) -> CheckingSplit:
+    def _split_for_checking(self) -> CheckingSplit:
         return split_for_checking(
             self.dataset, self.val_dataset, self.holdout, self.seed,
             search_space="corpus" if self.hard_negatives else "answers", corpus=self.corpus,
@@ -287,7 +287,7 @@ class EmbeddingAdapterFinetuneEngine(BaseEmbeddingFinetuneEngine):
 
         from ..output_lock import claimed_output
 
-        self.checking_split = self._selection()
+        self.checking_split = self._split_for_checking()
         checkpoints = self.model_checkpoint_path
         with (
             claimed_output(self.model_output_path, "adapter", self.overwrite),

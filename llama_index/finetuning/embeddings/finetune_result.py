@@ -124,7 +124,7 @@ class FinetuneResult:
     @property
     def too_small(self) -> bool:
         """The checking set had too few questions to tell the trained model from the base
-        (under ``split.MIN_HOLDOUT_QUESTIONS``): its verdict is mostly noise."""
+        (under ``checking_set.MIN_HOLDOUT_QUESTIONS``): its verdict is mostly noise."""
         from ..evaluation.set_size import too_small
 
         n = self.checked_questions
